@@ -1,0 +1,74 @@
+"""kubeplay's exceptions. Foreign errors (paramiko, docker, yaml, jinja2) are re-raised as these with ``from``.
+
+    KubeplayError
+    ├── InputError                 bad input: nothing has been touched on any minion
+    │   ├── ManifestError          one or more problems in manifest files (each with file, object, field, line)
+    │   └── InventoryError         one or more problems in inventory files
+    ├── ConnectionFailed           a minion could not be reached or authenticated (host key rejected, ...)
+    ├── MinionError                a command or Docker call on a minion failed
+    └── LabError                   the local lab cluster could not be built or inspected
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class KubeplayError(Exception):
+    """Base of every error kubeplay raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as the format allows."""
+
+    file: str
+    message: str
+    line: int | None = None
+    object: str = ""
+    """Kind and name of the object, e.g. "Pod redis"; empty where the problem is with the whole file."""
+    field: str = ""
+    """Dotted path of the field, e.g. "desiredState.manifest.containers[0].ports[0].hostPort"."""
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        parts = [where]
+        if self.object:
+            parts.append(self.object)
+        if self.field:
+            parts.append(self.field)
+        return ": ".join(parts) + ": " + self.message
+
+
+class InputError(KubeplayError):
+    """Invalid manifests or inventory. Carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ManifestError(InputError):
+    pass
+
+
+class InventoryError(InputError):
+    pass
+
+
+class ConnectionFailed(KubeplayError):
+    def __init__(self, minion: str, reason: str) -> None:
+        self.minion = minion
+        self.reason = reason
+        super().__init__(f"{minion}: {reason}")
+
+
+class MinionError(KubeplayError):
+    def __init__(self, minion: str, reason: str) -> None:
+        self.minion = minion
+        self.reason = reason
+        super().__init__(f"{minion}: {reason}")
+
+
+class LabError(KubeplayError):
+    pass

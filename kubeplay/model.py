@@ -1,0 +1,338 @@
+"""kubeplay's own data: what the manifests ask for, what the inventory holds and what was observed.
+
+Everything here is plain frozen dataclasses with no I/O. Manifest loaders produce ``Desired``, the inventory
+loader produces ``Inventory``, connectors produce ``ObservedMinion``; the planner works on these only.
+Mappings (labels, selectors) are plain dicts and are never mutated after construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Protocol = Literal["TCP", "UDP"]
+PullPolicy = Literal["PullAlways", "PullNever", "PullIfNotPresent"]
+RestartPolicy = Literal["always", "onFailure", "never"]
+ProbeKind = Literal["httpGet", "tcpSocket", "exec"]
+SessionAffinity = Literal["None", "ClientIP"]
+Connection = Literal["ssh", "local"]
+
+INFRA_CONTAINER = "POD"
+"""Name of the infra container of every pod (it holds the pod's IP and published ports)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an object was read from: a file (or "<stdin>") and, where the format has lines, a 1-based line."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+# --- desired state: pods -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Port:
+    container_port: int
+    host_port: int = 0
+    """0 means not published on the minion."""
+    protocol: Protocol = "TCP"
+    host_ip: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    name: str
+    mount_path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    host_path: str = ""
+    """Empty for an emptyDir volume; the minion's path for a hostDir volume."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    kind: ProbeKind
+    port: int | str = 0
+    """A number or the name of one of the container's ports (httpGet, tcpSocket)."""
+    path: str = "/"
+    host: str = ""
+    command: tuple[str, ...] = ()
+    initial_delay_seconds: int = 0
+    timeout_seconds: int = 1
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    working_dir: str = ""
+    ports: tuple[Port, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    cpu: int = 0
+    """Millicores; 0 means no limit."""
+    memory: int = 0
+    """Bytes; 0 means no limit."""
+    volume_mounts: tuple[VolumeMount, ...] = ()
+    image_pull_policy: PullPolicy = "PullIfNotPresent"
+    liveness_probe: Probe | None = None
+    privileged: bool = False
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    containers: tuple[Container, ...]
+    volumes: tuple[Volume, ...] = ()
+    restart_policy: RestartPolicy = "always"
+    node_selector: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def host_ports(self) -> tuple[tuple[int, Protocol], ...]:
+        return tuple((p.host_port, p.protocol) for c in self.containers for p in c.ports if p.host_port)
+
+    @property
+    def cpu(self) -> int:
+        return sum(c.cpu for c in self.containers)
+
+    @property
+    def memory(self) -> int:
+        return sum(c.memory for c in self.containers)
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    labels: dict[str, str]
+    spec: PodSpec
+    source: Source
+    controller: str = ""
+    """Name of the replication controller this pod is a replica of; empty for a standalone pod."""
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    labels: dict[str, str]
+    spec: PodSpec
+
+
+@dataclass(frozen=True)
+class ReplicationController:
+    name: str
+    labels: dict[str, str]
+    replicas: int
+    selector: dict[str, str]
+    template: PodTemplate
+    source: Source
+
+
+# --- desired state: services ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    port: int
+    target_port: int | str
+    """A number or the name of a container port in the selected pods."""
+    protocol: Protocol = "TCP"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    labels: dict[str, str]
+    selector: dict[str, str]
+    ports: tuple[ServicePort, ...]
+    source: Source
+    portal_ip: str = ""
+    """Empty: allocated by kubeplay from the inventory's portal network."""
+    session_affinity: SessionAffinity = "None"
+    public_ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Desired:
+    pods: tuple[Pod, ...] = ()
+    controllers: tuple[ReplicationController, ...] = ()
+    services: tuple[Service, ...] = ()
+
+
+# --- inventory -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Minion:
+    name: str
+    host: str
+    """Address to connect to: ansible_host, else the inventory name."""
+    port: int = 22
+    user: str = ""
+    key_file: str = ""
+    connection: Connection = "ssh"
+    labels: dict[str, str] = field(default_factory=dict)
+    """kubeplay_labels: matched by nodeSelector."""
+    cpu: int = 0
+    """kubeplay_cpu capacity in millicores; 0: observe it from the minion's Docker."""
+    memory: int = 0
+    """kubeplay_memory capacity in bytes; 0: observe it from the minion's Docker."""
+    cordoned: bool = False
+    allow_privileged: bool = False
+    vars: dict[str, object] = field(default_factory=dict)
+    """Every variable that applies to this host, merged as Ansible does (for templates)."""
+
+
+@dataclass(frozen=True)
+class Inventory:
+    minions: tuple[Minion, ...]
+    groups: dict[str, tuple[str, ...]]
+    """Group name -> names of the minions in it (children resolved), including "all" and "ungrouped"."""
+    vars: dict[str, object]
+    """Variables of the "all" group."""
+    source: str
+    portal_net: str = "10.0.0.0/16"
+    pod_network: bool = True
+    """kubeplay_pod_network: install routes between minions' pod subnets (host-gw style)."""
+    known_hosts: str = ""
+    """kubeplay_known_hosts: extra known_hosts file checked besides ~/.ssh/known_hosts."""
+    infra_image: str = ""
+    """kubeplay_infra_image: an image to use as the pod infra container instead of kubeplay's own."""
+
+    def minion(self, name: str) -> Minion:
+        for m in self.minions:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+
+# --- observed state ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    name: str
+    """Docker's container name."""
+    pod: str
+    container: str
+    """The container's name within its pod; INFRA_CONTAINER for the infra container."""
+    spec_hash: str
+    image: str
+    state: str
+    """Docker's state: created, running, paused, restarting, removing, exited, dead."""
+    exit_code: int = 0
+    created: str = ""
+    started_at: str = ""
+    controller: str = ""
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    ip: str = ""
+    ports: tuple[Port, ...] = ()
+    """The pod's declared ports (kept on the infra container), so services can resolve named ports."""
+    health: str = ""
+    """Liveness as Docker's health check sees it: "", starting, healthy, unhealthy."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """All of the container's Docker labels."""
+
+
+@dataclass(frozen=True)
+class ObservedPod:
+    name: str
+    minion: str
+    containers: tuple[ObservedContainer, ...]
+
+    @property
+    def infra(self) -> ObservedContainer | None:
+        return next((c for c in self.containers if c.container == INFRA_CONTAINER), None)
+
+    @property
+    def apps(self) -> tuple[ObservedContainer, ...]:
+        return tuple(c for c in self.containers if c.container != INFRA_CONTAINER)
+
+    @property
+    def spec_hash(self) -> str:
+        infra = self.infra
+        return infra.spec_hash if infra else (self.containers[0].spec_hash if self.containers else "")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.containers[0].pod_labels if self.containers else {}
+
+    @property
+    def controller(self) -> str:
+        return self.containers[0].controller if self.containers else ""
+
+    @property
+    def ip(self) -> str:
+        infra = self.infra
+        return infra.ip if infra else ""
+
+    @property
+    def ports(self) -> tuple[Port, ...]:
+        infra = self.infra
+        return infra.ports if infra else ()
+
+    @property
+    def created(self) -> str:
+        return min((c.created for c in self.containers), default="")
+
+    @property
+    def running(self) -> bool:
+        """Every container of the pod, infra included, is running and none is unhealthy."""
+        return (
+            self.infra is not None
+            and bool(self.apps)
+            and all(c.state == "running" and c.health != "unhealthy" for c in self.containers)
+        )
+
+
+@dataclass(frozen=True)
+class ObservedMinion:
+    name: str
+    reachable: bool
+    error: str = ""
+    containers: tuple[ObservedContainer, ...] = ()
+    bridge_subnet: str = ""
+    """The minion's docker bridge subnet (its pod subnet), e.g. 172.21.0.0/16."""
+    address: str = ""
+    """The minion's own address, as the pod network routes to it."""
+    cpu: int = 0
+    """Millicores the minion's Docker reports (NCPU * 1000)."""
+    memory: int = 0
+    """Bytes the minion's Docker reports (MemTotal)."""
+    images: frozenset[str] = frozenset()
+    """Image references present on the minion ("repo:tag")."""
+
+    @property
+    def pods(self) -> tuple[ObservedPod, ...]:
+        by_pod: dict[str, list[ObservedContainer]] = {}
+        for c in self.containers:
+            by_pod.setdefault(c.pod, []).append(c)
+        return tuple(ObservedPod(name, self.name, tuple(cs)) for name, cs in sorted(by_pod.items()))
+
+
+@dataclass(frozen=True)
+class Observed:
+    minions: dict[str, ObservedMinion]
+
+    @property
+    def pods(self) -> tuple[ObservedPod, ...]:
+        return tuple(p for m in self.minions.values() if m.reachable for p in m.pods)
+
+    @property
+    def unreachable(self) -> tuple[str, ...]:
+        return tuple(name for name, m in self.minions.items() if not m.reachable)
