@@ -1,8 +1,15 @@
-"""The `kubeplay` command line: argument parsing and the one error boundary. Output is rendered by render.py."""
+"""The `kubeplay` command line: argument parsing, the stages of each command, exit codes, and the one error
+boundary. Everything shown to a person is rendered by render.py (results to stdout, progress to stderr).
+
+Exit codes: 0 success; 1 an error (bad input, a failed action, an unschedulable pod); 2 with --detailed-exitcode
+when changes were made (with --check: are pending); 4 a minion was unreachable (and nothing else failed).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -13,8 +20,84 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGED = 2
 EXIT_UNREACHABLE = 4
+DEFAULT_INVENTORY = os.environ.get("KUBEPLAY_INVENTORY", "inventory/lab.ini")
 
 Command = Callable[[argparse.Namespace], int]
+
+
+def _inventory_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-i", "--inventory", default=DEFAULT_INVENTORY,
+                   help="inventory file or folder, Ansible INI or YAML\n(default $KUBEPLAY_INVENTORY, else inventory/lab.ini)")
+    p.add_argument("-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra variable for templates and the inventory (repeatable)")
+
+
+def _connect_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", default=None, metavar="PATTERN", help="only act on minions matching this Ansible pattern")
+    p.add_argument("--forks", type=int, default=20, help="minions handled in parallel (default 20)")
+    p.add_argument("--timeout", type=float, default=10.0, help="SSH connect timeout in seconds (default 10)")
+    p.add_argument("--accept-new-host-keys", action="store_true",
+                   help="accept and remember host keys never seen before (a changed key is always refused)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubeplay",
+        description="Pods, services and replication controllers (the 2014 Kubernetes model) on your Docker hosts.",
+    )
+    parser.add_argument("--version", action="version", version=f"kubeplay {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    apply = sub.add_parser("apply", help="make the minions match the manifests")
+    apply.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
+                       help="manifest file, folder (recursive) or - for stdin (repeatable)")
+    _inventory_args(apply)
+    _connect_args(apply)
+    apply.add_argument("--check", action="store_true", help="show the plan, change nothing")
+    apply.add_argument("--diff", action="store_true", help="show a field-level diff of what changes")
+    apply.add_argument("--yes", "-y", action="store_true", help="never ask for confirmation")
+    apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    apply.add_argument("--detailed-exitcode", action="store_true",
+                       help="exit 2 when changes were made (with --check: are pending)")
+    apply.add_argument("--scheduler", default="default", help="scheduler to place new pods (default: default)")
+    apply.add_argument("--max-unavailable", type=int, default=1,
+                       help="replicas a rolling update may take down at a time (default 1)")
+    apply.set_defaults(func=_cmd("apply"))
+
+    get = sub.add_parser("get", help="list pods, replication controllers")
+    get.add_argument("kind", choices=["pods", "pod", "po", "replicationcontrollers", "replicationcontroller", "rc"])
+    get.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
+                     help="manifests (replication controllers live only in them)")
+    get.add_argument("--selector", "-l", default="", help="label selector, e.g. name=redis,tier!=db")
+    get.add_argument("-o", "--output", choices=["table", "wide", "json", "yaml"], default="table")
+    _inventory_args(get)
+    _connect_args(get)
+    get.set_defaults(func=_cmd("get"))
+
+    delete = sub.add_parser("delete", help="remove a pod's containers now (the manifests decide on the next apply)")
+    delete.add_argument("kind", choices=["pod", "pods", "po"])
+    delete.add_argument("names", nargs="+", metavar="NAME")
+    _inventory_args(delete)
+    _connect_args(delete)
+    delete.set_defaults(func=_cmd("delete"))
+
+    validate = sub.add_parser("validate", help="check manifests and inventory without connecting anywhere")
+    validate.add_argument("-f", "--filename", action="append", default=[], metavar="PATH")
+    _inventory_args(validate)
+    validate.set_defaults(func=_cmd("validate"))
+
+    _lab_parser(sub)
+    return parser
+
+
+def _cmd(name: str) -> Command:
+    def run(args: argparse.Namespace) -> int:
+        from kubeplay import commands
+
+        func: Command = getattr(commands, name)
+        return func(args)
+
+    return run
 
 
 def _lab_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,46 +111,13 @@ def _lab_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     st.add_argument("--name", default="lab")
     down = lab_sub.add_parser("down", help="remove everything the lab created")
     down.add_argument("--name", default="lab")
-    lab.set_defaults(func=_run_lab)
-
-
-def _run_lab(args: argparse.Namespace) -> int:
-    from kubeplay import render
-    from kubeplay.lab import cluster
-
-    say = render.progress
-    if args.lab_command == "up":
-        cluster.up(args.name, args.minions, args.inventory, say)
-        st = cluster.status(args.name)
-        assert st is not None
-        render.lab_status(st)
-        return EXIT_OK if st.healthy else EXIT_ERROR
-    if args.lab_command == "status":
-        st = cluster.status(args.name)
-        if st is None:
-            render.progress(f"no lab named {args.name!r} is up")
-            return EXIT_ERROR
-        render.lab_status(st)
-        return EXIT_OK if st.healthy else EXIT_ERROR
-    if not cluster.down(args.name, say):
-        render.progress(f"no lab named {args.name!r}: nothing to remove")
-    return EXIT_OK
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kubeplay",
-        description="Pods, services and replication controllers (the 2014 Kubernetes model) on your Docker hosts.",
-    )
-    parser.add_argument("--version", action="version", version=f"kubeplay {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    _lab_parser(sub)
-    return parser
+    lab.set_defaults(func=_cmd("lab"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     func: Command = args.func
     from kubeplay import render
 

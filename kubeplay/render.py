@@ -5,22 +5,47 @@ The only module (with cli.py) that imports rich.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
 from rich.console import Console
+from rich.markup import escape
+from rich.prompt import Confirm
 from rich.table import Table
 
+from kubeplay.diff import spec_diff
 from kubeplay.errors import InputError
+from kubeplay.execute import Result
 from kubeplay.lab.cluster import LabStatus
+from kubeplay.model import Desired, Inventory, Observed
+from kubeplay.plan import Action, Plan
+from kubeplay.selectors import format_selector
+from kubeplay.status import PodRow
+from kubeplay.summary import controller_rows, recap_rows
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+VERB_STYLE = {"create": "green", "replace": "yellow", "remove": "red", "start": "cyan", "pull": "blue",
+              "provision": "blue"}
+
 
 def progress(message: str) -> None:
-    err.print(f"[dim]kubeplay:[/dim] {message}", markup=True)
+    err.print(f"[dim]kubeplay:[/dim] {escape(message)}")
+
+
+def warning(message: str) -> None:
+    err.print(f"warning: {message}", markup=False, style="yellow")
 
 
 def error(message: str) -> None:
     err.print(f"error: {message}", markup=False, style="bold red")
+
+
+def result(message: str) -> None:
+    out.print(message, markup=False)
 
 
 def input_error(exc: InputError) -> None:
@@ -30,7 +55,133 @@ def input_error(exc: InputError) -> None:
         err.print(f"  {p}", markup=False)
 
 
-def _yes(ok: bool) -> str:
+# --- apply ----------------------------------------------------------------------------------------------------
+
+
+def _action_line(a: Action) -> str:
+    style = VERB_STYLE[a.verb]
+    subject = f"pod {a.pod}" if a.pod else f"image {a.image}"
+    verb = f"[{style}]{a.verb:<9}[/{style}]"
+    return f"  {verb} {escape(a.minion):<12} {escape(subject):<30} [dim]{escape(a.reason)}[/dim]"
+
+
+def plan(p: Plan, *, diff: bool, check: bool) -> None:
+    if p.actions or p.rollout:
+        out.print("[bold]PLAN[/bold]" + (" (check: nothing will be changed)" if check else ""))
+        for a in p.actions:
+            out.print(_action_line(a))
+            if diff and a.verb == "replace" and a.observed is not None and a.desired is not None:
+                for line in spec_diff(a.observed, a.desired):
+                    style = "red" if line.startswith("-") else "green"
+                    out.print(f"      [{style}]{escape(line)}[/{style}]")
+        for n, step in enumerate(p.rollout, 1):
+            new = ", ".join(f"{pod.name} on {p.rollout_placements.get(pod.name, '?')}" for pod in step.create)
+            old = ", ".join(f"{pod.name} on {pod.minion}" for pod in step.remove)
+            out.print(f"  [yellow]rollout[/yellow]   {step.controller} step {n}: create {new}, then remove {old}")
+    else:
+        out.print("[bold]PLAN[/bold]: nothing to change, the cluster matches the manifests")
+    for note in p.notes:
+        err.print(f"note: {note}", markup=False)
+    for pod, why in sorted(p.unschedulable.items()):
+        error(f"pod {pod} is unschedulable: {why}")
+    for f in p.failures:
+        error(f"{f.minion}: pod {f.pod}: {f.reason}")
+    for minion, why in sorted(p.unreachable.items()):
+        warning(f"{minion} unreachable, nothing on it is changed or counted: {why}")
+
+
+def confirm(p: Plan) -> bool:
+    n = len(p.actions) + sum(len(s.create) + len(s.remove) for s in p.rollout)
+    return Confirm.ask(f"Apply these {n} changes?", console=err, default=False)
+
+
+def recap(p: Plan, results: Sequence[Result], inventory: Inventory) -> None:
+    for r in results:
+        if not r.ok:
+            error(f"{r.action.minion}: {r.action.verb} {r.action.subject}: {r.error}")
+    table = Table(title="RECAP", title_justify="left", box=None, pad_edge=False)
+    for col in ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE"):
+        table.add_column(col)
+    for row in recap_rows(p, results, inventory):
+        table.add_row(row.minion, str(row.ok), _count(row.changed, "yellow"), _count(row.failed, "red"),
+                      _count(row.unreachable, "red"))
+    out.print(table)
+
+
+def _count(n: int, style: str) -> str:
+    return f"[{style}]{n}[/{style}]" if n else "0"
+
+
+def _action_json(a: Action) -> dict[str, Any]:
+    return {"verb": a.verb, "minion": a.minion, "pod": a.pod, "image": a.image, "reason": a.reason}
+
+
+def plan_json(p: Plan, results: Sequence[Result], inventory: Inventory) -> None:
+    doc = {
+        "plan": [_action_json(a) for a in p.actions],
+        "rollout": [
+            {"controller": s.controller, "create": [pod.name for pod in s.create], "remove": [o.name for o in s.remove]}
+            for s in p.rollout
+        ],
+        "results": [{**_action_json(r.action), "ok": r.ok, "error": r.error} for r in results],
+        "unschedulable": p.unschedulable,
+        "failures": [{"minion": f.minion, "pod": f.pod, "reason": f.reason} for f in p.failures],
+        "unreachable": p.unreachable,
+        "notes": list(p.notes),
+        "recap": {r.minion: r.as_dict() for r in recap_rows(p, results, inventory)},
+    }
+    out.print_json(json.dumps(doc))
+
+
+# --- get ------------------------------------------------------------------------------------------------------
+
+
+def _table(columns: Sequence[str]) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in columns:
+        table.add_column(col)
+    return table
+
+
+def pods(rows: Sequence[PodRow], output: str) -> None:
+    if output in ("json", "yaml"):
+        items = {"kind": "PodList", "items": [r.as_dict() for r in rows]}
+        _dump(items, output)
+        return
+    columns = ["ID", "Image(s)", "Host", "Labels", "Status"]
+    if output == "wide":
+        columns += ["Pod IP", "Controller", "Containers"]
+    table = _table(columns)
+    for r in rows:
+        cells = [r.name, ",".join(r.images), r.host, r.labels_text, r.status]
+        if output == "wide":
+            cells += [r.pod_ip, r.controller, ",".join(r.containers)]
+        table.add_row(*(escape(c) for c in cells))
+    out.print(table)
+
+
+def controllers(desired: Desired, observed: Observed, output: str) -> None:
+    rows = controller_rows(desired, observed)
+    if output in ("json", "yaml"):
+        _dump({"kind": "ReplicationControllerList", "items": [r.as_dict() for r in rows]}, output)
+        return
+    table = _table(["ID", "Image(s)", "Selector", "Replicas"])
+    for r in rows:
+        table.add_row(escape(r.name), escape(",".join(r.images)), escape(format_selector(r.selector)), r.replicas_text)
+    out.print(table)
+
+
+def _dump(doc: dict[str, Any], output: str) -> None:
+    if output == "json":
+        out.print_json(json.dumps(doc))
+    else:
+        out.print(yaml.safe_dump(doc, sort_keys=False), markup=False, end="")
+
+
+# --- lab ------------------------------------------------------------------------------------------------------
+
+
+def _up(ok: bool) -> str:
     return "[green]up[/green]" if ok else "[red]down[/red]"
 
 
@@ -39,7 +190,7 @@ def lab_status(st: LabStatus) -> None:
     for col in ("MINION", "ADDRESS", "NETNS", "SSHD", "DOCKERD", "POD SUBNET"):
         table.add_column(col)
     for m in st.minions:
-        table.add_row(m.name, m.address, _yes(m.netns), _yes(m.sshd), _yes(m.dockerd), m.pod_subnet)
+        table.add_row(m.name, m.address, _up(m.netns), _up(m.sshd), _up(m.dockerd), m.pod_subnet)
     out.print(table)
-    out.print(f"registry {st.registry_address}: {_yes(st.registry)}   bridge: {_yes(st.bridge)}")
-    out.print(f"inventory: {st.inventory}")
+    out.print(f"registry {st.registry_address}: {_up(st.registry)}   bridge: {_up(st.bridge)}")
+    out.print(f"inventory: {escape(st.inventory)}")

@@ -13,12 +13,20 @@ import json
 from kubeplay.model import Pod, PodSpec
 
 
+def spec_document(spec: PodSpec, labels: dict[str, str]) -> str:
+    """The normalised spec and labels as compact JSON: what the hash is of, kept on the infra container for --diff."""
+    data = {"spec": dataclasses.asdict(spec), "labels": dict(sorted(labels.items()))}
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
 def spec_hash(spec: PodSpec, labels: dict[str, str]) -> str:
     """A short stable hash of a pod spec and its labels (labels live on containers, so they are part of it)."""
-    data = {"spec": dataclasses.asdict(spec), "labels": dict(sorted(labels.items()))}
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(spec_document(spec, labels).encode()).hexdigest()[:16]
 
 
 def pod_hash(pod: Pod) -> str:
     return spec_hash(pod.spec, pod.labels)
+
+
+def pod_document(pod: Pod) -> str:
+    return spec_document(pod.spec, pod.labels)

@@ -251,10 +251,18 @@ def _daemons(lab: LabLayout, m: MinionLayout, rec: Record, say: Say) -> None:
             f"--insecure-registry={lab.registry}",
             "--storage-driver=overlay2",
             "--shutdown-timeout=2",
+            f"--config-file={_daemon_config(m)}",
         ]
         rec.pids[key] = host.start_daemon(host.in_netns(m.netns, argv), m.state_dir / "dockerd.log")
     host.wait_for(f"{m.name}: sshd on {m.address}:22", lambda: _port_open(m.address, 22), 15)
     host.wait_for(f"{m.name}: dockerd ({m.state_dir / 'dockerd.log'})", lambda: _docker_ok(m), 60)
+
+
+def _daemon_config(m: MinionLayout) -> Path:
+    config = m.state_dir / "daemon.json"
+    # The engine ID comes from this key; the default /etc/docker/key.json would give every minion the same ID.
+    config.write_text(json.dumps({"deprecated-key-path": str(m.state_dir / "key.json")}) + "\n")
+    return config
 
 
 def _port_open(address: str, port: int) -> bool:

@@ -41,9 +41,12 @@ def pid_alive(pid: int, marker: str) -> bool:
     if pid <= 0:
         return False
     try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return False
+    if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+        return False  # a zombie has exited: only its parent has not collected it yet
     return marker in cmdline
 
 

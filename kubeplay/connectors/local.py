@@ -1,0 +1,53 @@
+"""The workstation itself as a minion (ansible_connection=local): its own Docker, commands run directly."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Sequence
+from typing import Any
+
+from kubeplay.connectors.base import CommandResult
+from kubeplay.connectors.dockerapi import api_local
+from kubeplay.model import Minion
+
+
+class LocalConnection:
+    def __init__(self, minion: Minion) -> None:
+        self.minion = minion
+        docker_host = str(minion.vars.get("kubeplay_docker_host") or os.environ.get("DOCKER_HOST", ""))
+        self._docker_host = docker_host or "unix:///var/run/docker.sock"
+        self._api: Any = None
+
+    @property
+    def address(self) -> str:
+        return ""
+
+    def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
+        env = {**os.environ, "DOCKER_HOST": self._docker_host}
+        proc = subprocess.run(list(argv), input=stdin, capture_output=True, timeout=timeout, check=False, env=env)
+        return CommandResult(
+            tuple(argv), proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+        )
+
+    def docker_api(self) -> Any:
+        if self._api is None:
+            self._api = api_local(self._docker_host)
+        return self._api
+
+    def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
+        with socket.create_connection((address, port), timeout=timeout) as sock:
+            if send:
+                sock.sendall(send)
+            data = b""
+            try:
+                while chunk := sock.recv(65536):
+                    data += chunk
+            except TimeoutError:
+                pass
+            return data
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()

@@ -1,0 +1,181 @@
+"""What inventory files declare, before any variable is merged: hosts, groups, and where each thing was set.
+
+The INI and YAML readers both fill one ``Declared``; variable values are validated as they are declared (see
+``inventory_vars``), so a bad value is reported once, at the host or group that set it, with its file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kubeplay.errors import Problem
+from kubeplay.inventory_vars import Scope, check_var
+from kubeplay.model import Source
+
+Layer = Literal["inventory", "file"]
+"""Where a variable came from: the inventory file itself, or a group_vars/host_vars file (which wins)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable as one file set it."""
+
+    value: object
+    source: Source
+    base_dir: str
+    """The inventory's folder: relative paths in this value are resolved against it."""
+
+
+@dataclass
+class HostDecl:
+    name: str
+    source: Source
+    vars: dict[str, Setting] = field(default_factory=dict)
+    file_vars: dict[str, Setting] = field(default_factory=dict)
+    """From host_vars/ files."""
+
+
+@dataclass
+class GroupDecl:
+    name: str
+    source: Source
+    defined: bool
+    """False while the group is only referenced (``[g:vars]``, a child name) and not declared yet."""
+    hosts: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    vars: dict[str, Setting] = field(default_factory=dict)
+    file_vars: dict[str, Setting] = field(default_factory=dict)
+    """From group_vars/ files."""
+
+
+@dataclass
+class Declared:
+    """Every host and group the inventory sources declare, in declaration order, plus the problems found."""
+
+    hosts: dict[str, HostDecl] = field(default_factory=dict)
+    groups: dict[str, GroupDecl] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for implicit in ("all", "ungrouped"):
+            self.groups[implicit] = GroupDecl(implicit, Source("<implicit>"), defined=True)
+
+    def problem(self, source: Source, message: str, object: str = "", field: str = "") -> None:
+        self.problems.append(Problem(source.file, message, source.line, object, field))
+
+    def group(self, name: str, source: Source, *, define: bool) -> GroupDecl:
+        group = self.groups.get(name)
+        if group is None:
+            group = self.groups[name] = GroupDecl(name, source, defined=define)
+        elif define and not group.defined:
+            group.defined = True
+            group.source = source
+        return group
+
+    def add_host(self, name: str, group: str, source: Source) -> HostDecl:
+        host = self.hosts.get(name)
+        if host is None:
+            host = self.hosts[name] = HostDecl(name, source)
+        members = self.group(group, source, define=True).hosts
+        if name not in members:
+            members.append(name)
+        return host
+
+    def set_host_var(self, host: HostDecl, name: str, setting: Setting, layer: Layer = "inventory") -> None:
+        if self._valid(name, setting, "host", f"host {host.name}"):
+            (host.vars if layer == "inventory" else host.file_vars)[name] = setting
+
+    def set_group_var(self, group: GroupDecl, name: str, setting: Setting, layer: Layer = "inventory") -> None:
+        scope: Scope = "all" if group.name == "all" else "group"
+        if self._valid(name, setting, scope, f"group {group.name}"):
+            (group.vars if layer == "inventory" else group.file_vars)[name] = setting
+
+    def set_extra_var(self, holder: HostDecl, name: str, setting: Setting) -> None:
+        """Extra vars (``-e``) may set anything, cluster-wide variables included."""
+        if self._valid(name, setting, "extra", "extra vars"):
+            holder.vars[name] = setting
+
+    def _valid(self, name: str, setting: Setting, scope: Scope, object: str) -> bool:
+        message = check_var(name, setting.value, scope)
+        if message:
+            self.problem(setting.source, message, object, name)
+        return message is None
+
+
+# --- host patterns: "web[1:3]:2222" -> (["web1", "web2", "web3"], 2222) -------------------------------------
+
+
+def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
+    """Split an optional ``:port`` off and expand ``[a:b]`` / ``[a:b:step]`` ranges as Ansible does.
+
+    Raises ValueError with a message for a malformed range.
+    """
+    if pattern.endswith(":"):
+        raise ValueError(f"host pattern {pattern!r} ends in ':' without a port")
+    name, port = split_port(pattern)
+    if not name:
+        raise ValueError(f"host pattern {pattern!r} has no host name")
+    names = expand_ranges(name) if "[" in name else [name]
+    if not names:
+        raise ValueError(f"host range {name!r} expands to no hosts")
+    return names, port
+
+
+_PORT = re.compile(r"^(?P<host>[^:]+|.*\])(?::(?P<port>\d+))$")
+
+
+def split_port(pattern: str) -> tuple[str, int | None]:
+    """``host:22`` -> ("host", 22); a bare IPv6 address (several colons outside brackets) has no port."""
+    if pattern.startswith("[") and "]:" in pattern and ":" in pattern[1 : pattern.index("]")]:
+        address, _, port = pattern[1:].partition("]:")  # [::1]:22
+        return address, int(port) if port.isdigit() else None
+    outside_brackets = re.sub(r"\[[^\]]*\]", "", pattern)
+    if outside_brackets.count(":") != 1 or "[" in outside_brackets:
+        return pattern, None
+    match = _PORT.match(pattern)
+    if match is None:
+        return pattern, None
+    return match["host"], int(match["port"])
+
+
+def expand_ranges(name: str) -> list[str]:
+    head, _, rest = name.partition("[")
+    bounds, closed, tail = rest.partition("]")
+    if not closed:
+        raise ValueError(f"host range in {name!r} has no closing ']'")
+    items = _range_items(bounds)
+    expanded: list[str] = []
+    for item in items:
+        candidate = head + item + tail
+        expanded.extend(expand_ranges(candidate) if "[" in candidate else [candidate])
+    return expanded
+
+
+def _range_items(bounds: str) -> list[str]:
+    parts = bounds.split(":")
+    if len(parts) not in (2, 3):
+        raise ValueError(f"host range [{bounds}] must be begin:end or begin:end:step")
+    begin, end = parts[0] or "0", parts[1]
+    step_text = parts[2] if len(parts) == 3 else "1"
+    if not end:
+        raise ValueError(f"host range [{bounds}] must specify an end value")
+    if not step_text.isdigit() or int(step_text) == 0:
+        raise ValueError(f"host range [{bounds}] has an invalid step {step_text!r}")
+    step = int(step_text)
+    letters = string.ascii_letters
+    if begin in letters and end in letters:
+        first, last = letters.index(begin), letters.index(end)
+        if first > last:
+            raise ValueError(f"host range [{bounds}] must have begin <= end")
+        return list(letters[first : last + 1 : step])
+    if not (begin.isdigit() and end.isdigit()):
+        raise ValueError(f"host range [{bounds}] must be two numbers or two letters")
+    width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
+    if width and width != len(end):
+        raise ValueError(f"host range [{bounds}] must have equal-length begin and end")
+    if int(begin) > int(end):
+        raise ValueError(f"host range [{bounds}] must have begin <= end")
+    return [str(n).zfill(width) for n in range(int(begin), int(end) + 1, step)]

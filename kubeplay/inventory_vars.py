@@ -1,0 +1,248 @@
+"""The inventory variables kubeplay understands: how each is checked and what it becomes in a ``Minion``.
+
+Connection (Ansible's names, with their old ``ansible_ssh_*`` aliases):
+    ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file, ansible_connection
+Per minion (any host or group):
+    kubeplay_labels, kubeplay_cpu, kubeplay_memory, kubeplay_cordoned, kubeplay_allow_privileged
+Cluster-wide (the ``all`` group only, or extra vars):
+    kubeplay_portal_net, kubeplay_pod_network, kubeplay_known_hosts, kubeplay_infra_image
+
+Every ``parse_*`` function raises ValueError with a message fit for a ``Problem``; ``check_var`` returns it.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import ipaddress
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Literal
+
+from kubeplay import quantities
+from kubeplay.model import Connection, Minion
+from kubeplay.names import label_key_error, label_value_error
+
+if TYPE_CHECKING:
+    from kubeplay.inventory_declared import Setting
+
+Scope = Literal["all", "group", "host", "extra"]
+
+
+# --- value parsers ------------------------------------------------------------------------------------------
+
+_TRUE = {"yes", "y", "on", "true", "t", "1"}
+_FALSE = {"no", "n", "off", "false", "f", "0"}
+
+
+def parse_bool(value: object) -> bool:
+    """A boolean as Ansible reads one: True/False, yes/no, on/off, 1/0 (strings in any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"must be a boolean (true/false, yes/no), got {value!r}")
+
+
+def parse_text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def parse_port(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a port number, got {value!r}")
+    if not 1 <= value <= 65535:
+        raise ValueError(f"port {value} is out of range 1-65535")
+    return value
+
+
+_SSH_CONNECTIONS = {"ssh", "paramiko", "smart"}
+
+
+def parse_connection(value: object) -> Connection:
+    text = parse_text(value)
+    if text in _SSH_CONNECTIONS:
+        return "ssh"
+    if text == "local":
+        return "local"
+    raise ValueError(f"connection {text!r} is not supported: use ssh or local")
+
+
+def parse_labels(value: object) -> dict[str, str]:
+    """A mapping of Kubernetes-style labels; a string holding a JSON or Python dict is read as one."""
+    if isinstance(value, str):
+        value = _read_mapping_text(value)
+    if not isinstance(value, Mapping):
+        raise ValueError(f'must be a mapping of labels like {{"disk": "ssd"}}, got {value!r}')
+    labels: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise ValueError(f"label {key!r}: {item!r} must be a string key and a string value (quote it)")
+        key_error = label_key_error(key)
+        if key_error:
+            raise ValueError(f"label key {key!r} is invalid: {key_error}")
+        value_error = label_value_error(item)
+        if value_error:
+            raise ValueError(f"label {key}={item!r} has an invalid value: {value_error}")
+        labels[key] = item
+    return labels
+
+
+def _read_mapping_text(text: str) -> object:
+    for read in (json.loads, ast.literal_eval):
+        try:
+            return read(text)
+        except (ValueError, SyntaxError):
+            continue
+    return text
+
+
+MIN_CPU = 100
+"""An integer kubeplay_cpu below this is almost surely cores written as millicores, and is refused."""
+MIN_MEMORY = 4 * 1024 * 1024
+"""Docker refuses containers with less memory than this; a smaller kubeplay_memory is a missing unit."""
+_CPU_FORMS = 'millicores (2000) or a string like "2" or "500m"'
+_MEMORY_FORMS = 'bytes or a quantity like "8Gi" or "512Mi"'
+
+
+def parse_cpu(value: object) -> int:
+    """Millicores: an integer is millicores, a string is cores ("2", "1.5") or millicores ("500m")."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 < value < MIN_CPU:
+            raise ValueError(f'{value} means {value} millicores; for {value} cores write {value * 1000} or "{value}"')
+        return _non_negative(value)
+    if isinstance(value, str):
+        try:
+            return quantities.parse_cpu(value)
+        except ValueError as exc:
+            raise ValueError(f"must be {_CPU_FORMS}, got {value!r}") from exc
+    raise ValueError(f"must be {_CPU_FORMS}, got {value!r}")
+
+
+def parse_memory(value: object) -> int:
+    """Bytes: an integer, or a Kubernetes quantity string like "8Gi", "512Mi", "2G"."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        amount = _non_negative(value)
+    elif isinstance(value, str):
+        try:
+            amount = quantities.parse_memory(value)
+        except ValueError as exc:
+            raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}") from exc
+    else:
+        raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}")
+    if 0 < amount < MIN_MEMORY:
+        raise ValueError(f"{value!r} is only {amount} bytes; did you forget a unit like Gi or Mi?")
+    return amount
+
+
+def _non_negative(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return value
+
+
+def parse_cidr(value: object) -> str:
+    text = parse_text(value)
+    try:
+        return str(ipaddress.IPv4Network(text, strict=True))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not an IPv4 network in CIDR form like 10.0.0.0/16 ({exc})") from exc
+
+
+# --- the catalogue ------------------------------------------------------------------------------------------
+
+MINION_VARS: dict[str, Callable[[object], object]] = {
+    "kubeplay_labels": parse_labels,
+    "kubeplay_cpu": parse_cpu,
+    "kubeplay_memory": parse_memory,
+    "kubeplay_cordoned": parse_bool,
+    "kubeplay_allow_privileged": parse_bool,
+}
+CLUSTER_VARS: dict[str, Callable[[object], object]] = {
+    "kubeplay_portal_net": parse_cidr,
+    "kubeplay_pod_network": parse_bool,
+    "kubeplay_known_hosts": parse_text,
+    "kubeplay_infra_image": parse_text,
+}
+CONNECTION_VARS: dict[str, Callable[[object], object]] = {
+    "ansible_host": parse_text,
+    "ansible_ssh_host": parse_text,
+    "ansible_port": parse_port,
+    "ansible_ssh_port": parse_port,
+    "ansible_user": parse_text,
+    "ansible_ssh_user": parse_text,
+    "ansible_ssh_private_key_file": parse_text,
+    "ansible_private_key_file": parse_text,
+    "ansible_connection": parse_connection,
+}
+KUBEPLAY_VARS = sorted(MINION_VARS | CLUSTER_VARS)
+
+
+def check_var(name: str, value: object, scope: Scope) -> str | None:
+    """The problem with setting ``name`` to ``value`` in ``scope``, or None when it is fine."""
+    parse = MINION_VARS.get(name) or CLUSTER_VARS.get(name) or CONNECTION_VARS.get(name)
+    if parse is None:
+        return _unknown_var(name) if name.startswith("kubeplay_") else None
+    if name in CLUSTER_VARS and scope in ("group", "host"):
+        return f"{name} is cluster-wide: set it in the vars of the all group (or group_vars/all)"
+    try:
+        parse(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _unknown_var(name: str) -> str:
+    close = difflib.get_close_matches(name, KUBEPLAY_VARS, n=1)
+    hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(KUBEPLAY_VARS)}"
+    return f"unknown variable {name}{hint}"
+
+
+# --- from merged variables to kubeplay's model --------------------------------------------------------------
+
+
+def build_minion(name: str, settings: Mapping[str, Setting]) -> Minion:
+    """A Minion from the variables that apply to host ``name`` (already checked, merged by precedence)."""
+    key_file = _first(settings, "ansible_ssh_private_key_file", "ansible_private_key_file")
+    connection = _first(settings, "ansible_connection")
+    labels = settings.get("kubeplay_labels")
+    return Minion(
+        name=name,
+        host=_text(_first(settings, "ansible_host", "ansible_ssh_host")) or name,
+        port=parse_port(port.value) if (port := _first(settings, "ansible_port", "ansible_ssh_port")) else 22,
+        user=_text(_first(settings, "ansible_user", "ansible_ssh_user")),
+        key_file=resolve_path(key_file) if key_file else "",
+        connection=parse_connection(connection.value) if connection else "ssh",
+        labels=parse_labels(labels.value) if labels else {},
+        cpu=parse_cpu(cpu.value) if (cpu := settings.get("kubeplay_cpu")) else 0,
+        memory=parse_memory(memory.value) if (memory := settings.get("kubeplay_memory")) else 0,
+        cordoned=_flag(settings, "kubeplay_cordoned", default=False),
+        allow_privileged=_flag(settings, "kubeplay_allow_privileged", default=False),
+        vars={key: setting.value for key, setting in settings.items()},
+    )
+
+
+def resolve_path(setting: Setting) -> str:
+    """``~`` expanded; a relative path is taken from the inventory's folder."""
+    path = os.path.expanduser(parse_text(setting.value))
+    return os.path.normpath(os.path.join(setting.base_dir, path))
+
+
+def _first(settings: Mapping[str, Setting], *names: str) -> Setting | None:
+    return next((settings[name] for name in names if name in settings), None)
+
+
+def _text(setting: Setting | None) -> str:
+    return parse_text(setting.value) if setting else ""
+
+
+def _flag(settings: Mapping[str, Setting], name: str, *, default: bool) -> bool:
+    setting = settings.get(name)
+    return parse_bool(setting.value) if setting else default

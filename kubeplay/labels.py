@@ -1,0 +1,70 @@
+"""The Docker labels kubeplay puts on every container it creates, and how they are read back.
+
+These labels are kubeplay's only state: what owns a container, which pod and container of it this is, the hash
+of the spec it was made from. Containers without LABEL_POD are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from kubeplay.model import Pod, Port
+
+PREFIX = "kubeplay."
+LABEL_POD = "kubeplay.pod"
+LABEL_CONTAINER = "kubeplay.container"
+LABEL_HASH = "kubeplay.spec-hash"
+LABEL_CONTROLLER = "kubeplay.controller"
+LABEL_POD_LABELS = "kubeplay.pod-labels"
+LABEL_PORTS = "kubeplay.ports"
+LABEL_SPEC = "kubeplay.spec"
+"""The normalised spec the hash was made from (infra container only), for field-level diffs."""
+
+
+def container_labels(pod: Pod, container: str, spec_hash: str) -> dict[str, str]:
+    labels = {
+        LABEL_POD: pod.name,
+        LABEL_CONTAINER: container,
+        LABEL_HASH: spec_hash,
+        LABEL_POD_LABELS: json.dumps(pod.labels, sort_keys=True, separators=(",", ":")),
+    }
+    if pod.controller:
+        labels[LABEL_CONTROLLER] = pod.controller
+    return labels
+
+
+def ports_label(pod: Pod) -> str:
+    ports = [
+        {"name": p.name, "containerPort": p.container_port, "hostPort": p.host_port, "protocol": p.protocol}
+        for c in pod.spec.containers
+        for p in c.ports
+    ]
+    return json.dumps(ports, separators=(",", ":"))
+
+
+def read_pod_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    try:
+        value = json.loads(labels.get(LABEL_POD_LABELS, "{}"))
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def read_ports(labels: Mapping[str, str]) -> tuple[Port, ...]:
+    try:
+        value = json.loads(labels.get(LABEL_PORTS, "[]"))
+    except ValueError:
+        return ()
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        Port(
+            container_port=int(p.get("containerPort", 0)),
+            host_port=int(p.get("hostPort", 0)),
+            protocol="UDP" if p.get("protocol") == "UDP" else "TCP",
+            name=str(p.get("name", "")),
+        )
+        for p in value
+        if isinstance(p, dict)
+    )

@@ -1,0 +1,251 @@
+"""The planner: (desired, observed) -> ordered actions, each with a reason. Pure: no I/O.
+
+Per pod: a pod that is missing is scheduled and created; a pod whose spec hash differs is replaced where it runs;
+a pod with a missing container, a failed liveness probe or a dead infra container is replaced; exited containers
+are started again as the restart policy says; a pod gone from the manifests is removed. Replication controllers
+add their replicas (replicas.py) and the scheduler places every new pod (scheduler.py).
+Per minion the actions run in this order: remove, provision, pull, replace, create, start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kubeplay.dockerspec import image_ref
+from kubeplay.infra import INFRA_IMAGE
+from kubeplay.model import INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod
+from kubeplay.replicas import ReplicaPlan, RolloutStep, plan_replicas
+from kubeplay.scheduler import PlacedPod, Scheduler, minion_info
+from kubeplay.spechash import pod_hash
+
+Verb = Literal["remove", "provision", "pull", "replace", "create", "start"]
+VERB_ORDER: dict[str, int] = {v: i for i, v in enumerate(("remove", "provision", "pull", "replace", "create", "start"))}
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: Verb
+    minion: str
+    reason: str
+    pod: str = ""
+    desired: Pod | None = None
+    """The pod to create (create, replace)."""
+    observed: ObservedPod | None = None
+    """The pod as it is now (replace, remove, start)."""
+    image: str = ""
+    """The image to pull or provision."""
+    containers: tuple[str, ...] = ()
+    """Docker container ids to start (start)."""
+
+    @property
+    def subject(self) -> str:
+        return self.image if self.verb in ("pull", "provision") else self.pod
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something the plan already knows cannot be done on a minion (reported as failed; the rest goes on)."""
+
+    minion: str
+    pod: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+    rollout: tuple[RolloutStep, ...] = ()
+    rollout_placements: dict[str, str] = field(default_factory=dict)
+    unschedulable: dict[str, str] = field(default_factory=dict)
+    failures: tuple[Failure, ...] = ()
+    notes: tuple[str, ...] = ()
+    unreachable: dict[str, str] = field(default_factory=dict)
+    """Unreachable minion -> why."""
+    converged: dict[str, int] = field(default_factory=dict)
+    """Minion -> number of desired pods already as desired on it (Ansible's "ok")."""
+    replicas: ReplicaPlan = field(default_factory=ReplicaPlan)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.actions or self.rollout)
+
+
+@dataclass(frozen=True)
+class Options:
+    scheduler: Scheduler
+    limit: frozenset[str] | None = None
+    """Only these minions are acted on (--limit); the others are observed and left alone."""
+    probe_failures: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(minion, pod) -> why its liveness probe failed."""
+    max_unavailable: int = 1
+    spread_selectors: tuple[Mapping[str, str], ...] = ()
+
+
+def _restartable(pod: ObservedPod, desired: Pod) -> tuple[str, ...]:
+    """Ids of the pod's stopped containers that its restart policy brings back (infra first)."""
+    policy = desired.spec.restart_policy
+    stopped = [c for c in pod.containers if c.state in ("exited", "created", "dead")]
+    ids = []
+    for c in sorted(stopped, key=lambda c: c.container != INFRA_CONTAINER):
+        if c.container == INFRA_CONTAINER or policy == "always" or (policy == "onFailure" and c.exit_code != 0):
+            ids.append(c.id)
+    return tuple(ids)
+
+
+def _replace_reason(pod: ObservedPod, desired: Pod, probe_failure: str) -> str:
+    """Why an existing pod must be replaced, or "" when it can stay."""
+    if pod.spec_hash != pod_hash(desired):
+        return "spec changed"
+    names = {c.container for c in pod.containers}
+    if INFRA_CONTAINER not in names:
+        return "infra container missing"
+    missing = [c.name for c in desired.spec.containers if c.name not in names]
+    if missing:
+        return "container " + ", ".join(missing) + " missing"
+    infra = pod.infra
+    if infra is not None and infra.state in ("exited", "dead") and any(c.state == "running" for c in pod.apps):
+        return "infra container died"
+    if probe_failure:
+        return f"liveness probe failed: {probe_failure}"
+    return ""
+
+
+@dataclass
+class _Builder:
+    observed: Observed
+    options: Options
+    actions: list[Action] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    converged: dict[str, int] = field(default_factory=dict)
+    placed: list[PlacedPod] = field(default_factory=list)
+    new: list[Pod] = field(default_factory=list)
+    removed: set[tuple[str, str]] = field(default_factory=set)
+
+    def act(self, action: Action) -> None:
+        if self.options.limit is None or action.minion in self.options.limit:
+            self.actions.append(action)
+
+    def remove(self, pod: ObservedPod, reason: str) -> None:
+        self.removed.add((pod.minion, pod.name))
+        self.act(Action("remove", pod.minion, reason, pod=pod.name, observed=pod))
+
+    def existing(self, desired: Pod, pods: list[ObservedPod]) -> None:
+        """A desired pod found on the cluster: keep one copy (the oldest running), reconcile it, remove the rest."""
+        pods = sorted(pods, key=lambda p: (not p.running, p.created, p.minion))
+        keep, extra = pods[0], pods[1:]
+        for dup in extra:
+            self.remove(dup, f"duplicate of {keep.name} on {keep.minion}")
+        reason = _replace_reason(keep, desired, self.options.probe_failures.get((keep.minion, keep.name), ""))
+        self.placed.append(PlacedPod.of(desired, keep.minion))
+        if reason:
+            self.act(Action("replace", keep.minion, reason, pod=desired.name, desired=desired, observed=keep))
+            return
+        stopped = _restartable(keep, desired)
+        if stopped:
+            self.act(Action("start", keep.minion, f"restartPolicy {desired.spec.restart_policy}", pod=desired.name,
+                            observed=keep, containers=stopped))
+        else:
+            self.converged[keep.minion] = self.converged.get(keep.minion, 0) + 1
+
+
+def plan(desired: Desired, observed: Observed, inventory: Inventory, options: Options) -> Plan:
+    replicas = plan_replicas(desired.controllers, desired.pods, observed, options.max_unavailable)
+    b = _Builder(observed, options)
+    by_name: dict[str, list[ObservedPod]] = {}
+    for pod in observed.pods:
+        by_name.setdefault(pod.name, []).append(pod)
+
+    wanted: list[Pod] = [*desired.pods, *replicas.keep]
+    wanted_names = {p.name for p in wanted} | {p.name for p in replicas.create}
+    for want in wanted:
+        if want.name in by_name:
+            b.existing(want, by_name[want.name])
+        else:
+            b.new.append(want)
+            if observed.unreachable and not want.controller:
+                b.notes.append(
+                    f"pod {want.name}: not found on reachable minions; it may be on unreachable "
+                    f"{', '.join(observed.unreachable)} (a duplicate is removed once that minion is back)"
+                )
+    b.new.extend(replicas.create)
+
+    controllers = {rc.name for rc in desired.controllers}
+    replica_removals = {(r.pod.minion, r.pod.name): r.reason for r in replicas.remove}
+    for pod in observed.pods:
+        key = (pod.minion, pod.name)
+        if key in replica_removals:
+            b.remove(pod, replica_removals[key])
+        elif pod.name in wanted_names or pod.name in replicas.rolling:
+            continue
+        elif pod.controller and pod.controller in controllers:
+            continue  # the controller's plan decides about its own replicas
+        elif pod.controller:
+            b.remove(pod, f"replication controller {pod.controller} is gone from the manifests")
+        else:
+            b.remove(pod, "not in the manifests")
+
+    desired_by_name = {p.name: p for p in wanted}
+    for pod in observed.pods:
+        if (pod.minion, pod.name) not in b.removed and pod.name not in desired_by_name:
+            b.placed.append(PlacedPod.observed(pod))
+
+    minions = [
+        minion_info(m, observed.minions.get(m.name))
+        for m in inventory.minions
+        if options.limit is None or m.name in options.limit
+    ]
+    rollout_pods = [p for step in replicas.rollout for p in step.create]
+    schedule = options.scheduler([*b.new, *rollout_pods], minions, b.placed, options.spread_selectors)
+    for new in b.new:
+        where = schedule.placements.get(new.name)
+        if where:
+            why = f"replica of {new.controller}" if new.controller else "new pod"
+            b.act(Action("create", where, f"{why}, scheduled on {where}", pod=new.name, desired=new))
+    _images(b, inventory)
+    actions = sorted(b.actions, key=lambda a: (a.minion, VERB_ORDER[a.verb], a.subject))
+    return Plan(
+        actions=tuple(actions),
+        rollout=replicas.rollout,
+        rollout_placements={p.name: schedule.placements[p.name] for p in rollout_pods if p.name in schedule.placements},
+        unschedulable=dict(schedule.unschedulable),
+        failures=tuple(b.failures),
+        notes=(*replicas.notes, *b.notes),
+        unreachable={name: observed.minions[name].error for name in observed.unreachable},
+        converged=b.converged,
+        replicas=replicas,
+    )
+
+
+def _images(b: _Builder, inventory: Inventory) -> None:
+    """Pull and provision actions for the pods about to be created, per minion and image pull policy."""
+    infra = inventory.infra_image or INFRA_IMAGE
+    for minion in sorted({a.minion for a in b.actions if a.desired is not None}):
+        have = b.observed.minions[minion].images
+        pods = [a.desired for a in b.actions if a.minion == minion and a.desired is not None]
+        if image_ref(infra) not in have:
+            if inventory.infra_image:
+                b.act(Action("pull", minion, "infra image missing", image=infra))
+            else:
+                b.act(Action("provision", minion, "kubeplay's infra image is not on the minion yet", image=infra))
+        pulls: dict[str, str] = {}
+        for pod in pods:
+            for c in pod.spec.containers:
+                ref = image_ref(c.image)
+                if c.image_pull_policy == "PullAlways":
+                    pulls.setdefault(c.image, "imagePullPolicy PullAlways")
+                elif ref in have:
+                    continue
+                elif c.image_pull_policy == "PullIfNotPresent":
+                    pulls.setdefault(c.image, "image not present")
+                else:
+                    b.failures.append(
+                        Failure(minion, pod.name, f"image {c.image} is not on {minion}, imagePullPolicy PullNever")
+                    )
+        for image, reason in sorted(pulls.items()):
+            b.act(Action("pull", minion, reason, image=image))
+    never = {(f.minion, f.pod) for f in b.failures}
+    b.actions[:] = [a for a in b.actions if (a.minion, a.pod) not in never or a.desired is None]
+

@@ -1,0 +1,81 @@
+"""Resource quantities as Kubernetes writes them: "500m" or 0.5 cpu, "128Mi" or "1G" of memory.
+
+kubeplay keeps cpu in millicores and memory in bytes (the units of Docker's limits). A fraction left over is
+rounded up, as Kubernetes does. Parsers raise ValueError with a message that can be shown to the user.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+
+_QUANTITY = re.compile(r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?P<suffix>[A-Za-z]*|[eE][-+]?[0-9]+)")
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal(10**3),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+}
+SUFFIXES = (*_BINARY, *(s for s in _DECIMAL if s))
+
+
+def parse_quantity(text: str) -> Decimal:
+    """The value of a quantity such as "128Mi", "1.5G", "500m", "2e3" or "4"."""
+    match = _QUANTITY.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"invalid quantity {text!r}: expected a number with an optional suffix like 500m or 128Mi")
+    number, suffix = Decimal(match["number"]), match["suffix"]
+    if suffix in _BINARY:
+        return number * _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return number * _DECIMAL[suffix]
+    if suffix[:1] in ("e", "E"):
+        return number.scaleb(int(suffix[1:]))
+    raise ValueError(f"invalid quantity {text!r}: unknown suffix {suffix!r} (use one of {', '.join(SUFFIXES)})")
+
+
+def parse_cpu(value: int | float | str) -> int:
+    """Millicores from a cpu quantity: a number of cores (1, 0.5) or a string ("500m", "0.5", "2")."""
+    cores = _number(value)
+    return math.ceil(cores * 1000)
+
+
+def parse_memory(value: int | float | str) -> int:
+    """Bytes from a memory quantity: a number of bytes or a string ("128Mi", "1G", "1e9")."""
+    if isinstance(value, str) and value.strip().endswith("m"):
+        raise ValueError(f"invalid memory {value!r}: 'm' means thousandths of a byte (did you mean {value[:-1]}Mi?)")
+    return math.ceil(_number(value))
+
+
+def format_cpu(millicores: int) -> str:
+    """The shortest exact quantity for a number of millicores: "500m", "2"."""
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def format_memory(size: int) -> str:
+    """The largest binary suffix that divides ``size`` exactly: "128Mi", "1Gi", "1000"."""
+    for suffix, factor in reversed(_BINARY.items()):
+        if size and size % factor == 0:
+            return f"{size // factor}{suffix}"
+    return str(size)
+
+
+def _number(value: int | float | str) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"invalid quantity {value!r}: expected a number or a string like 500m")
+    if isinstance(value, str):
+        return parse_quantity(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"invalid quantity {value!r}: expected a finite number")
+    if value < 0:
+        raise ValueError(f"invalid quantity {value!r}: must not be negative")
+    return Decimal(str(value))

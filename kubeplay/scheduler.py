@@ -1,0 +1,368 @@
+"""Placement of new pods onto minions: one pure function behind a small interface, selectable by name.
+
+A scheduler takes the new pods, the minions (capacity, labels, cordoned, reachable) and the pods already placed,
+and returns a ``Schedule``: pod name -> minion name, plus pod name -> reason for every pod that fits nowhere.
+Pods already placed stay where they are; only ``pods`` are placed (a pod whose name is already in ``placed`` is
+left out of the result). New pods are placed one at a time in name order, each seeing the ones placed before it.
+
+Predicates (a minion is a candidate only if all hold):
+  * the minion is reachable and not cordoned;
+  * every ``nodeSelector`` label is on the minion with the same value;
+  * none of the pod's host ports (port, protocol) is taken by a pod on the minion, new or already placed;
+  * the pod's cpu and memory requests fit in what the minion has left (capacity 0 means unknown: no limit;
+    a request of 0 always fits).
+
+Priorities of the default scheduler, compared in this order (lowest wins):
+  1. spreading: how many pods on the minion share a spread group with the pod: its controller, and each of the
+     ``spread_selectors`` (services) its labels match (a pod in two groups counts in both);
+  2. least requested: the mean, over cpu and memory with a known capacity, of the fraction of capacity that would
+     be requested with the pod placed;
+  3. fewest pods on the minion; 4. minion name, so the same input always gives the same placement.
+
+The "first-fit" scheduler places each pod on the first candidate in name order (bin packing).
+
+Speed: pods with the same predicates and spread groups (all replicas of one controller) form a class. Every
+predicate only ever turns false during a run (ports get taken, requests only grow) and every priority only ever
+gets worse for a minion that receives a pod, so each class keeps a lazy heap of candidate minions: a minion that
+no longer fits is dropped from the class for good, and an entry made stale by a placement is re-scored when it
+reaches the top. Placing a pod costs a few heap operations, not a pass over every minion.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from kubeplay.model import Minion, ObservedMinion, ObservedPod, Pod
+from kubeplay.model import Protocol as PortProtocol
+
+HostPort = tuple[int, PortProtocol]
+SpreadGroup = tuple[str, str]
+"""("controller", name) or ("selector", index into spread_selectors)."""
+
+
+@dataclass(frozen=True)
+class MinionInfo:
+    """What the scheduler knows of a minion. cpu in millicores, memory in bytes; 0 means unknown (no limit)."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    cpu: int = 0
+    memory: int = 0
+    cordoned: bool = False
+    reachable: bool = True
+
+
+def minion_info(minion: Minion, observed: ObservedMinion | None) -> MinionInfo:
+    """Capacity from the inventory, else from what the minion's Docker reported; unobserved means unreachable."""
+    reachable = observed is not None and observed.reachable
+    return MinionInfo(
+        name=minion.name,
+        labels=minion.labels,
+        cpu=minion.cpu or (observed.cpu if observed else 0),
+        memory=minion.memory or (observed.memory if observed else 0),
+        cordoned=minion.cordoned,
+        reachable=reachable,
+    )
+
+
+@dataclass(frozen=True)
+class PlacedPod:
+    """A pod already on a minion (running, starting, or placed earlier in the run): it holds ports and resources."""
+
+    name: str
+    minion: str
+    labels: dict[str, str] = field(default_factory=dict)
+    host_ports: tuple[HostPort, ...] = ()
+    cpu: int = 0
+    memory: int = 0
+    controller: str = ""
+
+    @classmethod
+    def of(cls, pod: Pod, minion: str) -> PlacedPod:
+        spec = pod.spec
+        return cls(pod.name, minion, pod.labels, spec.host_ports, spec.cpu, spec.memory, pod.controller)
+
+    @classmethod
+    def observed(cls, pod: ObservedPod, desired: Pod | None = None) -> PlacedPod:
+        """An observed pod; its requests come from ``desired`` (observation does not carry them yet)."""
+        host_ports = tuple((p.host_port, p.protocol) for p in pod.ports if p.host_port)
+        cpu = desired.spec.cpu if desired else 0
+        memory = desired.spec.memory if desired else 0
+        return cls(pod.name, pod.minion, pod.labels, host_ports, cpu, memory, pod.controller)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    placements: dict[str, str]
+    """Pod name -> minion name, for every new pod that fits somewhere."""
+    unschedulable: dict[str, str]
+    """Pod name -> why it fits nowhere, e.g. "3 minions: 2 port 6379/TCP taken, 1 nodeSelector disk=ssd unmet"."""
+
+
+class Scheduler(Protocol):
+    def __call__(
+        self,
+        pods: Sequence[Pod],
+        minions: Sequence[MinionInfo],
+        placed: Sequence[PlacedPod],
+        spread_selectors: Sequence[Mapping[str, str]] = (),
+    ) -> Schedule: ...
+
+
+# --- the cluster as the scheduler sees it ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PodClass:
+    """What decides where a pod may go and how minions rank for it; replicas of one controller share one."""
+
+    groups: tuple[SpreadGroup, ...]
+    host_ports: frozenset[HostPort]
+    node_selector: tuple[tuple[str, str], ...]
+    cpu: int
+    memory: int
+
+
+class _SelectorIndex:
+    """Finds the spread selectors a label set matches without trying every selector."""
+
+    def __init__(self, selectors: Sequence[Mapping[str, str]]) -> None:
+        self._by_item: dict[tuple[str, str], list[tuple[int, Mapping[str, str]]]] = defaultdict(list)
+        for index, selector in enumerate(selectors):
+            if selector:
+                self._by_item[min(selector.items())].append((index, selector))
+
+    def groups(self, labels: Mapping[str, str], controller: str) -> tuple[SpreadGroup, ...]:
+        found: list[SpreadGroup] = [("controller", controller)] if controller else []
+        for item in labels.items():
+            for index, selector in self._by_item.get(item, ()):
+                if all(labels.get(k) == v for k, v in selector.items()):
+                    found.append(("selector", str(index)))
+        return tuple(sorted(found))
+
+
+class _Cluster:
+    """Mutable bookkeeping for one scheduling call: what each minion has taken so far."""
+
+    def __init__(
+        self,
+        minions: Sequence[MinionInfo],
+        placed: Sequence[PlacedPod],
+        spread_selectors: Sequence[Mapping[str, str]],
+    ) -> None:
+        self.minions = {m.name: m for m in sorted(minions, key=lambda m: m.name)}
+        self.names = list(self.minions)
+        self.cpu_used: dict[str, int] = defaultdict(int)
+        self.memory_used: dict[str, int] = defaultdict(int)
+        self.pod_count: dict[str, int] = defaultdict(int)
+        self.ports_taken: dict[str, set[HostPort]] = defaultdict(set)
+        self.group_counts: dict[SpreadGroup, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.version: dict[str, int] = defaultdict(int)
+        self.placements = 0
+        self.selectors = _SelectorIndex(spread_selectors)
+        self.placed_names = {p.name for p in placed}
+        for p in placed:
+            groups = self.selectors.groups(p.labels, p.controller)
+            self.place(p.minion, groups, p.host_ports, p.cpu, p.memory)
+
+    def pod_class(self, pod: Pod) -> _PodClass:
+        spec = pod.spec
+        return _PodClass(
+            groups=self.selectors.groups(pod.labels, pod.controller),
+            host_ports=frozenset(spec.host_ports),
+            node_selector=tuple(sorted(spec.node_selector.items())),
+            cpu=spec.cpu,
+            memory=spec.memory,
+        )
+
+    def place(
+        self, minion: str, groups: Sequence[SpreadGroup], host_ports: Sequence[HostPort], cpu: int, memory: int
+    ) -> None:
+        self.cpu_used[minion] += cpu
+        self.memory_used[minion] += memory
+        self.pod_count[minion] += 1
+        self.ports_taken[minion].update(host_ports)
+        for group in groups:
+            self.group_counts[group][minion] += 1
+        self.version[minion] += 1
+        self.placements += 1
+
+    def place_pod(self, minion: str, cls: _PodClass) -> None:
+        self.place(minion, cls.groups, tuple(cls.host_ports), cls.cpu, cls.memory)
+
+    # predicates
+
+    def eligible(self, cls: _PodClass, name: str) -> bool:
+        """The predicates that never change during a call: reachable, not cordoned, nodeSelector met."""
+        m = self.minions[name]
+        return m.reachable and not m.cordoned and all(m.labels.get(k) == v for k, v in cls.node_selector)
+
+    def fits(self, cls: _PodClass, name: str) -> bool:
+        """The predicates that can only turn false during a call: host ports free, requests within capacity."""
+        taken = self.ports_taken.get(name)
+        if taken and not taken.isdisjoint(cls.host_ports):
+            return False
+        m = self.minions[name]
+        if cls.cpu and m.cpu and self.cpu_used[name] + cls.cpu > m.cpu:
+            return False
+        return not (cls.memory and m.memory and self.memory_used[name] + cls.memory > m.memory)
+
+    def misfit(self, cls: _PodClass, name: str) -> str:
+        """Why a minion is not a candidate for the class, in predicate order; empty if it is one."""
+        m = self.minions[name]
+        if not m.reachable:
+            return "unreachable"
+        if m.cordoned:
+            return "cordoned"
+        for key, value in cls.node_selector:
+            if m.labels.get(key) != value:
+                return f"nodeSelector {key}={value} unmet"
+        taken = self.ports_taken.get(name, set())
+        for port, protocol in sorted(cls.host_ports & taken):
+            return f"port {port}/{protocol} taken"
+        if cls.cpu and m.cpu and self.cpu_used[name] + cls.cpu > m.cpu:
+            return "insufficient cpu"
+        if cls.memory and m.memory and self.memory_used[name] + cls.memory > m.memory:
+            return "insufficient memory"
+        return ""
+
+    def explain(self, cls: _PodClass) -> str:
+        """The reason a pod of the class fits nowhere, counted per minion."""
+        if not self.names:
+            return "no minions"
+        reasons = Counter(r for r in (self.misfit(cls, n) for n in self.names) if r)
+        parts = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items(), key=_most_first))
+        noun = "minion" if len(self.names) == 1 else "minions"
+        return f"{len(self.names)} {noun}: {parts}"
+
+    # priorities
+
+    def rank(self, cls: _PodClass, name: str) -> tuple[int, float, int, str, int]:
+        """Heap entry for a minion: lower is better; the version tells whether it is still current."""
+        spread = 0
+        for group in cls.groups:
+            spread += self.group_counts[group].get(name, 0)
+        return (spread, self.load(cls, name), self.pod_count[name], name, self.version[name])
+
+    def load(self, cls: _PodClass, name: str) -> float:
+        m = self.minions[name]
+        fractions = []
+        if m.cpu:
+            fractions.append((self.cpu_used[name] + cls.cpu) / m.cpu)
+        if m.memory:
+            fractions.append((self.memory_used[name] + cls.memory) / m.memory)
+        return sum(fractions) / len(fractions) if fractions else 0.0
+
+
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    reason, count = item
+    return (-count, reason)
+
+
+class _Explanations:
+    """Caches the reason text per class until the next placement changes the cluster."""
+
+    def __init__(self, cluster: _Cluster) -> None:
+        self._cluster = cluster
+        self._cache: dict[_PodClass, tuple[int, str]] = {}
+
+    def __call__(self, cls: _PodClass) -> str:
+        cached = self._cache.get(cls)
+        if cached and cached[0] == self._cluster.placements:
+            return cached[1]
+        text = self._cluster.explain(cls)
+        self._cache[cls] = (self._cluster.placements, text)
+        return text
+
+
+def _new_pods(pods: Sequence[Pod], cluster: _Cluster) -> list[Pod]:
+    return sorted((p for p in pods if p.name not in cluster.placed_names), key=lambda p: p.name)
+
+
+# --- the schedulers ---------------------------------------------------------------------------------------------
+
+
+def schedule_default(
+    pods: Sequence[Pod],
+    minions: Sequence[MinionInfo],
+    placed: Sequence[PlacedPod],
+    spread_selectors: Sequence[Mapping[str, str]] = (),
+) -> Schedule:
+    """Spread first, then least requested, then fewest pods, then minion name (see the module docstring)."""
+    cluster = _Cluster(minions, placed, spread_selectors)
+    explain = _Explanations(cluster)
+    heaps: dict[_PodClass, list[tuple[int, float, int, str, int]]] = {}
+    placements: dict[str, str] = {}
+    unschedulable: dict[str, str] = {}
+    for pod in _new_pods(pods, cluster):
+        cls = cluster.pod_class(pod)
+        heap = heaps.get(cls)
+        if heap is None:
+            heap = heaps[cls] = [cluster.rank(cls, n) for n in cluster.names if cluster.eligible(cls, n)]
+            heapq.heapify(heap)
+        minion = _pop_best(cluster, cls, heap)
+        if minion is None:
+            unschedulable[pod.name] = explain(cls)
+            continue
+        cluster.place_pod(minion, cls)
+        heapq.heappush(heap, cluster.rank(cls, minion))
+        placements[pod.name] = minion
+    return Schedule(placements, unschedulable)
+
+
+def _pop_best(cluster: _Cluster, cls: _PodClass, heap: list[tuple[int, float, int, str, int]]) -> str | None:
+    """Pop the best minion that fits; drop the ones that no longer fit, re-rank the stale ones."""
+    while heap:
+        entry = heap[0]
+        name = entry[3]
+        if not cluster.fits(cls, name):
+            heapq.heappop(heap)
+        elif entry[4] != cluster.version[name]:
+            heapq.heapreplace(heap, cluster.rank(cls, name))
+        else:
+            heapq.heappop(heap)
+            return name
+    return None
+
+
+def schedule_first_fit(
+    pods: Sequence[Pod],
+    minions: Sequence[MinionInfo],
+    placed: Sequence[PlacedPod],
+    spread_selectors: Sequence[Mapping[str, str]] = (),
+) -> Schedule:
+    """The first minion in name order that passes every predicate: packs pods tight, leaves minions free."""
+    cluster = _Cluster(minions, placed, spread_selectors)
+    explain = _Explanations(cluster)
+    cursors: dict[_PodClass, int] = {}
+    placements: dict[str, str] = {}
+    unschedulable: dict[str, str] = {}
+    names = cluster.names
+    for pod in _new_pods(pods, cluster):
+        cls = cluster.pod_class(pod)
+        i = cursors.get(cls, 0)
+        while i < len(names) and not (cluster.eligible(cls, names[i]) and cluster.fits(cls, names[i])):
+            i += 1
+        cursors[cls] = i
+        if i == len(names):
+            unschedulable[pod.name] = explain(cls)
+            continue
+        cluster.place_pod(names[i], cls)
+        placements[pod.name] = names[i]
+    return Schedule(placements, unschedulable)
+
+
+SCHEDULERS: Mapping[str, Scheduler] = {"default": schedule_default, "first-fit": schedule_first_fit}
+
+
+def get_scheduler(name: str) -> Scheduler:
+    """The scheduler registered under ``name``; ValueError naming the known ones otherwise."""
+    try:
+        return SCHEDULERS[name]
+    except KeyError:
+        known = ", ".join(sorted(SCHEDULERS))
+        raise ValueError(f"unknown scheduler {name!r}: choose one of {known}") from None

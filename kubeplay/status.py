@@ -1,0 +1,76 @@
+"""What `get` shows of the observed cluster: pod status and rows. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubeplay.model import Observed, ObservedPod
+from kubeplay.selectors import format_selector
+
+
+def pod_status(pod: ObservedPod) -> str:
+    """Running, Pending (created, not started yet), Failed (an app exited non-zero), Terminated (all exited 0)."""
+    apps = pod.apps
+    if pod.running:
+        return "Running"
+    if not apps or any(c.state in ("created", "restarting") for c in apps) or pod.infra is None:
+        return "Pending"
+    if any(c.state in ("exited", "dead") and c.exit_code != 0 for c in apps):
+        return "Failed"
+    if all(c.state == "exited" for c in apps):
+        return "Terminated"
+    return "Pending"
+
+
+@dataclass(frozen=True)
+class PodRow:
+    name: str
+    images: tuple[str, ...]
+    minion: str
+    host_ip: str
+    labels: dict[str, str]
+    status: str
+    pod_ip: str = ""
+    controller: str = ""
+    containers: tuple[str, ...] = ()
+
+    @property
+    def host(self) -> str:
+        return f"{self.minion}/{self.host_ip}"
+
+    @property
+    def labels_text(self) -> str:
+        return format_selector(self.labels)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.name,
+            "images": list(self.images),
+            "host": self.minion,
+            "hostIP": self.host_ip,
+            "podIP": self.pod_ip,
+            "labels": self.labels,
+            "status": self.status,
+            "controller": self.controller,
+            "containers": list(self.containers),
+        }
+
+
+def pod_rows(observed: Observed) -> list[PodRow]:
+    rows = []
+    for minion in observed.minions.values():
+        for pod in minion.pods:
+            rows.append(
+                PodRow(
+                    name=pod.name,
+                    images=tuple(c.image for c in pod.apps),
+                    minion=minion.name,
+                    host_ip=minion.address,
+                    labels=pod.labels,
+                    status=pod_status(pod),
+                    pod_ip=pod.ip,
+                    controller=pod.controller,
+                    containers=tuple(f"{c.container}:{c.state}" for c in pod.apps),
+                )
+            )
+    return sorted(rows, key=lambda r: (r.name, r.minion))

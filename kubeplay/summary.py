@@ -1,0 +1,72 @@
+"""Summaries of a run and of the cluster for the CLI: the recap per minion, the controllers' rows. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kubeplay.execute import Result
+from kubeplay.model import Desired, Inventory, Observed
+from kubeplay.plan import Plan
+from kubeplay.selectors import matches
+from kubeplay.status import pod_status
+
+
+@dataclass(frozen=True)
+class RecapRow:
+    minion: str
+    ok: int
+    changed: int
+    failed: int
+    unreachable: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"ok": self.ok, "changed": self.changed, "failed": self.failed, "unreachable": self.unreachable}
+
+
+def recap_rows(plan: Plan, results: Sequence[Result], inventory: Inventory) -> list[RecapRow]:
+    """Ansible's recap: ok (pods already as desired), changed, failed, unreachable, per minion."""
+    rows = []
+    for m in inventory.minions:
+        mine = [r for r in results if r.action.minion == m.name]
+        rows.append(
+            RecapRow(
+                minion=m.name,
+                ok=plan.converged.get(m.name, 0),
+                changed=sum(1 for r in mine if r.ok),
+                failed=sum(1 for r in mine if not r.ok) + sum(1 for f in plan.failures if f.minion == m.name),
+                unreachable=int(m.name in plan.unreachable),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ControllerRow:
+    name: str
+    images: tuple[str, ...]
+    selector: dict[str, str]
+    desired: int
+    running: int
+
+    @property
+    def replicas_text(self) -> str:
+        return str(self.desired) if self.running == self.desired else f"{self.running}/{self.desired}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.name, "images": list(self.images), "selector": self.selector,
+                "replicas": self.desired, "running": self.running}
+
+
+def controller_rows(desired: Desired, observed: Observed) -> list[ControllerRow]:
+    """Controllers live only in the manifests; their running counts come from the observed pods."""
+    rows = []
+    for rc in desired.controllers:
+        running = sum(
+            1 for p in observed.pods if matches(rc.selector, p.labels) and pod_status(p) == "Running"
+        )
+        rows.append(
+            ControllerRow(rc.name, tuple(c.image for c in rc.template.spec.containers), rc.selector, rc.replicas,
+                          running)
+        )
+    return rows
