@@ -27,7 +27,8 @@ Command = Callable[[argparse.Namespace], int]
 
 def _inventory_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--inventory", default=DEFAULT_INVENTORY,
-                   help="inventory file or folder, Ansible INI or YAML\n(default $KUBEPLAY_INVENTORY, else inventory/lab.ini)")
+                   help="inventory file or folder, Ansible INI or YAML (default: $KUBEPLAY_INVENTORY, else "
+                   "inventory/lab.ini)")
     p.add_argument("-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE",
                    help="extra variable for templates and the inventory (repeatable)")
 

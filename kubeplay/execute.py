@@ -138,10 +138,8 @@ class MinionExecutor:
         return bool(found)
 
     def _remove_container(self, cid: str) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):  # already gone: converged
             self.api.remove_container(cid, force=True, v=True)
-        except docker.errors.NotFound:
-            pass  # already gone: converged
 
     def _remove_volumes(self, pod: str) -> None:
         prefix = volume_name(pod, "")

@@ -6,6 +6,7 @@ that cannot be reached is recorded as unreachable (unknown), never as empty.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +31,8 @@ class Session:
 
     def close(self) -> None:
         for conn in self.connections.values():
-            try:
+            with contextlib.suppress(Exception):  # closing must never hide the run's own result
                 conn.close()
-            except Exception: # closing must never hide the run's own result
-                pass
 
 
 def parse_container(summary: Mapping[str, Any]) -> ObservedContainer:

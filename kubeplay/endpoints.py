@@ -1,0 +1,73 @@
+"""Endpoints: which pod IP and port each service port sends traffic to.
+
+As the Kubernetes v0.4 endpoints controller did: every running pod whose labels match the service's selector
+(an empty selector matches nothing) contributes ``podIP:targetPort``. A numeric target port is used as is; a
+named one is looked up in the pod's declared ports, and a pod without that name is left out; an empty name or
+0 means the pod's first declared port.
+
+Endpoints are keyed by ``endpoints_key``: the service name for a single-port service, ``service:port`` (port
+name, else number) for each port of a multi-port service.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kubeplay.model import ObservedPod, Port, Protocol, Service, ServicePort
+from kubeplay.selectors import matches
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    pod: str
+    ip: str
+    port: int
+    protocol: Protocol = "TCP"
+
+    def __str__(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+
+def service_port_id(service: Service, port: ServicePort) -> str:
+    """``service:port``, the port's name or else its number: how rules and messages name one service port."""
+    return f"{service.name}:{port.name or port.port}"
+
+
+def endpoints_key(service: Service, port: ServicePort) -> str:
+    """The key of this service port in ``compute_endpoints``' result."""
+    return service.name if len(service.ports) == 1 else service_port_id(service, port)
+
+
+def compute_endpoints(services: Sequence[Service], pods: Sequence[ObservedPod]) -> dict[str, tuple[Endpoint, ...]]:
+    """Endpoints of every service port (see ``endpoints_key``), sorted by IP then port then pod name."""
+    result: dict[str, tuple[Endpoint, ...]] = {}
+    for service in services:
+        selected = [p for p in pods if p.running and p.ip and matches(service.selector, p.labels)]
+        for port in service.ports:
+            found = (_endpoint(pod, port) for pod in selected)
+            result[endpoints_key(service, port)] = tuple(sorted((e for e in found if e), key=_order))
+    return result
+
+
+def resolve_target_port(target: int | str, declared: Sequence[Port]) -> int | None:
+    """The container port a service's target port means for a pod with these declared ports, None if none."""
+    if isinstance(target, str) and target.isdigit():
+        target = int(target)
+    if target in ("", 0):
+        return declared[0].container_port if declared else None
+    if isinstance(target, int):
+        return target
+    return next((p.container_port for p in declared if p.name == target), None)
+
+
+def _endpoint(pod: ObservedPod, port: ServicePort) -> Endpoint | None:
+    number = resolve_target_port(port.target_port, pod.ports)
+    if number is None:
+        return None
+    return Endpoint(pod=pod.name, ip=pod.ip, port=number, protocol=port.protocol)
+
+
+def _order(endpoint: Endpoint) -> tuple[int, int, str]:
+    return int(ipaddress.IPv4Address(endpoint.ip)), endpoint.port, endpoint.pod

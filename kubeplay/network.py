@@ -1,0 +1,138 @@
+"""The pod network, host-gw style: every pod IP reachable from every minion and every pod.
+
+Each minion's docker bridge has its own subnet. On every minion kubeplay installs a route to each other
+minion's pod subnet via that minion's address, marked ``proto 107`` so kubeplay only ever replaces or deletes
+routes it added itself, and accepts forwarded traffic to the cluster's pod subnets in its own filter chain
+``KUBEPLAY-FORWARD`` (jumped to from FORWARD), written in the same ``iptables-restore`` as the proxy rules.
+
+Only the destination is matched: a packet to a portal IP without endpoints is not to a pod subnet, so the
+REJECT in ``KUBEPLAY-FILTER`` still sees it whichever jump comes first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from kubeplay.errors import KubeplayError
+from kubeplay.model import ObservedMinion
+from kubeplay.proxy import JUMP_COMMENT_PREFIX, Ruleset, ruleset_of
+
+ROUTE_PROTO = "107"
+"""The routing protocol number marking kubeplay's routes; unassigned in iproute2's rt_protos (187 is isis)."""
+FORWARD_CHAIN = "KUBEPLAY-FORWARD"
+
+
+@dataclass(frozen=True, order=True)
+class Route:
+    destination: str
+    """A network in CIDR form, e.g. 172.22.0.0/16."""
+    via: str
+    proto: str = ROUTE_PROTO
+    """As ``ip route`` shows it: a number or a name from rt_protos; "" for a route without one (boot)."""
+
+    @property
+    def kubeplays(self) -> bool:
+        return self.proto == ROUTE_PROTO
+
+
+def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...]]:
+    """Reachable minion -> routes to every other reachable minion's pod subnet via its address.
+
+    Minions without a known bridge subnet or address are neither given routes to nor routed to. Raises
+    KubeplayError when two minions' pod subnets overlap.
+    """
+    members = _pod_network_members(minions)
+    _check_overlaps(members)
+    return {
+        m.name: tuple(sorted(Route(_network(o.bridge_subnet), o.address) for o in members if o.name != m.name))
+        for m in members
+    }
+
+
+def forward_rules(minions: Sequence[ObservedMinion]) -> Ruleset:
+    """The ``KUBEPLAY-FORWARD`` chain accepting forwarded traffic to every known pod subnet, and its jump."""
+    subnets = sorted({_network(m.bridge_subnet) for m in _pod_network_members(minions)}, key=_network_order)
+    comment = f'-m comment --comment "{JUMP_COMMENT_PREFIX}pod network"'
+    return ruleset_of(
+        "filter",
+        chains={FORWARD_CHAIN: [f"-A {FORWARD_CHAIN} -d {subnet} {comment} -j ACCEPT" for subnet in subnets]},
+        jumps=[f"-A FORWARD {comment} -j {FORWARD_CHAIN}"],
+    )
+
+
+def parse_routes(text: str) -> tuple[Route, ...]:
+    """The gateway routes in ``ip -4 route show`` output; routes without ``via`` and the default are skipped."""
+    routes = []
+    for line in text.splitlines():
+        words = line.split()
+        via = _value_after(words, "via")
+        destination = _destination(words[0]) if words and via else ""
+        if destination:
+            routes.append(Route(destination, via, _value_after(words, "proto")))
+    return tuple(routes)
+
+
+def _value_after(words: Sequence[str], key: str) -> str:
+    for index, word in enumerate(words[:-1]):
+        if word == key:
+            return words[index + 1]
+    return ""
+
+
+def _destination(word: str) -> str:
+    try:
+        return _network(word)
+    except ValueError:
+        return ""  # default, nexthop, unreachable, ...
+
+
+def route_commands(
+    observed: Sequence[Route], desired: Sequence[Route], *, keep_via: Collection[str] = ()
+) -> list[list[str]]:
+    """``ip route`` argv lists turning the observed routes into the desired ones, touching only kubeplay's.
+
+    A destination already routed by a route kubeplay did not add is left alone. kubeplay's routes via an
+    address in ``keep_via`` (minions that could not be reached this run) are kept even if not desired.
+    """
+    present = {r.destination: r for r in observed}
+    wanted = {r.destination for r in desired}
+    deletes = [
+        ["ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO]
+        for r in sorted(observed)
+        if r.kubeplays and r.destination not in wanted and r.via not in keep_via
+    ]
+    replaces = [
+        ["ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO]
+        for r in sorted(desired)
+        if r.destination not in present or (present[r.destination].kubeplays and present[r.destination] != r)
+    ]
+    return deletes + replaces
+
+
+def _pod_network_members(minions: Sequence[ObservedMinion]) -> list[ObservedMinion]:
+    return sorted((m for m in minions if m.reachable and m.bridge_subnet and m.address), key=lambda m: m.name)
+
+
+def _check_overlaps(members: Sequence[ObservedMinion]) -> None:
+    for index, first in enumerate(members):
+        for second in members[index + 1 :]:
+            if _overlap(first.bridge_subnet, second.bridge_subnet):
+                raise KubeplayError(
+                    f"pod subnets overlap: minion {first.name} has {first.bridge_subnet} and minion"
+                    f" {second.name} has {second.bridge_subnet}; give each docker bridge its own subnet (--bip)"
+                )
+
+
+def _overlap(first: str, second: str) -> bool:
+    return ipaddress.IPv4Network(first, strict=False).overlaps(ipaddress.IPv4Network(second, strict=False))
+
+
+def _network(cidr: str) -> str:
+    return str(ipaddress.IPv4Network(cidr, strict=False))
+
+
+def _network_order(cidr: str) -> tuple[int, int]:
+    network = ipaddress.IPv4Network(cidr)
+    return int(network.network_address), network.prefixlen

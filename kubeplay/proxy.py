@@ -1,0 +1,398 @@
+"""The service proxy as iptables rules (kube-proxy's iptables mode, with kubeplay's own chains): render, parse, diff.
+
+Pure: ``render`` turns services, portal IPs and endpoints into a ``Ruleset``; ``parse_save`` reads the same shape
+back from ``iptables-save`` output; ``to_restore`` writes the one ``iptables-restore --noflush`` input that turns
+the observed ruleset into the desired one. Rules are kept exactly as iptables-save prints them, so a ruleset
+loaded and saved again parses back equal and a second apply writes nothing.
+
+Layout (verified with iptables 1.8.9, nf_tables and legacy, in a network namespace)::
+
+    nat    PREROUTING, OUTPUT -> KUBEPLAY-SERVICES      one rule per portal or public IP and service port
+                                   -> KUBEPLAY-SVC-<hash>   one per service port with endpoints: affinity
+                                                            (recent --rcheck), then statistic random shares
+                                       -> KUBEPLAY-SEP-<hash>  one per endpoint: hairpin mark, DNAT
+           POSTROUTING -> KUBEPLAY-POSTROUTING          MASQUERADE what KUBEPLAY-MARK-MASQ marked
+    filter INPUT, FORWARD, OUTPUT -> KUBEPLAY-FILTER    REJECT for a service port without endpoints
+
+INPUT catches a public IP that is the minion's own, FORWARD containers on the minion, OUTPUT the minion's
+own processes. Jumps are inserted at the top of the built-in chains so Docker's ACCEPTs do not shadow them.
+Every rule of a service carries a comment ``"<service>:<port> ..."``; the rules that match the portal IP say
+``"<service>:<port> portal <IP>"`` which is how ``observed_portals`` finds the IPs kubeplay gave out.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kubeplay.endpoints import Endpoint, endpoints_key, service_port_id
+from kubeplay.model import Service, ServicePort
+
+PREFIX = "KUBEPLAY-"
+SERVICES_CHAIN = "KUBEPLAY-SERVICES"
+FILTER_CHAIN = "KUBEPLAY-FILTER"
+MARK_MASQ_CHAIN = "KUBEPLAY-MARK-MASQ"
+POSTROUTING_CHAIN = "KUBEPLAY-POSTROUTING"
+MASQ_MARK = "0x4000/0x4000"
+AFFINITY_SECONDS = 10800
+JUMP_COMMENT_PREFIX = "kubeplay "
+"""kubeplay's jump rules carry a comment starting with this; a jump someone else added is never touched."""
+MAX_CHAIN_NAME = 28
+"""iptables' limit on chain names (XT_EXTENSION_MAXNAMELEN - 1)."""
+
+_HASH_CHARS = MAX_CHAIN_NAME - len("KUBEPLAY-SVC-")
+_PORTAL_COMMENT = re.compile(r"^(?P<service>[^:\s]+):\S+ portal (?P<ip>[0-9.]+)(?:\s|$)")
+_COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
+_KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
+_COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
+
+ChainRules = Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """kubeplay's part of a minion's iptables, every rule as iptables-save prints it ("-A CHAIN ...").
+
+    ``chains``: table -> kubeplay chain -> its rules (a chain may be empty).
+    ``jumps``: table -> built-in chain -> kubeplay's jump rules in it (a jump to a kubeplay chain whose comment
+    starts with "kubeplay "), in order.
+    Tables and built-in chains without entries are left out, so equal rulesets compare equal.
+    """
+
+    chains: Mapping[str, ChainRules] = field(default_factory=dict)
+    jumps: Mapping[str, ChainRules] = field(default_factory=dict)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.chains) | set(self.jumps)))
+
+    def merged(self, other: Ruleset) -> Ruleset:
+        """Both rulesets in one (e.g. the proxy's and the pod network's); a chain defined twice is an error."""
+        builder = _Builder()
+        for ruleset in (self, other):
+            for table, chains in ruleset.chains.items():
+                for chain, rules in chains.items():
+                    if chain in builder.chains.get(table, {}):
+                        raise ValueError(f"chain {chain} in table {table} is defined twice")
+                    builder.declare(table, chain)
+                    for rule in rules:
+                        builder.rule(table, rule)
+            for table, jumps in ruleset.jumps.items():
+                for rules in jumps.values():
+                    for rule in rules:
+                        builder.jump(table, rule)
+        return builder.build()
+
+
+def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[str] = ()) -> Ruleset:
+    """A ruleset of one table from chain -> full rules ("-A CHAIN ...") and jump rules in built-in chains."""
+    builder = _Builder()
+    for chain, rules in chains.items():
+        builder.declare(table, chain)
+        for rule in rules:
+            builder.rule(table, rule)
+    for rule in jumps:
+        builder.jump(table, rule)
+    return builder.build()
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.chains: dict[str, dict[str, list[str]]] = {}
+        self.jumps: dict[str, dict[str, list[str]]] = {}
+
+    def declare(self, table: str, chain: str) -> None:
+        self.chains.setdefault(table, {}).setdefault(chain, [])
+
+    def rule(self, table: str, rule: str) -> None:
+        chain = _chain_of(rule)
+        self.declare(table, chain)
+        self.chains[table][chain].append(rule)
+
+    def jump(self, table: str, rule: str) -> None:
+        self.jumps.setdefault(table, {}).setdefault(_chain_of(rule), []).append(rule)
+
+    def build(self) -> Ruleset:
+        return Ruleset(
+            chains={t: {c: tuple(r) for c, r in chains.items()} for t, chains in self.chains.items()},
+            jumps={t: {c: tuple(r) for c, r in jumps.items()} for t, jumps in self.jumps.items()},
+        )
+
+
+# --- render --------------------------------------------------------------------------------------------------
+
+
+def chain_name(kind: str, key: str) -> str:
+    """``KUBEPLAY-<kind>-<hash of key>``, at most 28 characters, stable for the same key."""
+    digest = base64.b32encode(hashlib.sha256(key.encode()).digest()).decode()
+    return f"{PREFIX}{kind}-{digest}"[:MAX_CHAIN_NAME]
+
+
+def service_chain(service: Service, port: ServicePort) -> str:
+    return chain_name("SVC", f"{service_port_id(service, port)}/{port.protocol}")
+
+
+def endpoint_chain(service: Service, port: ServicePort, endpoint: Endpoint) -> str:
+    return chain_name("SEP", f"{service_port_id(service, port)}/{port.protocol}:{endpoint}")
+
+
+def probability(share: int) -> str:
+    """1/share as iptables-save prints it: the kernel keeps it as a fraction of 2**31, shown with 11 digits."""
+    return f"{int(0x80000000 / share + 0.5) / 0x80000000:.11f}"
+
+
+def render(
+    services: Sequence[Service],
+    portals: Mapping[str, str],
+    endpoints: Mapping[str, Sequence[Endpoint]],
+    *,
+    local_pod_subnet: str = "",
+) -> Ruleset:
+    """The proxy rules for one minion. Services without a portal IP in ``portals`` are left out.
+
+    ``local_pod_subnet`` (the minion's docker bridge subnet): traffic to a portal IP that does not come from a
+    pod on this minion is masqueraded, as kube-proxy does for traffic from outside its cluster CIDR.
+    """
+    if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
+        local_pod_subnet = str(ipaddress.IPv4Network(local_pod_subnet, strict=False))
+    builder = _Builder()
+    _render_base(builder)
+    for service in sorted(services, key=lambda s: s.name):
+        portal = portals.get(service.name, "")
+        if not portal:
+            continue
+        for port in service.ports:
+            found = tuple(endpoints.get(endpoints_key(service, port), ()))
+            _render_service_port(builder, service, port, portal, found, local_pod_subnet)
+    return builder.build()
+
+
+def _render_base(builder: _Builder) -> None:
+    for chain in (SERVICES_CHAIN, MARK_MASQ_CHAIN, POSTROUTING_CHAIN):
+        builder.declare("nat", chain)
+    builder.declare("filter", FILTER_CHAIN)
+    builder.rule("nat", f"-A {MARK_MASQ_CHAIN} -j MARK --set-xmark {MASQ_MARK}")
+    builder.rule(
+        "nat",
+        f'-A {POSTROUTING_CHAIN} -m comment --comment "kubeplay service traffic requiring SNAT"'
+        f" -m mark --mark {MASQ_MARK} -j MASQUERADE",
+    )
+    for chain in ("PREROUTING", "OUTPUT"):
+        builder.jump("nat", f'-A {chain} -m comment --comment "kubeplay service portals" -j {SERVICES_CHAIN}')
+    builder.jump("nat", f'-A POSTROUTING -m comment --comment "kubeplay service SNAT" -j {POSTROUTING_CHAIN}')
+    for chain in ("INPUT", "FORWARD", "OUTPUT"):
+        builder.jump(
+            "filter", f'-A {chain} -m comment --comment "kubeplay services without endpoints" -j {FILTER_CHAIN}'
+        )
+
+
+def _render_service_port(
+    builder: _Builder,
+    service: Service,
+    port: ServicePort,
+    portal: str,
+    endpoints: tuple[Endpoint, ...],
+    local_pod_subnet: str,
+) -> None:
+    name = service_port_id(service, port)
+    addresses = [(portal, f"{name} portal {portal}")] + [(ip, f"{name} public {ip}") for ip in service.public_ips]
+    if not endpoints:
+        for ip, comment in addresses:
+            match = _destination_match(ip, port, f"{comment} has no endpoints")
+            builder.rule("filter", f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable")
+        return
+    svc = service_chain(service, port)
+    builder.declare("nat", svc)
+    portal_match = _destination_match(portal, port, addresses[0][1])
+    if local_pod_subnet:
+        builder.rule("nat", f"-A {SERVICES_CHAIN} ! -s {local_pod_subnet} {portal_match} -j {MARK_MASQ_CHAIN}")
+    builder.rule("nat", f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
+    for ip, comment in addresses[1:]:
+        match = _destination_match(ip, port, comment)
+        builder.rule("nat", f"-A {SERVICES_CHAIN} {match} -j {MARK_MASQ_CHAIN}")
+        builder.rule("nat", f"-A {SERVICES_CHAIN} {match} -j {svc}")
+    seps = [endpoint_chain(service, port, e) for e in endpoints]
+    affinity = service.session_affinity == "ClientIP"
+    _render_balancing(builder, svc, name, seps, affinity)
+    for sep, endpoint in zip(seps, endpoints, strict=True):
+        _render_endpoint(builder, sep, name, endpoint, affinity)
+
+
+def _destination_match(ip: str, port: ServicePort, comment: str) -> str:
+    proto = port.protocol.lower()
+    return f'-d {ip}/32 -p {proto} -m comment --comment "{comment}" -m {proto} --dport {port.port}'
+
+
+def _render_balancing(builder: _Builder, svc: str, name: str, seps: list[str], affinity: bool) -> None:
+    comment = f'-m comment --comment "{name}"'
+    if affinity:
+        for sep in seps:
+            builder.rule(
+                "nat",
+                f"-A {svc} {comment} -m recent --rcheck --seconds {AFFINITY_SECONDS} --reap"
+                f" --name {sep} --mask 255.255.255.255 --rsource -j {sep}",
+            )
+    for index, sep in enumerate(seps):
+        remaining = len(seps) - index
+        share = f" -m statistic --mode random --probability {probability(remaining)}" if remaining > 1 else ""
+        builder.rule("nat", f"-A {svc} {comment}{share} -j {sep}")
+
+
+def _render_endpoint(builder: _Builder, sep: str, name: str, endpoint: Endpoint, affinity: bool) -> None:
+    comment = f'-m comment --comment "{name}"'
+    builder.declare("nat", sep)
+    builder.rule("nat", f"-A {sep} -s {endpoint.ip}/32 {comment} -j {MARK_MASQ_CHAIN}")
+    remember = f" -m recent --set --name {sep} --mask 255.255.255.255 --rsource" if affinity else ""
+    builder.rule(
+        "nat",
+        f"-A {sep} -p {endpoint.protocol.lower()} {comment}{remember} -j DNAT --to-destination {endpoint}",
+    )
+
+
+# --- parse ---------------------------------------------------------------------------------------------------
+
+
+def parse_save(text: str) -> Ruleset:
+    """kubeplay's chains and the jump rules to them, from ``iptables-save`` output of any or all tables."""
+    builder = _Builder()
+    table = ""
+    for raw in text.splitlines():
+        line = _COUNTERS.sub("", raw.strip())
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("*"):
+            table = line[1:]
+        elif line == "COMMIT":
+            table = ""
+        elif line.startswith(":"):
+            chain = line[1:].split()[0]
+            if chain.startswith(PREFIX):
+                builder.declare(table, chain)
+        elif line.startswith("-A "):
+            _parse_rule(builder, table, line)
+    return builder.build()
+
+
+def _parse_rule(builder: _Builder, table: str, rule: str) -> None:
+    if _chain_of(rule).startswith(PREFIX):
+        builder.rule(table, rule)
+    elif _KUBEPLAY_TARGET.search(rule) and comment_of(rule).startswith(JUMP_COMMENT_PREFIX):
+        builder.jump(table, rule)
+
+
+def _chain_of(rule: str) -> str:
+    return rule.split(maxsplit=2)[1]
+
+
+def comment_of(rule: str) -> str:
+    """The text of a rule's ``--comment``, unquoted; empty if it has none."""
+    found = _COMMENT.search(rule)
+    if not found:
+        return ""
+    if found["quoted"] is not None:
+        return re.sub(r"\\(.)", r"\1", found["quoted"])
+    return found["bare"]
+
+
+def observed_portals(ruleset: Ruleset) -> dict[str, str]:
+    """Service name -> portal IP, from the comments of kubeplay's rules (see the module docstring)."""
+    portals: dict[str, str] = {}
+    for _table, rule in _all_rules(ruleset):
+        found = _PORTAL_COMMENT.match(comment_of(rule))
+        if found:
+            portals.setdefault(found["service"], found["ip"])
+    return portals
+
+
+def _all_rules(ruleset: Ruleset) -> Iterator[tuple[str, str]]:
+    for table in sorted(ruleset.chains):
+        for chain in sorted(ruleset.chains[table]):
+            for rule in ruleset.chains[table][chain]:
+                yield table, rule
+
+
+# --- compare and write ---------------------------------------------------------------------------------------
+
+
+def in_sync(observed: Ruleset, desired: Ruleset) -> bool:
+    """True when the minion already has exactly the desired rules and jumps (in order): nothing to write."""
+    return observed == desired
+
+
+def diff(observed: Ruleset, desired: Ruleset) -> list[str]:
+    """A unified diff from the observed to the desired rules, for ``--check``; empty when in sync."""
+    return list(
+        difflib.unified_diff(
+            _listing(observed), _listing(desired), fromfile="observed", tofile="desired", lineterm="", n=1
+        )
+    )
+
+
+def _listing(ruleset: Ruleset) -> list[str]:
+    lines: list[str] = []
+    for table in ruleset.tables:
+        lines.append(f"*{table}")
+        jumps = ruleset.jumps.get(table, {})
+        for chain in sorted(jumps):
+            lines.extend(jumps[chain])
+        chains = ruleset.chains.get(table, {})
+        for chain in sorted(chains):
+            lines.append(f":{chain}")
+            lines.extend(chains[chain])
+    return lines
+
+
+def to_restore(desired: Ruleset, observed: Ruleset) -> str:
+    """Input for ``iptables-restore --noflush`` turning ``observed`` into ``desired``; "" when in sync.
+
+    Per table that differs: every desired and every stale kubeplay chain is declared (which creates or flushes
+    it), the desired chains are written in full, kubeplay's jumps in a built-in chain are rewritten (deleted and
+    inserted at the top in order) only where they differ, and stale chains are deleted. Nothing else is named,
+    so Docker's and the user's rules stay as they are.
+
+    iptables-restore commits table by table: a failure in a later table leaves the earlier ones written. The
+    next run observes that and repairs it (duplicated jumps, for instance, differ from the desired ones).
+    """
+    sections = [
+        _restore_table(table, _table_of(desired, table), _table_of(observed, table))
+        for table in sorted(set(desired.tables) | set(observed.tables))
+        if _table_of(desired, table) != _table_of(observed, table)
+    ]
+    return "".join(sections)
+
+
+def _table_of(ruleset: Ruleset, table: str) -> tuple[ChainRules, ChainRules]:
+    return ruleset.chains.get(table, {}), ruleset.jumps.get(table, {})
+
+
+def _restore_table(table: str, desired: tuple[ChainRules, ChainRules], observed: tuple[ChainRules, ChainRules]) -> str:
+    chains, jumps = desired
+    old_chains, old_jumps = observed
+    stale = sorted(set(old_chains) - set(chains))
+    lines = [f"*{table}"]
+    lines += [f":{chain} - [0:0]" for chain in sorted(chains) + stale]
+    for chain in sorted(chains):
+        lines.extend(chains[chain])
+    for chain in sorted(set(jumps) | set(old_jumps)):
+        lines.extend(_rewrite_jumps(chain, jumps.get(chain, ()), old_jumps.get(chain, ())))
+    lines += [f"-X {chain}" for chain in stale]
+    lines.append("COMMIT")
+    return "\n".join(lines) + "\n"
+
+
+def _rewrite_jumps(chain: str, wanted: Sequence[str], present: Sequence[str]) -> Iterable[str]:
+    if tuple(wanted) == tuple(present):
+        return []
+    deletes = [f"-D {chain} {_rule_spec(rule)}" for rule in present]
+    inserts = [f"-I {chain} {position} {_rule_spec(rule)}" for position, rule in enumerate(wanted, 1)]
+    return deletes + inserts
+
+
+def _rule_spec(rule: str) -> str:
+    """A rule without its leading ``-A CHAIN``."""
+    return rule.split(maxsplit=2)[2]

@@ -1,0 +1,318 @@
+"""The iptables proxy: rendering, and parsing real iptables-save output recorded in a scratch network namespace.
+
+The fixtures under data/iptables were made with iptables 1.8.9 (nf_tables and legacy) in a fresh namespace holding
+a few Docker-like and user rules: ``to_restore(scenario(1), parse_save(foreign))`` was loaded with
+``iptables-restore --noflush`` and saved (``*-step1.save``), then ``scenario(2)`` on top (``*-step2.save``, the
+restore text that was loaded is ``nft-step1-to-step2.restore``), then a kubeplay jump deleted by hand and a user
+rule inserted (``nft-step2-missing-jump-counters.save``, saved with ``-c``), then everything removed with
+``to_restore(Ruleset(), ...)`` (``nft-after-teardown.save``). ``legacy-step2-user-jump.save`` has a user's own
+jump to a kubeplay chain added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kubeplay import network, proxy
+from kubeplay.endpoints import Endpoint
+from kubeplay.model import ObservedMinion, Service, ServicePort, Source
+from kubeplay.proxy import Ruleset
+
+DATA = Path(__file__).parent / "data" / "iptables"
+
+
+def service(name: str, ports: list[ServicePort], **kwargs: object) -> Service:
+    return Service(
+        name=name,
+        labels={},
+        selector={"app": name},
+        ports=tuple(ports),
+        source=Source(f"{name}.yaml"),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def scenario(step: int) -> Ruleset:
+    """The desired rules the fixtures were recorded from (step 2: pods died, a port and a minion went away)."""
+    services = [
+        service("redis", [ServicePort(6379, 6379)], session_affinity="ClientIP"),
+        service(
+            "web",
+            [ServicePort(80, "http", name="http"), ServicePort(443, 8443, name="https")],
+            public_ips=("10.99.0.11",),
+        ),
+        service("dns", [ServicePort(53, 53, protocol="UDP")]),
+        service("empty", [ServicePort(8080, 8080)], public_ips=("192.0.2.7",)),
+    ]
+    portals = {"redis": "10.0.0.11", "web": "10.0.0.12", "dns": "10.0.0.10", "empty": "10.0.0.13"}
+    redis = tuple(
+        Endpoint(f"redis-{c}", ip, 6379)
+        for c, ip in zip("abc", ["172.21.0.2", "172.22.0.2", "172.22.0.3"], strict=True)
+    )
+    endpoints: dict[str, tuple[Endpoint, ...]] = {
+        "redis": redis,
+        "web:http": (Endpoint("web-1", "172.21.0.5", 80), Endpoint("web-2", "172.23.0.4", 80)),
+        "web:https": (Endpoint("web-1", "172.21.0.5", 8443), Endpoint("web-2", "172.23.0.4", 8443)),
+        "dns": (Endpoint("dns-1", "172.21.0.9", 53, "UDP"),),
+    }
+    minions = [
+        ObservedMinion("m1", True, bridge_subnet="172.21.0.0/16", address="10.99.0.11"),
+        ObservedMinion("m2", True, bridge_subnet="172.22.0.0/16", address="10.99.0.12"),
+        ObservedMinion("m3", True, bridge_subnet="172.23.0.0/16", address="10.99.0.13"),
+    ]
+    if step == 2:
+        services[1] = service("web", [ServicePort(80, "http", name="http")])
+        endpoints = {"redis": redis[:2], "web": endpoints["web:http"], "dns": ()}
+        minions = minions[:2]
+    rules = proxy.render(services, portals, endpoints, local_pod_subnet="172.21.0.0/16")
+    return rules.merged(network.forward_rules(minions))
+
+
+def without_jump(ruleset: Ruleset, table: str, chain: str, target: str) -> Ruleset:
+    jumps = {t: dict(chains) for t, chains in ruleset.jumps.items()}
+    jumps[table][chain] = tuple(r for r in jumps[table][chain] if not r.endswith(f"-j {target}"))
+    return Ruleset(chains=ruleset.chains, jumps=jumps)
+
+
+def read(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+EXPECTED_PARSE: list[tuple[str, Callable[[], Ruleset]]] = [
+    ("nft-foreign-only.save", Ruleset),
+    ("nft-after-teardown.save", Ruleset),
+    ("nft-step1.save", lambda: scenario(1)),
+    ("legacy-step1.save", lambda: scenario(1)),
+    ("nft-step2.save", lambda: scenario(2)),
+    ("legacy-step2.save", lambda: scenario(2)),
+    ("legacy-step2-user-jump.save", lambda: scenario(2)),
+    (
+        "nft-step2-missing-jump-counters.save",
+        lambda: without_jump(scenario(2), "filter", "FORWARD", proxy.FILTER_CHAIN),
+    ),
+]
+
+
+@pytest.mark.parametrize(("fixture", "expected"), EXPECTED_PARSE, ids=[f for f, _ in EXPECTED_PARSE])
+def test_parse_save_of_recorded_output(fixture: str, expected: Callable[[], Ruleset]) -> None:
+    assert proxy.parse_save(read(fixture)) == expected()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "step"),
+    [("nft-step1.save", 1), ("legacy-step1.save", 1), ("nft-step2.save", 2), ("legacy-step2-user-jump.save", 2)],
+)
+def test_loaded_rules_are_in_sync_and_nothing_is_written(fixture: str, step: int) -> None:
+    observed = proxy.parse_save(read(fixture))
+    assert proxy.in_sync(observed, scenario(step))
+    assert proxy.to_restore(scenario(step), observed) == ""
+    assert proxy.diff(observed, scenario(step)) == []
+
+
+def test_to_restore_is_the_text_real_iptables_restore_accepted() -> None:
+    observed = proxy.parse_save(read("nft-step1.save"))
+    assert proxy.to_restore(scenario(2), observed) == read("nft-step1-to-step2.restore")
+
+
+def test_to_restore_from_nothing_declares_writes_and_jumps() -> None:
+    text = proxy.to_restore(scenario(1), proxy.parse_save(read("nft-foreign-only.save")))
+    lines = text.splitlines()
+    assert lines[0] == "*filter" and lines.count("COMMIT") == 2 and "*nat" in lines
+    assert ":KUBEPLAY-SERVICES - [0:0]" in lines
+    assert '-I PREROUTING 1 -m comment --comment "kubeplay service portals" -j KUBEPLAY-SERVICES' in lines
+    assert '-I FORWARD 2 -m comment --comment "kubeplay pod network" -j KUBEPLAY-FORWARD' in lines
+    assert not [line for line in lines if line.startswith(("-D", "-X"))]
+
+
+def test_to_restore_names_nothing_but_kubeplay_chains_and_its_own_jumps() -> None:
+    text = proxy.to_restore(Ruleset(), proxy.parse_save(read("nft-step2-missing-jump-counters.save")))
+    for line in text.splitlines():
+        if line.startswith(":"):
+            assert line.startswith(":KUBEPLAY-")
+        elif line.startswith(("-D ", "-I ")):
+            assert '--comment "kubeplay ' in line and " -j KUBEPLAY-" in line
+        elif line.startswith("-X "):
+            assert line.startswith("-X KUBEPLAY-")
+        else:
+            assert line in ("*filter", "*nat", "COMMIT")
+
+
+def test_to_restore_rewrites_only_a_builtin_chain_whose_jumps_differ() -> None:
+    observed = proxy.parse_save(read("nft-step2-missing-jump-counters.save"))
+    text = proxy.to_restore(scenario(2), observed)
+    assert "*nat" not in text
+    jump_lines = [line for line in text.splitlines() if line.startswith(("-D", "-I"))]
+    assert jump_lines == [
+        '-D FORWARD -m comment --comment "kubeplay pod network" -j KUBEPLAY-FORWARD',
+        '-I FORWARD 1 -m comment --comment "kubeplay services without endpoints" -j KUBEPLAY-FILTER',
+        '-I FORWARD 2 -m comment --comment "kubeplay pod network" -j KUBEPLAY-FORWARD',
+    ]
+
+
+def test_to_restore_deletes_stale_chains_after_declaring_them() -> None:
+    observed = proxy.parse_save(read("nft-step1.save"))
+    lines = proxy.to_restore(scenario(2), observed).splitlines()
+    stale = set(observed.chains["nat"]) - set(scenario(2).chains["nat"])
+    assert len(stale) == 6
+    for chain in stale:
+        assert lines.index(f":{chain} - [0:0]") < lines.index(f"-X {chain}")
+
+
+def test_a_user_jump_to_a_kubeplay_chain_is_not_kubeplays() -> None:
+    observed = proxy.parse_save(read("legacy-step2-user-jump.save"))
+    assert all("198.51.100.1" not in rule for rules in observed.jumps["nat"].values() for rule in rules)
+
+
+def test_observed_portals_from_recorded_rules() -> None:
+    assert proxy.observed_portals(proxy.parse_save(read("nft-step1.save"))) == {
+        "dns": "10.0.0.10",
+        "empty": "10.0.0.13",
+        "redis": "10.0.0.11",
+        "web": "10.0.0.12",
+    }
+
+
+def test_diff_shows_what_would_change() -> None:
+    observed = proxy.parse_save(read("nft-step2-missing-jump-counters.save"))
+    assert proxy.diff(observed, scenario(2)) == [
+        "--- observed",
+        "+++ desired",
+        "@@ -1,2 +1,3 @@",
+        " *filter",
+        '+-A FORWARD -m comment --comment "kubeplay services without endpoints" -j KUBEPLAY-FILTER',
+        ' -A FORWARD -m comment --comment "kubeplay pod network" -j KUBEPLAY-FORWARD',
+    ]
+
+
+# --- render --------------------------------------------------------------------------------------------------
+
+
+def endpoints_of(count: int, port: int = 80) -> tuple[Endpoint, ...]:
+    return tuple(Endpoint(f"pod-{i}", f"172.21.0.{i + 2}", port) for i in range(count))
+
+
+def nat_chain(ruleset: Ruleset, prefix: str) -> tuple[str, ...]:
+    (chain,) = [c for c in ruleset.chains["nat"] if c.startswith(prefix)]
+    return ruleset.chains["nat"][chain]
+
+
+@pytest.mark.parametrize(
+    ("count", "probabilities"),
+    [
+        (1, []),
+        (2, ["0.50000000000"]),
+        (3, ["0.33333333349", "0.50000000000"]),
+        (4, ["0.25000000000", "0.33333333349", "0.50000000000"]),
+        (10, ["0.10000000009", "0.11111111101", "0.12500000000", "0.14285714272", "0.16666666651",
+              "0.20000000019", "0.25000000000", "0.33333333349", "0.50000000000"]),
+    ],
+)  # fmt: skip
+def test_load_balancing_shares(count: int, probabilities: list[str]) -> None:
+    rules = proxy.render([service("web", [ServicePort(80, 80)])], {"web": "10.0.0.5"}, {"web": endpoints_of(count)})
+    svc = nat_chain(rules, "KUBEPLAY-SVC-")
+    assert len(svc) == count
+    shares = [r.split("--probability ")[1].split()[0] for r in svc if "--probability" in r]
+    assert shares == probabilities
+    assert "statistic" not in svc[-1]
+    assert len([c for c in rules.chains["nat"] if c.startswith("KUBEPLAY-SEP-")]) == count
+
+
+def test_client_ip_affinity_checks_then_sets_recent() -> None:
+    web = service("web", [ServicePort(80, 80)], session_affinity="ClientIP")
+    rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(2)})
+    svc = nat_chain(rules, "KUBEPLAY-SVC-")
+    seps = sorted(c for c in rules.chains["nat"] if c.startswith("KUBEPLAY-SEP-"))
+    checks = [r for r in svc if "--rcheck" in r]
+    assert len(checks) == 2
+    assert all("--seconds 10800 --reap" in r for r in checks)
+    for sep in seps:
+        assert f"--rcheck --seconds 10800 --reap --name {sep} --mask 255.255.255.255 --rsource -j {sep}" in "\n".join(
+            checks
+        )
+        assert f"-m recent --set --name {sep} --mask 255.255.255.255 --rsource -j DNAT" in rules.chains["nat"][sep][1]
+
+
+def test_endpoint_chain_masquerades_hairpin_and_dnats() -> None:
+    rules = proxy.render([service("web", [ServicePort(80, 8080)])], {"web": "10.0.0.5"}, {"web": endpoints_of(1)})
+    sep = nat_chain(rules, "KUBEPLAY-SEP-")
+    assert sep[0].endswith('-s 172.21.0.2/32 -m comment --comment "web:80" -j KUBEPLAY-MARK-MASQ')
+    assert sep[1].endswith('-p tcp -m comment --comment "web:80" -j DNAT --to-destination 172.21.0.2:80')
+
+
+def test_service_without_endpoints_is_rejected_in_the_filter_table() -> None:
+    empty = service("empty", [ServicePort(53, 53, protocol="UDP")], public_ips=("192.0.2.7",))
+    rules = proxy.render([empty], {"empty": "10.0.0.9"}, {})
+    assert rules.chains["filter"][proxy.FILTER_CHAIN] == (
+        '-A KUBEPLAY-FILTER -d 10.0.0.9/32 -p udp -m comment --comment "empty:53 portal 10.0.0.9 has no endpoints"'
+        " -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable",
+        '-A KUBEPLAY-FILTER -d 192.0.2.7/32 -p udp -m comment --comment "empty:53 public 192.0.2.7 has no endpoints"'
+        " -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable",
+    )
+    assert rules.chains["nat"][proxy.SERVICES_CHAIN] == ()
+    assert proxy.observed_portals(rules) == {"empty": "10.0.0.9"}
+    assert set(rules.jumps["filter"]) == {"INPUT", "FORWARD", "OUTPUT"}
+
+
+def test_public_ips_are_marked_for_masquerade_and_load_balanced() -> None:
+    web = service("web", [ServicePort(80, 80)], public_ips=("192.0.2.7",))
+    rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)})
+    services = rules.chains["nat"][proxy.SERVICES_CHAIN]
+    public = [r for r in services if "-d 192.0.2.7/32" in r]
+    assert [r.split(" -j ")[1] for r in public] == ["KUBEPLAY-MARK-MASQ", proxy.service_chain(web, web.ports[0])]
+    assert all('--comment "web:80 public 192.0.2.7"' in r for r in public)
+
+
+def test_local_pod_subnet_masquerades_traffic_from_elsewhere() -> None:
+    web = service("web", [ServicePort(80, 80)])
+    without = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)})
+    rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)}, local_pod_subnet="172.21.0.0/16")
+    services = rules.chains["nat"][proxy.SERVICES_CHAIN]
+    assert len(services) == len(without.chains["nat"][proxy.SERVICES_CHAIN]) + 1
+    assert services[0].startswith("-A KUBEPLAY-SERVICES ! -s 172.21.0.0/16 -d 10.0.0.5/32 -p tcp")
+    assert services[0].endswith("-j KUBEPLAY-MARK-MASQ")
+    assert proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)}, local_pod_subnet="172.21.0.1/16") == rules
+
+
+def test_services_without_a_portal_are_left_out() -> None:
+    rules = proxy.render([service("web", [ServicePort(80, 80)])], {}, {"web": endpoints_of(1)})
+    assert rules == proxy.render([], {}, {})
+
+
+def test_multi_port_services_take_endpoints_per_port() -> None:
+    web = service("web", [ServicePort(80, 80, name="http"), ServicePort(443, 443, name="https")])
+    endpoints = {"web:http": endpoints_of(2), "web:https": endpoints_of(3, 443)}
+    rules = proxy.render([web], {"web": "10.0.0.5"}, endpoints)
+    svcs = {c: r for c, r in rules.chains["nat"].items() if c.startswith("KUBEPLAY-SVC-")}
+    assert sorted(len(r) for r in svcs.values()) == [2, 3]
+    assert proxy.observed_portals(rules) == {"web": "10.0.0.5"}
+
+
+def test_chain_names_are_short_stable_and_distinct() -> None:
+    web = service("a-very-long-service-name-for-testing", [ServicePort(80, 80), ServicePort(80, 80, "UDP")])
+    tcp, udp = (proxy.service_chain(web, p) for p in web.ports)
+    assert tcp != udp
+    assert len(tcp) == len(udp) == proxy.MAX_CHAIN_NAME
+    assert tcp == proxy.service_chain(web, web.ports[0])
+    assert tcp.startswith("KUBEPLAY-SVC-")
+
+
+def test_merged_rejects_a_chain_defined_twice() -> None:
+    rules = proxy.render([], {}, {})
+    with pytest.raises(ValueError, match="KUBEPLAY-SERVICES"):
+        rules.merged(rules)
+
+
+@pytest.mark.parametrize(
+    ("rule", "comment"),
+    [
+        ('-A X -m comment --comment "a b" -j Y', "a b"),
+        ("-A X -m comment --comment bare -j Y", "bare"),
+        (r'-A X -m comment --comment "say \"hi\"" -j Y', 'say "hi"'),
+        ("-A X -j Y", ""),
+    ],
+)
+def test_comment_of(rule: str, comment: str) -> None:
+    assert proxy.comment_of(rule) == comment
