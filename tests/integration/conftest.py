@@ -22,7 +22,8 @@ from kubeplay.lab.layout import LabLayout
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT.parent / "shared" / "seed"
-LAB_NAME = "lab"
+LAB_NAME = os.environ.get("KUBEPLAY_TEST_LAB", "lab")
+"""Several developers can test side by side, each on a lab of their own (KUBEPLAY_TEST_LAB=name)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def lab_cluster() -> Lab:
         pytest.skip("the lab needs root")
     st = cluster.status(LAB_NAME)
     if st is None or not st.healthy:
-        run = subprocess.run([sys.executable, "-m", "kubeplay.cli", "lab", "up"], cwd=ROOT, check=False)
+        argv = ["lab", "up", "--name", LAB_NAME, "--inventory", f"inventory/{LAB_NAME}.ini"]
+        run = subprocess.run([sys.executable, "-m", "kubeplay.cli", *argv], cwd=ROOT, check=False)
         assert run.returncode == 0, "kubeplay lab up failed"
     found = cluster.current(LAB_NAME)
     assert found is not None
