@@ -1,0 +1,69 @@
+"""Manifest files to desired state: ``load_manifests(paths) -> Desired``, pure and without any network.
+
+Reads files, directories (recursive, sorted) and stdin ("-"); JSON and multi-document YAML; ``.j2`` templates;
+the original v1beta1 objects and the Kubernetes-style form. Every problem in every file is collected before one
+``ManifestError`` is raised, so a run never starts with any manifest invalid.
+
+    sources   paths -> files -> rendered text -> Documents (Node trees with lines)
+    objects   a Document -> Pod | ReplicationController | Service, by form and kind
+    podspec   containers, ports, volumes, probes: the pod spec both forms share
+    nodes     Node, and Fields, the reader that reports problems with file, object, field and line
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from kubeplay.errors import ManifestError, Problem
+from kubeplay.manifests.objects import Loaded, read_document
+from kubeplay.manifests.sources import read_documents
+from kubeplay.model import Desired, Pod, ReplicationController, Service, Source
+
+__all__ = ["load_manifests"]
+
+
+def load_manifests(
+    paths: Sequence[str], variables: Mapping[str, object] | None = None, stdin: TextIO | None = None
+) -> Desired:
+    """The desired state in ``paths``; raises ManifestError listing every problem found."""
+    problems: list[Problem] = []
+    documents = read_documents(paths, variables or {}, stdin or sys.stdin, problems)
+    loaded = [item for document in documents for item in read_document(document, problems)]
+    problems.extend(duplicate_names(loaded))
+    if problems:
+        raise ManifestError(in_file_order(problems))
+    objects = [item.object for item in loaded]
+    return Desired(
+        pods=tuple(o for o in objects if isinstance(o, Pod)),
+        controllers=tuple(o for o in objects if isinstance(o, ReplicationController)),
+        services=tuple(o for o in objects if isinstance(o, Service)),
+    )
+
+
+def duplicate_names(loaded: Sequence[Loaded]) -> list[Problem]:
+    """A problem for each object whose kind and name were already used, naming both places."""
+    first: dict[tuple[str, str], Source] = {}
+    problems: list[Problem] = []
+    for item in loaded:
+        name = item.object.name
+        source = item.object.source
+        here = Source(source.file, item.name_line)
+        key = (item.kind, name)
+        if not name:
+            continue
+        if key in first:
+            message = f'duplicate {item.kind} name "{name}": also defined at {first[key]}'
+            problems.append(Problem(source.file, message, here.line, f"{item.kind} {name}", item.name_field))
+        else:
+            first[key] = here
+    return problems
+
+
+def in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Problems grouped by file (in the order files were read), then by line."""
+    order: dict[str, int] = {}
+    for problem in problems:
+        order.setdefault(problem.file, len(order))
+    return sorted(problems, key=lambda p: (order[p.file], p.line or 0))

@@ -1,0 +1,315 @@
+"""Manifest values that remember their line, and a reader that checks fields while taking them.
+
+A document (JSON or YAML) becomes a tree of ``Node``: scalars, ``dict[str, Node]`` and ``list[Node]``, each with the
+1-based line it starts on. ``Fields`` reads one mapping of that tree: every accessor records the field as known,
+checks its type and reports a ``Problem`` (file, object, dotted field path, line) instead of raising, and
+``read_mapping`` reports the fields nobody asked for as unknown, with a "did you mean" hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from kubeplay.errors import Problem
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A value from a manifest: a scalar, ``dict[str, Node]`` or ``list[Node]``, with the line it starts on."""
+
+    value: object
+    line: int | None = None
+    key_lines: Mapping[str, int | None] = field(default_factory=dict)
+    """For a mapping: the line of each key."""
+    duplicate_keys: tuple[tuple[str, int | None], ...] = ()
+    """For a mapping: keys given more than once (the later ones), with their lines."""
+
+
+@dataclass
+class Report:
+    """Where problems go while one file is read; ``object`` names the object being read ("Pod redis")."""
+
+    file: str
+    problems: list[Problem]
+    object: str = ""
+
+    def add(self, message: str, line: int | None, path: str = "") -> None:
+        self.problems.append(Problem(self.file, message, line, self.object, path))
+
+
+Checker = Callable[[str], "str | None"]
+"""Says why a string is invalid, or returns None (see kubeplay.names)."""
+
+
+def describe(value: object) -> str:
+    """How a value's type reads in a problem: "a string ("6379")", "a list", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list"
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """' (did you mean "x"?)' for the closest choice, or ''."""
+    folded = {c.lower(): c for c in choices}
+    close = [folded[word.lower()]] if word.lower() in folded else difflib.get_close_matches(word, choices, 1, 0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+class Fields:
+    """One mapping being read. Accessors return a default (and report a problem) when a value is missing or bad."""
+
+    def __init__(self, node: Node, path: str, report: Report) -> None:
+        assert isinstance(node.value, dict)
+        self.node = node
+        self.path = path
+        self.report = report
+        self.entries: dict[str, Node] = node.value
+        self.known: list[str] = []
+        self.hints: dict[str, str] = {}
+
+    # --- locating ------------------------------------------------------------------------------------------
+
+    def field_path(self, key: str) -> str:
+        return join(self.path, key)
+
+    def line(self, key: str) -> int | None:
+        """The line of ``key`` when present, else the line of this mapping."""
+        return self.node.key_lines.get(key) or self.node.line
+
+    def problem(self, key: str, message: str) -> None:
+        self.report.add(message, self.line(key), self.field_path(key))
+
+    def has(self, key: str) -> bool:
+        return key in self.entries and self.entries[key].value is not None
+
+    def take(self, key: str, *, required: bool = False) -> Node | None:
+        """The node of ``key`` (None when absent or null); reports it missing when ``required``."""
+        self.known.append(key)
+        node = self.entries.get(key)
+        if node is None or node.value is None:
+            if required:
+                self.problem(key, f'missing required field "{key}"')
+            return None
+        return node
+
+    def ignore(self, *keys: str) -> None:
+        """Accept these fields without reading them."""
+        self.known.extend(keys)
+
+    def suggest(self, hints: Mapping[str, str]) -> None:
+        """Hints shown for unknown fields, e.g. {"cpu": 'use "resources.limits.cpu"'} for the other form's fields."""
+        self.hints.update(hints)
+
+    # --- scalars -------------------------------------------------------------------------------------------
+
+    def string(self, key: str, *, required: bool = False, default: str = "") -> str:
+        node = self.take(key, required=required)
+        if node is None:
+            return default
+        if not isinstance(node.value, str):
+            scalar = isinstance(node.value, int | float | bool)
+            self._wrong_type(key, node, "a string", ' (quote it: "...")' if scalar else "")
+            return default
+        if required and not node.value:
+            self.problem(key, f'"{key}" must not be empty')
+        return node.value
+
+    def integer(self, key: str, *, required: bool = False, default: int = 0, minimum: int | None = None) -> int:
+        node = self.take(key, required=required)
+        value = None if node is None else self._integer(key, node)
+        if value is None:
+            return default
+        if minimum is not None and value < minimum:
+            self.problem(key, f"must be at least {minimum}, got {value}")
+            return default
+        return value
+
+    def boolean(self, key: str, *, default: bool = False) -> bool:
+        node = self.take(key)
+        if node is None:
+            return default
+        if not isinstance(node.value, bool):
+            self._wrong_type(key, node, "true or false")
+            return default
+        return node.value
+
+    def choice(self, key: str, choices: Mapping[str, T], default: T) -> T:
+        """One of the keys of ``choices``, mapped to its value."""
+        name = self.string(key)
+        if not name:
+            return default
+        if name not in choices:
+            allowed = ", ".join(choices)
+            self.problem(key, f'"{name}" is not one of {allowed}{did_you_mean(name, list(choices))}')
+            return default
+        return choices[name]
+
+    def port_or_name(self, key: str, *, required: bool = False) -> int | str | None:
+        """A port number (1-65535) or a port name."""
+        node = self.take(key, required=required)
+        if node is None:
+            return None
+        value = node.value
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, int) or isinstance(value, bool):
+            self._wrong_type(key, node, "a port number or a port name")
+            return None
+        return self.check_port(key, value)
+
+    def port(self, key: str, *, required: bool = False, allow_zero: bool = False) -> int:
+        """A port number 1-65535 (or 0 when ``allow_zero``); 0 when absent or bad."""
+        node = self.take(key, required=required)
+        value = None if node is None else self._integer(key, node)
+        if value is None or (value == 0 and allow_zero):
+            return 0
+        return self.check_port(key, value, allow_zero=allow_zero) or 0
+
+    def check_port(self, key: str, value: int, *, allow_zero: bool = False) -> int | None:
+        if not 1 <= value <= 65535:
+            allowed = "0-65535 (0: not published)" if allow_zero else "1-65535"
+            self.problem(key, f"port {value} is out of range {allowed}")
+            return None
+        return value
+
+    # --- collections ---------------------------------------------------------------------------------------
+
+    def quantity(self, key: str, parse: Callable[[int | float | str], int]) -> int:
+        """A resource quantity turned into an int by ``parse`` (see kubeplay.quantities); 0 when absent."""
+        node = self.take(key)
+        if node is None:
+            return 0
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self._wrong_type(key, node, "a quantity")
+            return 0
+        try:
+            return parse(value)
+        except ValueError as exc:
+            self.problem(key, str(exc))
+            return 0
+
+    def strings(self, key: str, check: Checker | None = None) -> tuple[str, ...]:
+        """A list of strings, each checked by ``check`` when given."""
+        node = self.take(key)
+        if node is None:
+            return ()
+        if not isinstance(node.value, list):
+            self._wrong_type(key, node, "a list of strings")
+            return ()
+        result: list[str] = []
+        for index, item in enumerate(node.value):
+            item_path = f"{self.field_path(key)}[{index}]"
+            if not isinstance(item.value, str):
+                self.report.add(f"expected a string, got {describe(item.value)}", item.line, item_path)
+                continue
+            problem = check(item.value) if check else None
+            if problem:
+                self.report.add(f"invalid value {item.value!r}: {problem}", item.line, item_path)
+            result.append(item.value)
+        return tuple(result)
+
+    def string_map(self, key: str, check_key: Checker, check_value: Checker) -> dict[str, str]:
+        """A mapping of strings to strings (labels, selectors), each key and value checked."""
+        node = self.take(key)
+        if node is None:
+            return {}
+        if not isinstance(node.value, dict):
+            self._wrong_type(key, node, "a mapping of strings")
+            return {}
+        result: dict[str, str] = {}
+        for name, item in node.value.items():
+            item_path = f"{self.field_path(key)}.{name}"
+            line = node.key_lines.get(name) or item.line
+            value = item.value
+            if not isinstance(value, str):
+                hint = ' (quote it: "...")' if isinstance(value, int | float | bool) else ""
+                self.report.add(f"expected a string, got {describe(value)}{hint}", line, item_path)
+                continue
+            problem = check_key(name)
+            if problem:
+                self.report.add(f"invalid key {name!r}: {problem}", line, item_path)
+            problem = check_value(value)
+            if problem:
+                self.report.add(f"invalid value {value!r}: {problem}", line, item_path)
+            result[name] = value
+        _report_duplicates(node, self.field_path(key), self.report)
+        return result
+
+    def mapping(self, key: str, read: Callable[[Fields], T], *, required: bool = False) -> T | None:
+        """Read a nested mapping with ``read``; None when absent or not a mapping."""
+        node = self.take(key, required=required)
+        if node is None:
+            return None
+        return read_mapping(node, self.field_path(key), self.report, read)
+
+    def each(self, key: str, read: Callable[[Fields], T], *, required: bool = False) -> list[T]:
+        """Read a list of mappings with ``read``; items that are not mappings are reported and skipped."""
+        node = self.take(key, required=required)
+        if node is None:
+            return []
+        if not isinstance(node.value, list):
+            self._wrong_type(key, node, "a list")
+            return []
+        if required and not node.value:
+            self.problem(key, f'"{key}" must not be empty')
+        results: list[T] = []
+        for index, item in enumerate(node.value):
+            result = read_mapping(item, f"{self.field_path(key)}[{index}]", self.report, read)
+            if result is not None:
+                results.append(result)
+        return results
+
+    # --- finishing -----------------------------------------------------------------------------------------
+
+    def report_unknown(self) -> None:
+        for key in self.entries:
+            if key not in self.known:
+                hint = f" ({self.hints[key]})" if key in self.hints else did_you_mean(key, self.known)
+                self.problem(key, f'unknown field "{key}"{hint}')
+        _report_duplicates(self.node, self.path, self.report)
+
+    def _integer(self, key: str, node: Node) -> int | None:
+        if not isinstance(node.value, int) or isinstance(node.value, bool):
+            self._wrong_type(key, node, "an integer")
+            return None
+        return node.value
+
+    def _wrong_type(self, key: str, node: Node, expected: str, hint: str = "") -> None:
+        self.problem(key, f"expected {expected}, got {describe(node.value)}{hint}")
+
+
+def read_mapping(node: Node, path: str, report: Report, read: Callable[[Fields], T]) -> T | None:
+    """Read one mapping with ``read``, then report its unknown and duplicate fields. None if not a mapping."""
+    if not isinstance(node.value, dict):
+        report.add(f"expected a mapping, got {describe(node.value)}", node.line, path)
+        return None
+    fields = Fields(node, path, report)
+    result = read(fields)
+    fields.report_unknown()
+    return result
+
+
+def _report_duplicates(node: Node, path: str, report: Report) -> None:
+    for key, line in node.duplicate_keys:
+        report.add(f'field "{key}" is given more than once', line, join(path, key))
