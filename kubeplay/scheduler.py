@@ -7,6 +7,7 @@ left out of the result). New pods are placed one at a time in name order, each s
 
 Predicates (a minion is a candidate only if all hold):
   * the minion is reachable and not cordoned;
+  * a pod with a privileged container only goes where the inventory allows it (kubeplay_allow_privileged);
   * every ``nodeSelector`` label is on the minion with the same value;
   * none of the pod's host ports (port, protocol) is taken by a pod on the minion, new or already placed;
   * the pod's cpu and memory requests fit in what the minion has left (capacity 0 means unknown: no limit;
@@ -54,6 +55,8 @@ class MinionInfo:
     memory: int = 0
     cordoned: bool = False
     reachable: bool = True
+    allow_privileged: bool = True
+    """kubeplay_allow_privileged from the inventory (minion_info); pods with a privileged container need it."""
 
 
 def minion_info(minion: Minion, observed: ObservedMinion | None) -> MinionInfo:
@@ -66,6 +69,7 @@ def minion_info(minion: Minion, observed: ObservedMinion | None) -> MinionInfo:
         memory=minion.memory or (observed.memory if observed else 0),
         cordoned=minion.cordoned,
         reachable=reachable,
+        allow_privileged=minion.allow_privileged,
     )
 
 
@@ -125,6 +129,7 @@ class _PodClass:
     node_selector: tuple[tuple[str, str], ...]
     cpu: int
     memory: int
+    privileged: bool = False
 
 
 class _SelectorIndex:
@@ -177,6 +182,7 @@ class _Cluster:
             node_selector=tuple(sorted(spec.node_selector.items())),
             cpu=spec.cpu,
             memory=spec.memory,
+            privileged=any(c.privileged for c in spec.containers),
         )
 
     def place(
@@ -199,6 +205,8 @@ class _Cluster:
     def eligible(self, cls: _PodClass, name: str) -> bool:
         """The predicates that never change during a call: reachable, not cordoned, nodeSelector met."""
         m = self.minions[name]
+        if cls.privileged and not m.allow_privileged:
+            return False
         return m.reachable and not m.cordoned and all(m.labels.get(k) == v for k, v in cls.node_selector)
 
     def fits(self, cls: _PodClass, name: str) -> bool:
@@ -218,6 +226,8 @@ class _Cluster:
             return "unreachable"
         if m.cordoned:
             return "cordoned"
+        if cls.privileged and not m.allow_privileged:
+            return "privileged containers not allowed (kubeplay_allow_privileged)"
         for key, value in cls.node_selector:
             if m.labels.get(key) != value:
                 return f"nodeSelector {key}={value} unmet"

@@ -324,3 +324,13 @@ def _rank(p: Pod, m: MinionInfo, on: list[PlacedPod], selectors: list[dict[str, 
         fractions.append((sum(q.memory for q in here) + p.spec.memory) / m.memory)
     load = sum(fractions) / len(fractions) if fractions else 0.0
     return (spread, load, len(here), m.name)
+
+
+@pytest.mark.parametrize("scheduler", sorted(SCHEDULERS))
+def test_privileged_pods_only_go_where_the_inventory_allows_them(scheduler: str) -> None:
+    container = Container(name="app", image="example/app", privileged=True)
+    privileged = Pod("priv", {"name": "priv"}, PodSpec(containers=(container,)), SOURCE)
+    minions = [MinionInfo("a", {}, allow_privileged=False), MinionInfo("b", {}, allow_privileged=True)]
+    assert get_scheduler(scheduler)([privileged], minions, []).placements == {"priv": "b"}
+    nowhere = get_scheduler(scheduler)([privileged], minions[:1], [])
+    assert nowhere.unschedulable == {"priv": "1 minion: 1 privileged containers not allowed (kubeplay_allow_privileged)"}
