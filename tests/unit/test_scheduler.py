@@ -333,4 +333,5 @@ def test_privileged_pods_only_go_where_the_inventory_allows_them(scheduler: str)
     minions = [MinionInfo("a", {}, allow_privileged=False), MinionInfo("b", {}, allow_privileged=True)]
     assert get_scheduler(scheduler)([privileged], minions, []).placements == {"priv": "b"}
     nowhere = get_scheduler(scheduler)([privileged], minions[:1], [])
-    assert nowhere.unschedulable == {"priv": "1 minion: 1 privileged containers not allowed (kubeplay_allow_privileged)"}
+    why = "1 minion: 1 privileged containers not allowed (kubeplay_allow_privileged)"
+    assert nowhere.unschedulable == {"priv": why}
