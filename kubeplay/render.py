@@ -26,6 +26,9 @@ from kubeplay.status import PodRow
 from kubeplay.summary import controller_rows, recap_rows
 
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:
+    # Piped or captured output is for scripts and logs: never truncate or wrap table cells to 80 columns.
+    out = Console(highlight=False, soft_wrap=True, width=1_000_000)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 VERB_STYLE = {"create": "green", "replace": "yellow", "remove": "red", "start": "cyan", "pull": "blue",

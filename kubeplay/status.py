@@ -63,14 +63,14 @@ def pod_rows(observed: Observed) -> list[PodRow]:
             rows.append(
                 PodRow(
                     name=pod.name,
-                    images=tuple(c.image for c in pod.apps),
+                    images=tuple(dict.fromkeys(c.image for c in sorted(pod.apps, key=lambda c: c.container))),
                     minion=minion.name,
                     host_ip=minion.address,
                     labels=pod.labels,
                     status=pod_status(pod),
                     pod_ip=pod.ip,
                     controller=pod.controller,
-                    containers=tuple(f"{c.container}:{c.state}" for c in pod.apps),
+                    containers=tuple(f"{c.container}:{c.state}" for c in sorted(pod.apps, key=lambda c: c.container)),
                 )
             )
     return sorted(rows, key=lambda r: (r.name, r.minion))
