@@ -1,4 +1,5 @@
-"""The workstation itself as a minion (ansible_connection=local): its own Docker, commands run directly."""
+"""The workstation itself as a minion (ansible_connection=local): its own Docker ($DOCKER_HOST, else the default
+socket), commands run directly."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ from kubeplay.model import Minion
 class LocalConnection:
     def __init__(self, minion: Minion) -> None:
         self.minion = minion
-        docker_host = str(minion.vars.get("kubeplay_docker_host") or os.environ.get("DOCKER_HOST", ""))
-        self._docker_host = docker_host or "unix:///var/run/docker.sock"
+        self._docker_host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         self._api: Any = None
 
     @property

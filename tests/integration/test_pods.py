@@ -393,3 +393,59 @@ def test_validate_checks_without_connecting(lab: Lab, tmp_path: Path) -> None:
     run = kubeplay("validate", "-f", str(bad), inventory=inventory)
     assert run.code == 1
     assert "bad.json" in run.stderr and "image" in run.stderr
+
+
+def _cli_with_env(env: dict[str, str], *args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "kubeplay.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, check=False, timeout=120)
+
+
+def test_new_host_keys_are_accepted_only_when_asked_and_remembered(lab: Lab, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    first = lab.layout.minions[0]
+    inventory = tmp_path / "inv.ini"
+    inventory.write_text(f"one ansible_host={first.address} ansible_ssh_private_key_file={lab.layout.ssh_key}\n")
+    refused = _cli_with_env({"HOME": str(home)}, "get", "pods", "-i", str(inventory))
+    assert refused.returncode == 4 and "not found in known_hosts" in refused.stderr
+    accepted = _cli_with_env({"HOME": str(home)}, "get", "pods", "-i", str(inventory), "--accept-new-host-keys")
+    assert accepted.returncode == 0, accepted.stderr
+    assert first.address in (home / ".ssh" / "known_hosts").read_text()
+    again = _cli_with_env({"HOME": str(home)}, "get", "pods", "-i", str(inventory))
+    assert again.returncode == 0, "the accepted key was remembered"
+
+
+def test_keys_from_ssh_agent_are_used(lab: Lab, tmp_path: Path) -> None:
+    import subprocess
+
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        env = {"SSH_AUTH_SOCK": str(sock), "HOME": str(tmp_path)}
+        added = subprocess.run(["ssh-add", str(lab.layout.ssh_key)], env=env, capture_output=True, check=False)
+        assert added.returncode == 0, added.stderr
+        inventory = tmp_path / "inv.ini"
+        inventory.write_text(f"one ansible_host={lab.layout.minions[0].address}\n\n[all:vars]\n"
+                             f"kubeplay_known_hosts={lab.layout.known_hosts}\n")
+        run = _cli_with_env(env, "get", "pods", "-i", str(inventory))
+        assert run.returncode == 0, run.stderr
+    finally:
+        agent.terminate()
+        agent.wait()
+
+
+def test_a_local_minion_drives_the_workstations_own_docker(lab: Lab, tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.ini"
+    inventory.write_text("workstation ansible_connection=local\n")
+    docker_host = lab.layout.minions[2].docker_host  # stands in for the workstation's own dockerd
+    run = _cli_with_env({"DOCKER_HOST": docker_host}, "apply", "-f", str(SEED / "redis.json"), "-i", str(inventory),
+                        "--yes")
+    assert run.returncode == 0, run.stderr
+    assert find_pod(lab, "redis")[0] == 2
