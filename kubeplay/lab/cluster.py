@@ -47,6 +47,13 @@ REQUIRED_PROGRAMS = {
     "redis-server": "redis-server",
 }
 PROGRAM_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+LEGACY_IPTABLES = {
+    f"{family}{suffix}": f"/usr/sbin/{family}-legacy{suffix}"
+    for family in ("iptables", "ip6tables")
+    for suffix in ("", "-save", "-restore")
+}
+"""The minions' iptables backend: legacy (nf_tables loads kube-proxy-sized rulesets ~15x slower). dockerd and
+every SSH session find these names first on their PATH, so Docker's rules and kubeplay's share one backend."""
 INVENTORY_HEADER = "# Written by `kubeplay lab up`"
 
 
@@ -147,6 +154,7 @@ def up(name: str, minions: int, inventory: str, say: Say) -> LabLayout:
     _bridge(lab, rec, say)
     for m in lab.minions:
         _netns(lab, m, say)
+    _legacy_iptables(lab)
     with ThreadPoolExecutor(max_workers=len(lab.minions) + 1) as pool:
         list(pool.map(lambda m: _daemons(lab, m, rec, say), lab.minions))
     _registry(lab, rec, say)
@@ -218,7 +226,7 @@ def _sshd_config(lab: LabLayout, m: MinionLayout) -> Path:
             "KbdInteractiveAuthentication no",
             "UsePAM no",
             f"AuthorizedKeysFile {lab.state_dir / 'authorized_keys'}",
-            f"SetEnv DOCKER_HOST={m.docker_host}",
+            f"SetEnv DOCKER_HOST={m.docker_host} PATH={_minion_path(lab)}",
             "MaxSessions 100",
             "MaxStartups 100:30:200",
             "Subsystem sftp internal-sftp",
@@ -242,6 +250,8 @@ def _daemons(lab: LabLayout, m: MinionLayout, rec: Record, say: Say) -> None:
     if not host.pid_alive(rec.pids.get(key, 0), str(m.docker_socket)):
         say(f"{m.name}: dockerd, pod subnet {m.pod_subnet}")
         argv = [
+            "env",
+            f"PATH={_minion_path(lab)}",
             "dockerd",
             f"--data-root={m.state_dir / 'docker'}",
             f"--exec-root={m.run_dir / 'exec'}",
@@ -256,6 +266,21 @@ def _daemons(lab: LabLayout, m: MinionLayout, rec: Record, say: Say) -> None:
         rec.pids[key] = host.start_daemon(host.in_netns(m.netns, argv), m.state_dir / "dockerd.log")
     host.wait_for(f"{m.name}: sshd on {m.address}:22", lambda: _port_open(m.address, 22), 15)
     host.wait_for(f"{m.name}: dockerd ({m.state_dir / 'dockerd.log'})", lambda: _docker_ok(m), 60)
+
+
+def _minion_path(lab: LabLayout) -> str:
+    return os.pathsep.join([str(lab.state_dir / "bin"), *PROGRAM_DIRS])
+
+
+def _legacy_iptables(lab: LabLayout) -> None:
+    """The PATH folder that makes `iptables` mean iptables-legacy for a minion's dockerd and SSH sessions."""
+    folder = lab.state_dir / "bin"
+    folder.mkdir(exist_ok=True)
+    for name, target in LEGACY_IPTABLES.items():
+        link = folder / name
+        if not link.is_symlink() or os.readlink(link) != target:
+            link.unlink(missing_ok=True)
+            link.symlink_to(target)
 
 
 def _daemon_config(m: MinionLayout) -> Path:
