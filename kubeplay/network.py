@@ -51,9 +51,13 @@ def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...
     }
 
 
-def forward_rules(minions: Sequence[ObservedMinion]) -> Ruleset:
-    """The ``KUBEPLAY-FORWARD`` chain accepting forwarded traffic to every known pod subnet, and its jump."""
-    subnets = sorted({_network(m.bridge_subnet) for m in _pod_network_members(minions)}, key=_network_order)
+def forward_rules(minions: Sequence[ObservedMinion], *, extra_subnets: Collection[str] = ()) -> Ruleset:
+    """The ``KUBEPLAY-FORWARD`` chain accepting forwarded traffic to every known pod subnet, and its jump.
+
+    ``extra_subnets``: pod subnets of minions that could not be reached this run (their routes are kept).
+    """
+    known = {_network(m.bridge_subnet) for m in _pod_network_members(minions)}
+    subnets = sorted(known | {_network(s) for s in extra_subnets}, key=_network_order)
     comment = f'-m comment --comment "{JUMP_COMMENT_PREFIX}pod network"'
     return ruleset_of(
         "filter",

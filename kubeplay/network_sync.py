@@ -1,0 +1,140 @@
+"""The service stage's I/O: read each minion's iptables and routes, re-list its pods, write rules and routes.
+
+Everything runs over the run's one connection per minion, minions in parallel. Per minion, reading is
+``iptables-save`` and ``ip -4 route show``; writing is at most ONE ``iptables-restore --noflush`` (only when the
+rules differ) and one ``ip route`` per route that changes.
+
+The iptables backend is the minion's own ``iptables`` (the one on the SSH session's PATH), which must be the one
+Docker writes with. When it is nf_tables while Docker's chains sit in iptables-legacy, iptables-save warns about
+legacy tables and shows no DOCKER chain: that minion is reported and nothing is written to it, since kubeplay's
+rules would land in another backend than Docker's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
+
+from kubeplay.connectors.base import MinionConnection
+from kubeplay.errors import KubeplayError
+from kubeplay.labels import LABEL_POD
+from kubeplay.model import Observed, ObservedMinion
+from kubeplay.network import parse_routes
+from kubeplay.observe import parse_container
+from kubeplay.proxy import parse_save
+from kubeplay.services import MinionNetwork, MinionSync
+
+Say = Callable[[str], None]
+T = TypeVar("T")
+R = TypeVar("R")
+
+SAVE = ("iptables-save",)
+RESTORE = ("iptables-restore", "--noflush", "--wait=10")
+ROUTES = ("ip", "-4", "route", "show")
+_OTHER_BACKEND = "iptables-legacy tables present"
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """One change written to a minion (its proxy rules, or one route), or why reading or writing failed."""
+
+    minion: str
+    what: str
+    ok: bool
+    error: str = ""
+
+
+def _parallel(work: Callable[[T], R], items: Sequence[T], forks: int) -> list[R]:
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(items)))) as pool:
+        return list(pool.map(work, items))
+
+
+def _run(conn: MinionConnection, argv: Sequence[str], stdin: bytes | None = None) -> str:
+    result = conn.run(argv, stdin=stdin, timeout=120)
+    if not result.ok:
+        raise KubeplayError(f"{' '.join(argv)}: exit {result.exit_code}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def backend_problem(saved: str) -> str:
+    """Why kubeplay must not write with this minion's iptables ("" when it may), from its iptables-save output."""
+    if _OTHER_BACKEND in saved and "\n:DOCKER " not in saved:
+        return (
+            "iptables on this minion is nf_tables but its iptables-legacy tables are in use (Docker's rules?): "
+            "kubeplay's rules would go to another backend than Docker's; make `iptables` the same one dockerd "
+            "uses (e.g. update-alternatives --set iptables /usr/sbin/iptables-legacy, then restart dockerd)"
+        )
+    return ""
+
+
+def read_minion_network(conn: MinionConnection) -> MinionNetwork:
+    name = conn.minion.name
+    try:
+        saved = _run(conn, SAVE)
+        routes = _run(conn, ROUTES)
+    except KubeplayError as exc:
+        return MinionNetwork(name, error=str(exc))
+    problem = backend_problem(saved)
+    if problem:
+        return MinionNetwork(name, error=problem)
+    return MinionNetwork(name, parse_save(saved), parse_routes(routes))
+
+
+def read_networks(connections: Mapping[str, MinionConnection], forks: int) -> dict[str, MinionNetwork]:
+    """Every connected minion's kubeplay rules and routes, read in parallel."""
+    found = _parallel(read_minion_network, list(connections.values()), forks)
+    return {n.minion: n for n in found}
+
+
+def relist(observed: Observed, connections: Mapping[str, MinionConnection], forks: int) -> Observed:
+    """The cluster after the pods were changed: each connected minion's kubeplay containers listed again
+    (one call per minion), for the pods' new IPs. A minion whose list fails keeps what was observed before."""
+
+    def one(name: str) -> ObservedMinion:
+        before = observed.minions[name]
+        try:
+            listed = connections[name].docker_api().containers(all=True, filters={"label": LABEL_POD})
+        except Exception:  # the docker SDK raises many kinds: keep the earlier observation
+            return before
+        return replace(before, containers=tuple(parse_container(c) for c in listed))
+
+    names = [n for n in observed.minions if n in connections and observed.minions[n].reachable]
+    fresh = {m.name: m for m in _parallel(one, names, forks)}
+    return Observed({n: fresh.get(n, m) for n, m in observed.minions.items()})
+
+
+def write(syncs: Sequence[MinionSync], connections: Mapping[str, MinionConnection], say: Say, forks: int
+          ) -> list[NetworkResult]:
+    """Write what differs: one iptables-restore per minion whose rules are not in sync, then its route changes."""
+
+    def one(sync: MinionSync) -> list[NetworkResult]:
+        conn = connections[sync.minion]
+        results = []
+        if not sync.rules_in_sync:
+            results.append(_attempt(sync.minion, "proxy rules", lambda: _run(conn, RESTORE, sync.restore.encode())))
+        for command in sync.route_commands:
+            what = " ".join(command[1:4]) + " via " + command[5]
+            results.append(_attempt(sync.minion, what, partial(_run, conn, command)))
+        for r in results:
+            say(f"{r.minion}: {r.what}: {'ok' if r.ok else 'FAILED: ' + r.error}")
+        return results
+
+    return [r for results in _parallel(one, [s for s in syncs if s.changes], forks) for r in results]
+
+
+def _attempt(minion: str, what: str, work: Callable[[], object]) -> NetworkResult:
+    try:
+        work()
+    except KubeplayError as exc:
+        return NetworkResult(minion, what, False, str(exc))
+    return NetworkResult(minion, what, True)
+
+
+def read_failures(networks: Mapping[str, MinionNetwork]) -> list[NetworkResult]:
+    """A failed result for each minion whose network could not be read (so the recap counts it)."""
+    return [NetworkResult(n.minion, "read iptables and routes", False, n.error) for n in networks.values() if n.error]

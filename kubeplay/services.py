@@ -1,0 +1,193 @@
+"""The service stage of a run: portal IPs, what new containers learn, and every minion's proxy rules and routes.
+
+Pure: reading and writing the minions is ``network_sync``'s part. In one apply:
+
+1. ``plan_services``, before the pods are planned: portal IPs (the ones already on the minions are kept), the
+   env vars and /etc/hosts names of new containers, and the pod network's routes (overlapping pod subnets raise
+   here, before anything changes);
+2. the pods are planned and executed, new containers getting ``ServicePlan.env`` and ``ServicePlan.hosts``;
+3. ``plan_sync``, with the pods as they are after that: endpoints, then per minion the proxy rules plus the pod
+   network's forward rules, and the ``ip route`` commands. A minion already in sync gets nothing written.
+
+A minion that could not be reached is never touched, and the others keep kubeplay's routes to addresses that
+are not a reachable minion's (its pod subnet, most likely) and the forward rules for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kubeplay import network, proxy
+from kubeplay.endpoints import Endpoint, compute_endpoints
+from kubeplay.model import EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
+from kubeplay.network import Route
+from kubeplay.portals import allocate_portals, merge_observed
+from kubeplay.proxy import Ruleset
+from kubeplay.service_env import hosts_entries, service_environment
+
+
+@dataclass(frozen=True)
+class MinionNetwork:
+    """What was read of one reachable minion's network: kubeplay's iptables rules and the gateway routes."""
+
+    minion: str
+    rules: Ruleset = field(default_factory=Ruleset)
+    routes: tuple[Route, ...] = ()
+    error: str = ""
+    """Why it could not be read ("" when it was): nothing is written to such a minion."""
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    services: tuple[Service, ...]
+    portals: Mapping[str, str]
+    """Service name -> portal IP."""
+    env: tuple[EnvVar, ...]
+    hosts: Mapping[str, str]
+    """Service name -> portal IP, for /etc/hosts."""
+    routes: Mapping[str, tuple[Route, ...]]
+    """Reachable minion -> kubeplay's routes it should have; empty when the pod network is off."""
+    pod_network: bool
+
+
+@dataclass(frozen=True)
+class MinionSync:
+    """One minion's rules and routes: as they are and as they should be."""
+
+    minion: str
+    observed: Ruleset
+    desired: Ruleset
+    route_commands: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def restore(self) -> str:
+        """The ``iptables-restore --noflush`` input; "" when the rules are in sync."""
+        return proxy.to_restore(self.desired, self.observed)
+
+    @property
+    def rules_in_sync(self) -> bool:
+        return proxy.in_sync(self.observed, self.desired)
+
+    @property
+    def changes(self) -> bool:
+        return not self.rules_in_sync or bool(self.route_commands)
+
+    def rule_diff(self) -> list[str]:
+        return proxy.diff(self.observed, self.desired)
+
+
+def plan_services(
+    services: Sequence[Service], observed: Observed, networks: Mapping[str, MinionNetwork], inventory: Inventory
+) -> ServicePlan:
+    """Portals, env and hosts for new containers, and routes. Raises ManifestError for bad or colliding portal
+    IPs and KubeplayError for overlapping pod subnets (with the pod network on)."""
+    portals = allocate_portals(services, observed_portals(networks), inventory.portal_net)
+    routes = network.plan_routes(list(observed.minions.values())) if inventory.pod_network else {}
+    return ServicePlan(
+        services=tuple(sorted(services, key=lambda s: s.name)),
+        portals=portals,
+        env=service_environment(services, portals),
+        hosts=dict(hosts_entries(services, portals)),
+        routes=routes,
+        pod_network=inventory.pod_network,
+    )
+
+
+def observed_portals(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
+    """Service name -> the portal IP kubeplay gave it, as the minions' rules say (most minions win)."""
+    return merge_observed(proxy.observed_portals(n.rules) for n in networks.values() if not n.error)
+
+
+def serving_pods(pods: Sequence[ObservedPod], probe_failures: Collection[tuple[str, str]]) -> list[ObservedPod]:
+    """Pods that may receive traffic: running, and not failing their liveness probe ((minion, pod) pairs)."""
+    return [p for p in pods if p.running and (p.minion, p.name) not in probe_failures]
+
+
+def plan_sync(
+    plan: ServicePlan,
+    minions: Mapping[str, ObservedMinion],
+    pods: Sequence[ObservedPod],
+    networks: Mapping[str, MinionNetwork],
+    limit: Collection[str] | None = None,
+) -> tuple[MinionSync, ...]:
+    """The rules and route commands of every reachable minion (in ``limit``) whose network could be read."""
+    endpoints = compute_endpoints(plan.services, pods)
+    reachable_addresses = {m.address for m in minions.values() if m.reachable and m.address}
+    some_unreachable = any(not m.reachable for m in minions.values())
+    syncs = []
+    for name in sorted(networks):
+        read, minion = networks[name], minions.get(name)
+        if read.error or minion is None or not minion.reachable or (limit is not None and name not in limit):
+            continue
+        kept = _kept_routes(read.routes, reachable_addresses) if some_unreachable else ()
+        syncs.append(_minion_sync(plan, minion, read, endpoints, list(minions.values()), kept))
+    return tuple(syncs)
+
+
+def _kept_routes(routes: Sequence[Route], reachable_addresses: Collection[str]) -> tuple[Route, ...]:
+    """kubeplay's routes via an address that is no reachable minion's: kept while some minion is unreachable."""
+    return tuple(r for r in routes if r.kubeplays and r.via not in reachable_addresses)
+
+
+def _minion_sync(
+    plan: ServicePlan,
+    minion: ObservedMinion,
+    read: MinionNetwork,
+    endpoints: Mapping[str, Sequence[Endpoint]],
+    minions: Sequence[ObservedMinion],
+    kept: Sequence[Route],
+) -> MinionSync:
+    desired = proxy.render(plan.services, plan.portals, endpoints, local_pod_subnet=minion.bridge_subnet)
+    wanted: tuple[Route, ...] = ()
+    if plan.pod_network:
+        subnets = [r.destination for r in kept]
+        desired = desired.merged(network.forward_rules(minions, extra_subnets=subnets))
+        wanted = plan.routes.get(minion.name, ())
+    commands = network.route_commands(read.routes, wanted, keep_via={r.via for r in kept})
+    return MinionSync(minion.name, read.rules, desired, tuple(tuple(c) for c in commands))
+
+
+# --- what `get services` and `get endpoints` show ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    name: str
+    labels: Mapping[str, str]
+    selector: Mapping[str, str]
+    ip: str
+    ports: tuple[str, ...]
+    """"80/TCP", one per service port."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.name, "labels": dict(self.labels), "selector": dict(self.selector),
+                "portalIP": self.ip, "ports": list(self.ports)}
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    name: str
+    endpoints: tuple[str, ...]
+    """"podIP:port" each."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.name, "endpoints": list(self.endpoints)}
+
+
+def service_rows(services: Sequence[Service], portals: Mapping[str, str], observed: Mapping[str, str]
+                 ) -> list[ServiceRow]:
+    """The manifests' services with their portal IPs, then services only the minions' rules still know."""
+    rows = [
+        ServiceRow(s.name, s.labels, s.selector, portals.get(s.name, ""),
+                   tuple(f"{p.port}/{p.protocol}" for p in s.ports))
+        for s in sorted(services, key=lambda s: s.name)
+    ]
+    known = {s.name for s in services}
+    rows += [ServiceRow(name, {}, {}, ip, ()) for name, ip in sorted(observed.items()) if name not in known]
+    return rows
+
+
+def endpoint_rows(services: Sequence[Service], pods: Sequence[ObservedPod]) -> list[EndpointRow]:
+    found = compute_endpoints(services, pods)
+    return [EndpointRow(key, tuple(str(e) for e in found[key])) for key in sorted(found)]
