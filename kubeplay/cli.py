@@ -65,10 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replicas a rolling update may take down at a time (default 1)")
     apply.set_defaults(func=_cmd("apply"))
 
-    get = sub.add_parser("get", help="list pods, replication controllers")
-    get.add_argument("kind", choices=["pods", "pod", "po", "replicationcontrollers", "replicationcontroller", "rc"])
+    get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints")
+    get.add_argument("kind", choices=["pods", "pod", "po", "replicationcontrollers", "replicationcontroller", "rc",
+                                      "services", "service", "svc", "endpoints", "ep"])
     get.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
-                     help="manifests (replication controllers live only in them)")
+                     help="manifests (replication controllers and services live only in them)")
     get.add_argument("--selector", "-l", default="", help="label selector, e.g. name=redis,tier!=db")
     get.add_argument("-o", "--output", choices=["table", "wide", "json", "yaml"], default="table")
     _inventory_args(get)

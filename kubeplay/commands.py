@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
-from kubeplay import render
+from kubeplay import network_sync, render
 from kubeplay.cli import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
 from kubeplay.errors import InputError, Problem
 from kubeplay.execute import Environment, MinionExecutor, Result, execute
 from kubeplay.infra import INFRA_IMAGE
+from kubeplay.network_sync import NetworkResult
 from kubeplay.plan import Options, Plan, plan
+from kubeplay.portals import allocate_portals
 from kubeplay.probe import probe_all
 from kubeplay.run import Inputs, connector, load_inputs, observe_cluster, parse_extra_vars
 from kubeplay.scheduler import get_scheduler
 from kubeplay.selectors import parse_selector
+from kubeplay.services import (
+    endpoint_rows,
+    observed_portals,
+    plan_services,
+    plan_sync,
+    service_rows,
+    serving_pods,
+)
 from kubeplay.status import pod_rows
 
 
@@ -22,8 +33,9 @@ def _inputs(args: argparse.Namespace, files: list[str]) -> Inputs:
     return load_inputs(files, args.inventory, parse_extra_vars(args.extra_vars), getattr(args, "limit", None))
 
 
-def _exit_code(plan_: Plan, results: list[Result], detailed: bool, changed: bool) -> int:
-    if plan_.unschedulable or plan_.failures or any(not r.ok for r in results):
+def _exit_code(plan_: Plan, results: list[Result], detailed: bool, changed: bool,
+               network: Sequence[NetworkResult] = ()) -> int:
+    if plan_.unschedulable or plan_.failures or not all(r.ok for r in results) or not all(n.ok for n in network):
         return EXIT_ERROR
     if plan_.unreachable:
         return EXIT_UNREACHABLE
@@ -40,6 +52,9 @@ def apply(args: argparse.Namespace) -> int:
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
     observed, session = observe_cluster(inputs, connect, args.forks)
     try:
+        # services, before the pods: portals, env vars and hosts of new containers, pod network check
+        networks = network_sync.read_networks(session.connections, args.forks)
+        service_plan = plan_services(inputs.desired.services, observed, networks, inputs.inventory)
         probe_failures = probe_all(observed.pods, inputs.desired, session.connections, args.forks)
         the_plan = plan(
             inputs.desired,
@@ -50,22 +65,46 @@ def apply(args: argparse.Namespace) -> int:
         )
         if args.output == "text":
             render.plan(the_plan, diff=args.diff, check=args.check)
-        if args.check or not the_plan.changes:
+        if args.check:
+            syncs = plan_sync(service_plan, observed.minions, serving_pods(observed.pods, probe_failures), networks,
+                              inputs.limit)
             if args.output == "json":
-                render.plan_json(the_plan, [], inputs.inventory)
-            return _exit_code(the_plan, [], args.detailed_exitcode, the_plan.changes)
-        if not args.yes and sys.stdin.isatty() and not render.confirm(the_plan):
-            render.progress("nothing was changed")
-            return EXIT_ERROR
-        environment = Environment(infra_image=inputs.inventory.infra_image or INFRA_IMAGE)
-        results = execute(the_plan, session.connections, environment, render.progress, args.forks)
+                render.plan_json(the_plan, [], inputs.inventory, syncs=syncs)
+            else:
+                render.network_plan(syncs, check=True)
+            changed = the_plan.changes or any(s.changes for s in syncs)
+            return _exit_code(the_plan, [], args.detailed_exitcode, changed)
+        results: list[Result] = []
+        now = observed
+        if the_plan.changes:
+            if not args.yes and sys.stdin.isatty() and not render.confirm(the_plan):
+                render.progress("nothing was changed")
+                return EXIT_ERROR
+            environment = Environment(service_plan.env, service_plan.hosts,
+                                      infra_image=inputs.inventory.infra_image or INFRA_IMAGE)
+            results = execute(the_plan, session.connections, environment, render.progress, args.forks)
+            now = network_sync.relist(observed, session.connections, args.forks)
+        # services, after the pods: endpoints, then each minion's rules and routes where they differ
+        acted = {(a.minion, a.pod) for a in the_plan.actions}
+        serving = serving_pods(now.pods, set(probe_failures) - acted)
+        syncs = plan_sync(service_plan, now.minions, serving, networks, inputs.limit)
+        if args.output == "text" and args.diff:
+            render.network_plan(syncs, check=False)
+        in_scope = {n: read for n, read in networks.items() if inputs.limit is None or n in inputs.limit}
+        network_results = [*network_sync.read_failures(in_scope),
+                           *network_sync.write(syncs, session.connections, render.progress, args.forks)]
     finally:
         session.close()
     if args.output == "json":
-        render.plan_json(the_plan, results, inputs.inventory)
+        render.plan_json(the_plan, results, inputs.inventory, syncs=syncs, network=network_results)
     else:
-        render.recap(the_plan, results, inputs.inventory)
-    return _exit_code(the_plan, results, args.detailed_exitcode, any(r.ok for r in results))
+        render.recap(the_plan, results, inputs.inventory, network=network_results)
+    changed = any(r.ok for r in results) or any(r.ok for r in network_results)
+    return _exit_code(the_plan, results, args.detailed_exitcode, changed, network_results)
+
+
+SERVICE_KINDS = ("services", "service", "svc")
+ENDPOINT_KINDS = ("endpoints", "ep")
 
 
 def get(args: argparse.Namespace) -> int:
@@ -76,9 +115,19 @@ def get(args: argparse.Namespace) -> int:
     inputs = _inputs(args, args.filename)
     observed, session = observe_cluster(inputs, connector(inputs.inventory, args.accept_new_host_keys, args.timeout),
                                         args.forks)
-    session.close()
+    try:
+        networks = network_sync.read_networks(session.connections, args.forks) if args.kind in SERVICE_KINDS else {}
+    finally:
+        session.close()
     if args.kind in ("replicationcontrollers", "replicationcontroller", "rc"):
         render.controllers(inputs.desired, observed, args.output)
+    elif args.kind in SERVICE_KINDS:
+        known = observed_portals(networks)
+        portals = allocate_portals(inputs.desired.services, known, inputs.inventory.portal_net)
+        services = service_rows(inputs.desired.services, portals, known)
+        render.services([r for r in services if selector is None or selector.matches(r.labels)], args.output)
+    elif args.kind in ENDPOINT_KINDS:
+        render.endpoints(endpoint_rows(inputs.desired.services, serving_pods(observed.pods, ())), args.output)
     else:
         rows = [r for r in pod_rows(observed) if selector is None or selector.matches(r.labels)]
         render.pods(rows, args.output)

@@ -20,8 +20,10 @@ from kubeplay.errors import InputError
 from kubeplay.execute import Result
 from kubeplay.lab.cluster import LabStatus
 from kubeplay.model import Desired, Inventory, Observed
+from kubeplay.network_sync import NetworkResult
 from kubeplay.plan import Action, Plan
 from kubeplay.selectors import format_selector
+from kubeplay.services import EndpointRow, MinionSync, ServiceRow
 from kubeplay.status import PodRow
 from kubeplay.summary import controller_rows, recap_rows
 
@@ -98,14 +100,17 @@ def confirm(p: Plan) -> bool:
     return Confirm.ask(f"Apply these {n} changes?", console=err, default=False)
 
 
-def recap(p: Plan, results: Sequence[Result], inventory: Inventory) -> None:
+def recap(p: Plan, results: Sequence[Result], inventory: Inventory, network: Sequence[NetworkResult] = ()) -> None:
     for r in results:
         if not r.ok:
             error(f"{r.action.minion}: {r.action.verb} {r.action.subject}: {r.error}")
+    for n in network:
+        if not n.ok:
+            error(f"{n.minion}: {n.what}: {n.error}")
     table = Table(title="RECAP", title_justify="left", box=None, pad_edge=False)
     for col in ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE"):
         table.add_column(col)
-    for row in recap_rows(p, results, inventory):
+    for row in recap_rows(p, results, inventory, network):
         table.add_row(row.minion, str(row.ok), _count(row.changed, "yellow"), _count(row.failed, "red"),
                       _count(row.unreachable, "red"))
     out.print(table)
@@ -119,7 +124,12 @@ def _action_json(a: Action) -> dict[str, Any]:
     return {"verb": a.verb, "minion": a.minion, "pod": a.pod, "image": a.image, "reason": a.reason}
 
 
-def plan_json(p: Plan, results: Sequence[Result], inventory: Inventory) -> None:
+def _sync_json(s: MinionSync) -> dict[str, Any]:
+    return {"rules_in_sync": s.rules_in_sync, "rule_diff": s.rule_diff(), "routes": [list(c) for c in s.route_commands]}
+
+
+def plan_json(p: Plan, results: Sequence[Result], inventory: Inventory, *, syncs: Sequence[MinionSync] = (),
+              network: Sequence[NetworkResult] = ()) -> None:
     doc = {
         "plan": [_action_json(a) for a in p.actions],
         "rollout": [
@@ -131,9 +141,27 @@ def plan_json(p: Plan, results: Sequence[Result], inventory: Inventory) -> None:
         "failures": [{"minion": f.minion, "pod": f.pod, "reason": f.reason} for f in p.failures],
         "unreachable": p.unreachable,
         "notes": list(p.notes),
-        "recap": {r.minion: r.as_dict() for r in recap_rows(p, results, inventory)},
+        "network": {s.minion: _sync_json(s) for s in syncs},
+        "network_results": [{"minion": n.minion, "what": n.what, "ok": n.ok, "error": n.error} for n in network],
+        "recap": {r.minion: r.as_dict() for r in recap_rows(p, results, inventory, network)},
     }
     out.print_json(json.dumps(doc))
+
+
+def network_plan(syncs: Sequence[MinionSync], *, check: bool) -> None:
+    """Per minion: the proxy rules' diff and the route changes (what --check would write)."""
+    changed = [s for s in syncs if s.changes]
+    if not changed:
+        out.print("[bold]SERVICES[/bold]: proxy rules and routes match on every minion")
+        return
+    out.print("[bold]SERVICES[/bold]" + (" (check: nothing will be changed)" if check else ""))
+    for s in changed:
+        out.print(f"  [yellow]{escape(s.minion)}[/yellow]")
+        for line in s.rule_diff():
+            style = "red" if line.startswith("-") else "green" if line.startswith("+") else "dim"
+            out.print(f"      [{style}]{escape(line)}[/{style}]")
+        for command in s.route_commands:
+            out.print(f"      [blue]{escape(' '.join(command))}[/blue]")
 
 
 # --- get ------------------------------------------------------------------------------------------------------
@@ -171,6 +199,27 @@ def controllers(desired: Desired, observed: Observed, output: str) -> None:
     table = _table(["ID", "Image(s)", "Selector", "Replicas"])
     for r in rows:
         table.add_row(escape(r.name), escape(",".join(r.images)), escape(format_selector(r.selector)), r.replicas_text)
+    out.print(table)
+
+
+def services(rows: Sequence[ServiceRow], output: str) -> None:
+    if output in ("json", "yaml"):
+        _dump({"kind": "ServiceList", "items": [r.as_dict() for r in rows]}, output)
+        return
+    table = _table(["Name", "Labels", "Selector", "IP", "Port"])
+    for r in rows:
+        cells = [r.name, format_selector(r.labels), format_selector(r.selector), r.ip, ",".join(r.ports)]
+        table.add_row(*(escape(c) for c in cells))
+    out.print(table)
+
+
+def endpoints(rows: Sequence[EndpointRow], output: str) -> None:
+    if output in ("json", "yaml"):
+        _dump({"kind": "EndpointsList", "items": [r.as_dict() for r in rows]}, output)
+        return
+    table = _table(["Name", "Endpoints"])
+    for r in rows:
+        table.add_row(escape(r.name), escape(",".join(r.endpoints) or "<none>"))
     out.print(table)
 
 

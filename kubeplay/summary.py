@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from kubeplay.execute import Result
 from kubeplay.model import Desired, Inventory, Observed
+from kubeplay.network_sync import NetworkResult
 from kubeplay.plan import Plan
 from kubeplay.selectors import matches
 from kubeplay.status import pod_status
@@ -24,17 +25,20 @@ class RecapRow:
         return {"ok": self.ok, "changed": self.changed, "failed": self.failed, "unreachable": self.unreachable}
 
 
-def recap_rows(plan: Plan, results: Sequence[Result], inventory: Inventory) -> list[RecapRow]:
-    """Ansible's recap: ok (pods already as desired), changed, failed, unreachable, per minion."""
+def recap_rows(
+    plan: Plan, results: Sequence[Result], inventory: Inventory, network: Sequence[NetworkResult] = ()
+) -> list[RecapRow]:
+    """Ansible's recap: ok (pods already as desired), changed, failed, unreachable, per minion. Written proxy
+    rules and routes (``network``) count as changed or failed too."""
     rows = []
     for m in inventory.minions:
-        mine = [r for r in results if r.action.minion == m.name]
+        mine = [r.ok for r in results if r.action.minion == m.name] + [r.ok for r in network if r.minion == m.name]
         rows.append(
             RecapRow(
                 minion=m.name,
                 ok=plan.converged.get(m.name, 0),
-                changed=sum(1 for r in mine if r.ok),
-                failed=sum(1 for r in mine if not r.ok) + sum(1 for f in plan.failures if f.minion == m.name),
+                changed=sum(1 for ok in mine if ok),
+                failed=sum(1 for ok in mine if not ok) + sum(1 for f in plan.failures if f.minion == m.name),
                 unreachable=int(m.name in plan.unreachable),
             )
         )
