@@ -101,7 +101,12 @@ def app_args(pod: Pod, container: Container, spec_hash: str, infra_id: str, env:
 
 
 def image_ref(image: str) -> str:
-    """The name Docker lists an image under: a tag added where there is none ("redis" -> "redis:latest")."""
+    """The name Docker lists an image under: Docker Hub's domain and "library/" dropped, a tag added where there is
+    none ("redis" and "docker.io/library/redis" -> "redis:latest")."""
+    for hub in ("docker.io/", "index.docker.io/"):
+        image = image.removeprefix(hub)
+    if image.startswith("library/") and image.count("/") == 1:
+        image = image.removeprefix("library/")
     if "@" in image:
         return image
     last = image.rsplit("/", 1)[-1]
