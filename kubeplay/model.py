@@ -315,7 +315,7 @@ class ObservedMinion:
     memory: int = 0
     """Bytes the minion's Docker reports (MemTotal)."""
     images: frozenset[str] = frozenset()
-    """Image references present on the minion ("repo:tag")."""
+    """Image references present on the minion: "repo:tag" and "repo@sha256:..."."""
 
     @property
     def pods(self) -> tuple[ObservedPod, ...]:

@@ -79,7 +79,12 @@ def observe_minion(conn: MinionConnection) -> ObservedMinion:
         address=conn.address,
         cpu=int(info.get("NCPU", 0)) * 1000,
         memory=int(info.get("MemTotal", 0)),
-        images=frozenset(tag for image in images for tag in (image.get("RepoTags") or []) if tag != "<none>:<none>"),
+        images=frozenset(
+            ref
+            for image in images
+            for ref in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]
+            if not ref.startswith("<none>")
+        ),
     )
 
 
