@@ -20,6 +20,7 @@ from kubeplay.dockerspec import CreateArgs, app_args, image_ref, infra_args, vol
 from kubeplay.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs
 from kubeplay.model import INFRA_CONTAINER, EnvVar, ObservedPod, Pod
 from kubeplay.plan import Action, Plan
+from kubeplay.replicas import RolloutStep
 from kubeplay.spechash import pod_hash
 
 Say = Callable[[str], None]
@@ -183,30 +184,78 @@ def execute(
 def _rollout(
     plan: Plan, connections: Mapping[str, MinionConnection], environment: Environment, say: Say
 ) -> Sequence[Result]:
-    """Rolling update: per step create the new replicas, wait until they run, then remove the old ones."""
+    """Rolling update, one step at a time; a step that does not complete stops the rollout (the next run goes on)."""
     results: list[Result] = []
     for n, step in enumerate(plan.rollout, 1):
-        say(f"rollout {step.controller}: step {n}/{len(plan.rollout)}")
-        step_ok = True
-        for pod in step.create:
-            minion = plan.rollout_placements.get(pod.name)
-            if minion is None:
-                say(f"rollout {step.controller}: {pod.name} cannot be scheduled; stopping the rollout")
-                return results
-            action = Action("create", minion, f"rollout of {step.controller}", pod=pod.name, desired=pod)
-            executor = MinionExecutor(connections[minion], environment)
-            result = executor.run(action)
-            if result.ok and not _wait_running(executor, pod.name):
-                result = Result(action, False, f"not running within {ROLLOUT_TIMEOUT:.0f} s")
-            results.append(result)
-            step_ok = step_ok and result.ok
-        if not step_ok:
+        in_place = n - 1 in plan.rollout_in_place
+        label = f"rollout {step.controller}: step {n}/{len(plan.rollout)}" + (" (in place)" if in_place else "")
+        step_results, done = _rollout_step(_Step(step, plan.rollout_placements, in_place, label), connections,
+                                           environment, say)
+        results.extend(step_results)
+        if not done:
             say(f"rollout {step.controller}: stopped at step {n}; the next run goes on from here")
-            return results
-        for old in step.remove:
-            action = Action("remove", old.minion, "rolled out: replaced by a pod of the new template", pod=old.name,
-                            observed=old)
-            results.append(MinionExecutor(connections[old.minion], environment).run(action))
+            break
+    return results
+
+
+@dataclass(frozen=True)
+class _Step:
+    step: RolloutStep
+    placements: Mapping[str, str]
+    in_place: bool
+    """Remove the old pods first (the new ones fit only where they are), else create the new ones first."""
+    label: str
+    """How progress lines start, e.g. "rollout web: step 2/3"."""
+
+
+def _rollout_step(
+    s: _Step, connections: Mapping[str, MinionConnection], environment: Environment, say: Say
+) -> tuple[list[Result], bool]:
+    """Create the new pods and wait until they run, then remove the old ones; in place, the other way round."""
+    unplaced = [p.name for p in s.step.create if p.name not in s.placements]
+    if unplaced:
+        say(f"{s.label}: {', '.join(unplaced)} cannot be scheduled")
+        return [], False
+    results: list[Result] = []
+    phases = (_remove_old, _create_new) if s.in_place else (_create_new, _remove_old)
+    for phase in phases:
+        done = phase(s, connections, environment, say)
+        results.extend(done)
+        if not all(r.ok for r in done):
+            return results, False
+    return results, True
+
+
+def _create_new(
+    s: _Step, connections: Mapping[str, MinionConnection], environment: Environment, say: Say
+) -> list[Result]:
+    results = []
+    for pod in s.step.create:
+        minion = s.placements[pod.name]
+        action = Action("create", minion, f"rollout of {s.step.controller}", pod=pod.name, desired=pod)
+        executor = MinionExecutor(connections[minion], environment)
+        result = executor.run(action)
+        if result.ok and not _wait_running(executor, pod.name):
+            result = Result(action, False, f"not running within {ROLLOUT_TIMEOUT:.0f} s")
+        say(f"{s.label}: " + (f"{pod.name} running on {minion}" if result.ok else
+                              f"{pod.name} on {minion}: FAILED: {result.error}"))
+        results.append(result)
+        if not result.ok:
+            break
+    return results
+
+
+def _remove_old(
+    s: _Step, connections: Mapping[str, MinionConnection], environment: Environment, say: Say
+) -> list[Result]:
+    results = []
+    for old in s.step.remove:
+        action = Action("remove", old.minion, "rolled out: replaced by a pod of the new template", pod=old.name,
+                        observed=old)
+        result = MinionExecutor(connections[old.minion], environment).run(action)
+        say(f"{s.label}: " + (f"removed {old.name} on {old.minion}" if result.ok else
+                              f"remove {old.name} on {old.minion}: FAILED: {result.error}"))
+        results.append(result)
     return results
 
 

@@ -9,7 +9,7 @@ Per minion the actions run in this order: remove, provision, pull, replace, crea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,6 +17,7 @@ from kubeplay.dockerspec import image_ref
 from kubeplay.infra import INFRA_IMAGE
 from kubeplay.model import INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod
 from kubeplay.replicas import ReplicaPlan, RolloutStep, plan_replicas
+from kubeplay.rollout import place_rollout
 from kubeplay.scheduler import PlacedPod, Scheduler, minion_info
 from kubeplay.spechash import pod_hash
 
@@ -58,6 +59,8 @@ class Plan:
     actions: tuple[Action, ...]
     rollout: tuple[RolloutStep, ...] = ()
     rollout_placements: dict[str, str] = field(default_factory=dict)
+    rollout_in_place: frozenset[int] = frozenset()
+    """Indices of the rollout steps run remove-first (their new pods fit only where the old ones are)."""
     unschedulable: dict[str, str] = field(default_factory=dict)
     failures: tuple[Failure, ...] = ()
     notes: tuple[str, ...] = ()
@@ -197,20 +200,23 @@ def plan(desired: Desired, observed: Observed, inventory: Inventory, options: Op
         for m in inventory.minions
         if options.limit is None or m.name in options.limit
     ]
-    rollout_pods = [p for step in replicas.rollout for p in step.create]
-    schedule = options.scheduler([*b.new, *rollout_pods], minions, b.placed, options.spread_selectors)
+    schedule = options.scheduler(b.new, minions, b.placed, options.spread_selectors)
+    placed_now = [*b.placed, *(PlacedPod.of(p, m) for p in b.new if (m := schedule.placements.get(p.name)))]
+    rollout = place_rollout(replicas.rollout, options.scheduler, minions, placed_now, options.spread_selectors)
     for new in b.new:
         where = schedule.placements.get(new.name)
         if where:
             why = f"replica of {new.controller}" if new.controller else "new pod"
             b.act(Action("create", where, f"{why}, scheduled on {where}", pod=new.name, desired=new))
-    _images(b, inventory)
+    rollout_pods = {p.name: p for step in replicas.rollout for p in step.create}
+    _images(b, inventory, [(m, rollout_pods[name]) for name, m in rollout.placements.items()])
     actions = sorted(b.actions, key=lambda a: (a.minion, VERB_ORDER[a.verb], a.subject))
     return Plan(
         actions=tuple(actions),
         rollout=replicas.rollout,
-        rollout_placements={p.name: schedule.placements[p.name] for p in rollout_pods if p.name in schedule.placements},
-        unschedulable=dict(schedule.unschedulable),
+        rollout_placements=rollout.placements,
+        rollout_in_place=rollout.in_place,
+        unschedulable={**schedule.unschedulable, **rollout.unschedulable},
         failures=tuple(b.failures),
         notes=(*replicas.notes, *b.notes),
         unreachable={name: observed.minions[name].error for name in observed.unreachable},
@@ -219,12 +225,14 @@ def plan(desired: Desired, observed: Observed, inventory: Inventory, options: Op
     )
 
 
-def _images(b: _Builder, inventory: Inventory) -> None:
-    """Pull and provision actions for the pods about to be created, per minion and image pull policy."""
+def _images(b: _Builder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]] = ()) -> None:
+    """Pull and provision actions for the pods about to be created (``rollout``: (minion, pod) a rolling update
+    creates later in the run), per minion and image pull policy."""
     infra = inventory.infra_image or INFRA_IMAGE
-    for minion in sorted({a.minion for a in b.actions if a.desired is not None}):
+    for minion in sorted({a.minion for a in b.actions if a.desired is not None} | {m for m, _ in rollout}):
         have = b.observed.minions[minion].images
         pods = [a.desired for a in b.actions if a.minion == minion and a.desired is not None]
+        pods += [pod for m, pod in rollout if m == minion]
         if image_ref(infra) not in have:
             if inventory.infra_image:
                 b.act(Action("pull", minion, "infra image missing", image=infra))

@@ -82,7 +82,9 @@ def plan(p: Plan, *, diff: bool, check: bool) -> None:
         for n, step in enumerate(p.rollout, 1):
             new = ", ".join(f"{pod.name} on {p.rollout_placements.get(pod.name, '?')}" for pod in step.create)
             old = ", ".join(f"{pod.name} on {pod.minion}" for pod in step.remove)
-            out.print(f"  [yellow]rollout[/yellow]   {step.controller} step {n}: create {new}, then remove {old}")
+            in_place = n - 1 in p.rollout_in_place
+            order = f"remove {old}, then create {new} (in place)" if in_place else f"create {new}, then remove {old}"
+            out.print(f"  [yellow]rollout[/yellow]   {escape(step.controller)} step {n}: {escape(order)}")
     else:
         out.print("[bold]PLAN[/bold]: nothing to change, the cluster matches the manifests")
     for note in p.notes:
@@ -133,8 +135,9 @@ def plan_json(p: Plan, results: Sequence[Result], inventory: Inventory, *, syncs
     doc = {
         "plan": [_action_json(a) for a in p.actions],
         "rollout": [
-            {"controller": s.controller, "create": [pod.name for pod in s.create], "remove": [o.name for o in s.remove]}
-            for s in p.rollout
+            {"controller": s.controller, "create": [pod.name for pod in s.create], "remove": [o.name for o in s.remove],
+             "in_place": i in p.rollout_in_place}
+            for i, s in enumerate(p.rollout)
         ],
         "results": [{**_action_json(r.action), "ok": r.ok, "error": r.error} for r in results],
         "unschedulable": p.unschedulable,
