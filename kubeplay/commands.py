@@ -103,6 +103,11 @@ def apply(args: argparse.Namespace) -> int:
     return _exit_code(the_plan, results, args.detailed_exitcode, changed, network_results)
 
 
+CONTROLLER_KINDS = ("replicationcontrollers", "replicationcontroller", "rc")
+CONTROLLERS_LIVE_IN_MANIFESTS = (
+    "replication controllers live in the manifests, not on the minions (kubeplay keeps no state of its own): "
+    "name them with -f, e.g. kubeplay get rc -f manifests/"
+)
 SERVICE_KINDS = ("services", "service", "svc")
 ENDPOINT_KINDS = ("endpoints", "ep")
 
@@ -112,6 +117,8 @@ def get(args: argparse.Namespace) -> int:
         selector = parse_selector(args.selector) if args.selector else None
     except ValueError as exc:
         raise InputError([Problem("--selector", str(exc))]) from exc
+    if args.kind in CONTROLLER_KINDS and not args.filename:
+        raise InputError([Problem("-f", CONTROLLERS_LIVE_IN_MANIFESTS)])
     inputs = _inputs(args, args.filename)
     observed, session = observe_cluster(inputs, connector(inputs.inventory, args.accept_new_host_keys, args.timeout),
                                         args.forks)
@@ -119,7 +126,7 @@ def get(args: argparse.Namespace) -> int:
         networks = network_sync.read_networks(session.connections, args.forks) if args.kind in SERVICE_KINDS else {}
     finally:
         session.close()
-    if args.kind in ("replicationcontrollers", "replicationcontroller", "rc"):
+    if args.kind in CONTROLLER_KINDS:
         render.controllers(inputs.desired, observed, args.output)
     elif args.kind in SERVICE_KINDS:
         known = observed_portals(networks)
