@@ -229,10 +229,11 @@ def _images(b: _Builder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]
     """Pull and provision actions for the pods about to be created (``rollout``: (minion, pod) a rolling update
     creates later in the run), per minion and image pull policy."""
     infra = inventory.infra_image or INFRA_IMAGE
-    for minion in sorted({a.minion for a in b.actions if a.desired is not None} | {m for m, _ in rollout}):
+    creating: dict[str, list[Pod]] = {}
+    for minion, pod in [*((a.minion, a.desired) for a in b.actions if a.desired is not None), *rollout]:
+        creating.setdefault(minion, []).append(pod)
+    for minion, pods in sorted(creating.items()):
         have = b.observed.minions[minion].images
-        pods = [a.desired for a in b.actions if a.minion == minion and a.desired is not None]
-        pods += [pod for m, pod in rollout if m == minion]
         if image_ref(infra) not in have:
             if inventory.infra_image:
                 b.act(Action("pull", minion, "infra image missing", image=infra))
