@@ -1,7 +1,8 @@
 """Scheduling alone on a simulated cluster: 10,000 new pods from 100 controllers onto 1,000 minions.
 
 Run: ``python bench/bench_scheduler.py [--pods N] [--controllers N] [--minions N] [--repeat N]``.
-Prints pods placed per second for each scheduler side by side, and placement quality. No network, no Docker.
+Prints pods placed per second for each scheduler side by side, placement quality, then replica planning and the
+whole pure plan (``kubeplay.plan.plan``) for the same cluster. No network, no Docker.
 
 The cluster: minions of three sizes, a third labelled disk=ssd, zones a/b/c, a few cordoned and a few unreachable,
 1,000 pods already placed. Controllers: a fifth publish a host port (two controllers share each port, so they
@@ -25,6 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,
+    Desired,
+    Inventory,
+    Minion,
     Observed,
     ObservedContainer,
     ObservedMinion,
@@ -35,6 +39,7 @@ from kubeplay.model import (
     ReplicationController,
     Source,
 )
+from kubeplay.plan import Options, plan
 from kubeplay.replicas import plan_replicas
 from kubeplay.scheduler import SCHEDULERS, MinionInfo, PlacedPod, Schedule
 from kubeplay.spechash import pod_hash
@@ -160,6 +165,35 @@ def bench_replica_planning(pods: list[Pod], minions: list[MinionInfo], repeat: i
     )
 
 
+def inventory_of(minions: list[MinionInfo]) -> Inventory:
+    """The simulated minions as an inventory declares them (labels, capacity, cordoned)."""
+    declared = tuple(
+        Minion(m.name, m.name, labels=m.labels, cpu=m.cpu, memory=m.memory, cordoned=m.cordoned) for m in minions
+    )
+    return Inventory(minions=declared, groups={}, vars={}, source="bench")
+
+
+def bench_planning(pods: list[Pod], minions: list[MinionInfo], repeat: int) -> None:
+    """The whole pure plan (replicas, pods, scheduling, image pulls) for the same controllers, as ``apply`` runs it:
+    on an empty cluster, and with every other replica already running."""
+    desired = Desired(controllers=tuple(controllers_of(pods)))
+    inventory = inventory_of(minions)
+    empty = Observed({m.name: ObservedMinion(m.name, m.reachable) for m in minions})
+    half = observed_replicas(pods, SCHEDULERS["default"](pods, minions, []), minions, every=2)
+    options = Options(scheduler=SCHEDULERS["default"])
+    for what, observed in (("empty cluster", empty), ("half the replicas running", half)):
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = plan(desired, observed, inventory, options)
+            best = min(best, time.perf_counter() - start)
+        created = sum(1 for a in result.actions if a.verb == "create")
+        print(
+            f"plan, {what}: {best:.3f} s, {created:,} pods to create ({created / best:,.0f}/s), "
+            f"{len(result.actions):,} actions, {len(result.unschedulable)} unschedulable"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10_000)
@@ -191,6 +225,7 @@ def main() -> None:
         for reason, count in reasons:
             print(f"{'':<10} {count} unschedulable: {reason}")
     bench_replica_planning(pods, minions, args.repeat)
+    bench_planning(pods, minions, args.repeat)
 
 
 if __name__ == "__main__":
