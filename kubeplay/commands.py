@@ -61,7 +61,8 @@ def apply(args: argparse.Namespace) -> int:
             observed,
             inputs.inventory,
             Options(scheduler=scheduler, limit=inputs.limit, probe_failures=probe_failures,
-                    max_unavailable=args.max_unavailable),
+                    max_unavailable=args.max_unavailable,
+                    spread_selectors=tuple(s.selector for s in inputs.desired.services)),
         )
         if args.output == "text":
             render.plan(the_plan, diff=args.diff, check=args.check)
