@@ -9,7 +9,7 @@ Per minion the actions run in this order: remove, provision, pull, replace, crea
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -128,8 +128,12 @@ class _Builder:
     removed: set[tuple[str, str]] = field(default_factory=set)
 
     def act(self, action: Action) -> None:
-        if self.options.limit is None or action.minion in self.options.limit:
+        if self.acts_on((action.minion,)):
             self.actions.append(action)
+
+    def acts_on(self, minions: Iterable[str]) -> bool:
+        """Every one of the minions is selected by --limit (or there is no limit)."""
+        return self.options.limit is None or all(m in self.options.limit for m in minions)
 
     def remove(self, pod: ObservedPod, reason: str) -> None:
         self.removed.add((pod.minion, pod.name))
@@ -202,18 +206,19 @@ def plan(desired: Desired, observed: Observed, inventory: Inventory, options: Op
     ]
     schedule = options.scheduler(b.new, minions, b.placed, options.spread_selectors)
     placed_now = [*b.placed, *(PlacedPod.of(p, m) for p in b.new if (m := schedule.placements.get(p.name)))]
-    rollout = place_rollout(replicas.rollout, options.scheduler, minions, placed_now, options.spread_selectors)
+    steps = tuple(s for s in replicas.rollout if b.acts_on(o.minion for o in s.remove))
+    rollout = place_rollout(steps, options.scheduler, minions, placed_now, options.spread_selectors)
     for new in b.new:
         where = schedule.placements.get(new.name)
         if where:
             why = f"replica of {new.controller}" if new.controller else "new pod"
             b.act(Action("create", where, f"{why}, scheduled on {where}", pod=new.name, desired=new))
-    rollout_pods = {p.name: p for step in replicas.rollout for p in step.create}
+    rollout_pods = {p.name: p for step in steps for p in step.create}
     _images(b, inventory, [(m, rollout_pods[name]) for name, m in rollout.placements.items()])
     actions = sorted(b.actions, key=lambda a: (a.minion, VERB_ORDER[a.verb], a.subject))
     return Plan(
         actions=tuple(actions),
-        rollout=replicas.rollout,
+        rollout=steps,
         rollout_placements=rollout.placements,
         rollout_in_place=rollout.in_place,
         unschedulable={**schedule.unschedulable, **rollout.unschedulable},

@@ -140,3 +140,14 @@ def test_a_rollout_pulls_the_new_image_where_its_pods_go() -> None:
     the_plan = _rollout_plan("dockerfile/redis:v2")
     pulls = [(a.minion, a.image) for a in the_plan.actions if a.verb == "pull"]
     assert pulls == [("m1", "dockerfile/redis:v2"), ("m2", "dockerfile/redis:v2")]
+
+
+def test_a_rollout_leaves_the_minions_outside_the_limit_alone() -> None:
+    rc = redis_controller(2)
+    template = PodTemplate(dict(rc.template.labels), PodSpec((Container("redis", "dockerfile/redis:v2"),)))
+    rc = replace(rc, template=template)
+    old = [Seen(pod(name, controller=rc.name), on, spec_hash="older") for name, on in (("a", "m1"), ("b", "m2"))]
+    options = Options(scheduler=get_scheduler("default"), limit=frozenset({"m1"}))
+    the_plan = plan(Desired(controllers=(rc,)), cluster(*old), inventory("m1", "m2"), options)
+    assert [[o.name for o in step.remove] for step in the_plan.rollout] == [["a"]]
+    assert {a.minion for a in the_plan.actions} == {"m1"}
