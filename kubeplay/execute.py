@@ -75,7 +75,8 @@ class MinionExecutor:
 
     def _pull(self, action: Action) -> None:
         ref = image_ref(action.image)
-        repository, tag = ref.rsplit(":", 1)
+        # Docker takes a digest where the tag goes: redis@sha256:... -> ("redis", "sha256:...")
+        repository, tag = ref.split("@", 1) if "@" in ref else ref.rsplit(":", 1)
         for line in self.api.pull(repository, tag=tag, stream=True, decode=True):
             if isinstance(line, dict) and line.get("error"):
                 raise ActionFailed(f"pull {action.image}: {line['error']}")

@@ -237,8 +237,19 @@ def _images(b: _Builder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]
     creating: dict[str, list[Pod]] = {}
     for minion, pod in [*((a.minion, a.desired) for a in b.actions if a.desired is not None), *rollout]:
         creating.setdefault(minion, []).append(pod)
-    for minion, pods in sorted(creating.items()):
+    for minion, all_pods in sorted(creating.items()):
         have = b.observed.minions[minion].images
+        pods = []
+        for pod in all_pods:
+            missing = [c.image for c in pod.spec.containers
+                       if c.image_pull_policy == "PullNever" and image_ref(c.image) not in have]
+            if missing:
+                why = f"image {missing[0]} is not on {minion}, imagePullPolicy PullNever"
+                b.failures.append(Failure(minion, pod.name, why))
+            else:
+                pods.append(pod)
+        if not pods:
+            continue
         if image_ref(infra) not in have:
             if inventory.infra_image:
                 b.act(Action("pull", minion, "infra image missing", image=infra))
@@ -247,17 +258,10 @@ def _images(b: _Builder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]
         pulls: dict[str, str] = {}
         for pod in pods:
             for c in pod.spec.containers:
-                ref = image_ref(c.image)
                 if c.image_pull_policy == "PullAlways":
                     pulls.setdefault(c.image, "imagePullPolicy PullAlways")
-                elif ref in have:
-                    continue
-                elif c.image_pull_policy == "PullIfNotPresent":
+                elif c.image_pull_policy == "PullIfNotPresent" and image_ref(c.image) not in have:
                     pulls.setdefault(c.image, "image not present")
-                else:
-                    b.failures.append(
-                        Failure(minion, pod.name, f"image {c.image} is not on {minion}, imagePullPolicy PullNever")
-                    )
         for image, reason in sorted(pulls.items()):
             b.act(Action("pull", minion, reason, image=image))
     never = {(f.minion, f.pod) for f in b.failures}
