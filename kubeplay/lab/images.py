@@ -29,12 +29,15 @@ class ImageSpec:
     """The root filesystem as an uncompressed tar archive."""
 
 
-def _add_file(tar: tarfile.TarFile, src: Path, dest: str, mode: int = 0o755) -> None:
-    data = src.read_bytes()
+def _add_bytes(tar: tarfile.TarFile, dest: str, data: bytes, mode: int) -> None:
     info = tarfile.TarInfo(dest.lstrip("/"))
     info.size = len(data)
     info.mode = mode
     tar.addfile(info, io.BytesIO(data))
+
+
+def _add_file(tar: tarfile.TarFile, src: Path, dest: str, mode: int = 0o755) -> None:
+    _add_bytes(tar, dest, src.read_bytes(), mode)
 
 
 def _add_dir(tar: tarfile.TarFile, dest: str, mode: int = 0o755) -> None:
@@ -52,11 +55,7 @@ def _add_symlink(tar: tarfile.TarFile, dest: str, target: str) -> None:
 
 
 def _add_text(tar: tarfile.TarFile, dest: str, text: str, mode: int = 0o644) -> None:
-    data = text.encode()
-    info = tarfile.TarInfo(dest.lstrip("/"))
-    info.size = len(data)
-    info.mode = mode
-    tar.addfile(info, io.BytesIO(data))
+    _add_bytes(tar, dest, text.encode(), mode)
 
 
 def _base_dirs(tar: tarfile.TarFile) -> None:
