@@ -136,8 +136,8 @@ def current(name: str) -> tuple[LabLayout, Record] | None:
 
 def up(name: str, minions: int, inventory: str, say: Say) -> LabLayout:
     """Bring the lab up, or repair the parts of a running one that are missing. Never duplicates anything."""
-    _require_root()
     ensure_packages(say)
+    _require_root()
     found = current(name)
     if found and found[1].minions != minions:
         raise LabError(

@@ -57,3 +57,36 @@ def test_the_redis_image_carries_redis_server_and_every_library_it_links() -> No
     assert "usr/bin/redis-server" in members
     libs = [name for name in members if ".so" in name]
     assert any("libc.so" in name for name in libs) and any("ld-linux" in name for name in libs)
+
+
+def test_without_root_the_missing_packages_are_named_and_nothing_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kubeplay.lab import cluster
+
+    monkeypatch.setattr(cluster, "_which", lambda program: None if program in ("dockerd", "sshd") else "/bin/x")
+    monkeypatch.setattr(cluster.os, "geteuid", lambda: 1000)
+    ran: list[object] = []
+    monkeypatch.setattr(cluster.subprocess, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(LabError) as failed:
+        cluster.ensure_packages(lambda message: None)
+    assert "docker.io openssh-server" in str(failed.value) and "apt-get install -y" in str(failed.value)
+    assert ran == []
+
+
+def test_as_root_the_missing_packages_are_installed_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubeplay.lab import cluster
+
+    monkeypatch.setattr(cluster, "_which", lambda program: None if program == "docker-registry" else "/bin/x")
+    monkeypatch.setattr(cluster.os, "geteuid", lambda: 0)
+    commands: list[list[str]] = []
+
+    class Done:
+        returncode = 0
+        stderr = ""
+
+    monkeypatch.setattr(cluster.subprocess, "run", lambda argv, **k: commands.append(argv) or Done())
+    said: list[str] = []
+    cluster.ensure_packages(said.append)
+    assert said == ["installing Debian packages: docker-registry"]
+    assert commands[-1][:3] == ["apt-get", "install", "-y"] and commands[-1][-1] == "docker-registry"
