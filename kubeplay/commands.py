@@ -19,6 +19,7 @@ from kubeplay.run import Inputs, connector, load_inputs, observe_cluster, parse_
 from kubeplay.scheduler import get_scheduler
 from kubeplay.selectors import parse_selector
 from kubeplay.services import (
+    MinionNetwork,
     endpoint_rows,
     observed_portals,
     plan_services,
@@ -50,10 +51,11 @@ def apply(args: argparse.Namespace) -> int:
     inputs = _inputs(args, args.filename)
     connect = connector(inputs.inventory, args.accept_new_host_keys, args.timeout)
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
-    observed, session = observe_cluster(inputs, connect, args.forks)
+    # each minion's rules and routes are read while its Docker is observed
+    observed, session = observe_cluster(inputs, connect, args.forks, also=network_sync.read_minion_network)
     try:
         # services, before the pods: portals, env vars and hosts of new containers, pod network check
-        networks = network_sync.read_networks(session.connections, args.forks)
+        networks = {n: net for n, net in session.also.items() if isinstance(net, MinionNetwork)}
         service_plan = plan_services(inputs.desired.services, observed, networks, inputs.inventory)
         probe_failures = probe_all(observed.pods, inputs.desired, session.connections, args.forks)
         the_plan = plan(

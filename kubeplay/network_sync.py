@@ -75,8 +75,10 @@ def backend_problem(saved: str) -> str:
 def read_minion_network(conn: MinionConnection) -> MinionNetwork:
     name = conn.minion.name
     try:
-        saved = _run(conn, SAVE)
-        routes = _run(conn, ROUTES)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two channels on the one connection, side by side
+            saving = pool.submit(_run, conn, SAVE)
+            routes = _run(conn, ROUTES)
+            saved = saving.result()
     except KubeplayError as exc:
         return MinionNetwork(name, error=str(exc))
     problem = backend_problem(saved)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +28,8 @@ class Session:
     """The open connections of one run, by minion name; closed by the CLI in `finally`."""
 
     connections: dict[str, MinionConnection]
+    also: dict[str, object] = field(default_factory=dict)
+    """What observe's ``also`` returned per connected minion."""
 
     def close(self) -> None:
         for conn in self.connections.values():
@@ -88,16 +90,25 @@ def observe_minion(conn: MinionConnection) -> ObservedMinion:
     )
 
 
-def _observe_one(minion: Minion, connector: Connector) -> tuple[ObservedMinion, MinionConnection | None]:
+Also = Callable[[MinionConnection], object]
+
+
+def _observe_one(
+    minion: Minion, connector: Connector, also: Also | None, helpers: ThreadPoolExecutor
+) -> tuple[ObservedMinion, MinionConnection | None, object]:
     try:
         conn = connector(minion)
     except KubeplayError as exc:
-        return ObservedMinion(minion.name, reachable=False, error=_reason(exc)), None
+        return ObservedMinion(minion.name, reachable=False, error=_reason(exc)), None, None
+    extra = helpers.submit(also, conn) if also is not None else None
     try:
-        return observe_minion(conn), conn
-    except Exception as exc: # any failure to observe makes the minion unknown, reported
+        observed = observe_minion(conn)
+    except Exception as exc:  # any failure to observe makes the minion unknown, reported
+        if extra is not None:
+            extra.exception()
         conn.close()
-        return ObservedMinion(minion.name, reachable=False, error=f"docker: {_reason(exc)}"), None
+        return ObservedMinion(minion.name, reachable=False, error=f"docker: {_reason(exc)}"), None, None
+    return observed, conn, extra.result() if extra is not None else None
 
 
 def _reason(exc: BaseException) -> str:
@@ -105,15 +116,20 @@ def _reason(exc: BaseException) -> str:
     return str(reason) if isinstance(reason, str) else str(exc) or type(exc).__name__
 
 
-def observe(minions: Sequence[Minion], connector: Connector, forks: int) -> tuple[Observed, Session]:
-    """Connect to and observe every minion in parallel (forks at a time)."""
+def observe(
+    minions: Sequence[Minion], connector: Connector, forks: int, also: Also | None = None
+) -> tuple[Observed, Session]:
+    """Connect to and observe every minion in parallel (forks at a time). ``also`` runs on each connected minion
+    at the same time as its Docker observation, over the same connection; its results are in Session.also."""
     session = Session({})
     results: dict[str, ObservedMinion] = {}
     if not minions:
         return Observed({}), session
-    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(minions)))) as pool:
-        for observed, conn in pool.map(lambda m: _observe_one(m, connector), minions):
+    workers = max(1, min(forks, len(minions)))
+    with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=workers) as helpers:
+        for observed, conn, extra in pool.map(lambda m: _observe_one(m, connector, also, helpers), minions):
             results[observed.name] = observed
             if conn is not None:
                 session.connections[observed.name] = conn
+                session.also[observed.name] = extra
     return Observed({m.name: results[m.name] for m in minions}), session

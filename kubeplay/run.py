@@ -16,7 +16,7 @@ from kubeplay.inventory import load_inventory
 from kubeplay.inventory_limit import limit as limit_inventory
 from kubeplay.manifests import load_manifests
 from kubeplay.model import Desired, Inventory, Minion, Observed
-from kubeplay.observe import Session, observe
+from kubeplay.observe import Also, Session, observe
 
 
 @dataclass(frozen=True)
@@ -67,5 +67,7 @@ def connector(inventory: Inventory, accept_new_host_keys: bool, timeout: float) 
     return connect
 
 
-def observe_cluster(inputs: Inputs, connect: Connector, forks: int) -> tuple[Observed, Session]:
-    return observe(inputs.inventory.minions, connect, forks)
+def observe_cluster(
+    inputs: Inputs, connect: Connector, forks: int, also: Also | None = None
+) -> tuple[Observed, Session]:
+    return observe(inputs.inventory.minions, connect, forks, also)
