@@ -27,7 +27,7 @@ from kubeplay.services import (
     service_rows,
     serving_pods,
 )
-from kubeplay.status import pod_rows
+from kubeplay.status import pod_rows, unknown_rows
 
 
 def _inputs(args: argparse.Namespace, files: list[str]) -> Inputs:
@@ -139,8 +139,8 @@ def get(args: argparse.Namespace) -> int:
     elif args.kind in ENDPOINT_KINDS:
         render.endpoints(endpoint_rows(inputs.desired.services, serving_pods(observed.pods, ())), args.output)
     else:
-        rows = [r for r in pod_rows(observed) if selector is None or selector.matches(r.labels)]
-        render.pods(rows, args.output)
+        rows = [*pod_rows(observed), *unknown_rows(inputs.desired, observed)]
+        render.pods([r for r in rows if selector is None or selector.matches(r.labels)], args.output)
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
         render.warning(f"{name} unreachable, its pods are Unknown: {why}")
     return EXIT_UNREACHABLE if observed.unreachable else EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubeplay.model import Observed, ObservedPod
+from kubeplay.model import Desired, Observed, ObservedPod
 from kubeplay.selectors import format_selector
 
 
@@ -74,3 +74,24 @@ def pod_rows(observed: Observed) -> list[PodRow]:
                 )
             )
     return sorted(rows, key=lambda r: (r.name, r.minion))
+
+
+def unknown_rows(desired: Desired, observed: Observed) -> list[PodRow]:
+    """Pods of the manifests found on no reachable minion while some minion is unreachable: they may be there,
+    so their status is Unknown (not Pending, not gone)."""
+    if not observed.unreachable:
+        return []
+    seen = {p.name for p in observed.pods}
+    where = ",".join(observed.unreachable)
+    return [
+        PodRow(
+            name=pod.name,
+            images=tuple(dict.fromkeys(c.image for c in pod.spec.containers)),
+            minion=f"{where}?",
+            host_ip="",
+            labels=pod.labels,
+            status="Unknown",
+        )
+        for pod in desired.pods
+        if pod.name not in seen
+    ]

@@ -340,6 +340,11 @@ def test_an_unreachable_minion_is_reported_with_exit_4_and_the_rest_is_applied(l
     find_pod(lab, "redis")
     listing = kubeplay("get", "pods", "--timeout", "2", inventory=inventory)
     assert listing.code == 4 and "redis" in listing.stdout
+    phantom = write(tmp_path, "phantom.json", pod_yaml("phantom"))
+    unknown = kubeplay("get", "pods", "-f", str(phantom), "--timeout", "2", inventory=inventory)
+    assert unknown.code == 4
+    rows = [line.split() for line in unknown.stdout.splitlines()]
+    assert ["phantom", "dockerfile/redis", "ghost?/", "app=phantom", "Unknown"] in rows
 
 
 def test_an_unknown_host_key_is_refused_by_the_cli(lab: Lab, tmp_path: Path) -> None:
