@@ -454,3 +454,43 @@ def test_a_local_minion_drives_the_workstations_own_docker(lab: Lab, tmp_path: P
                         "--yes")
     assert run.returncode == 0, run.stderr
     assert find_pod(lab, "redis")[0] == 2
+
+
+def _on_a_terminal(argv: list[str], answer: bytes) -> tuple[int, str]:
+    """Run the CLI with a terminal as its stdin/stdout, answer its prompt, return (exit code, what it showed)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "kubeplay.cli", *argv], stdin=slave, stdout=slave, stderr=slave,
+                            close_fds=True)
+    os.close(slave)
+    shown = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break  # the terminal closed: the program ended
+        if not chunk:
+            break
+        shown += chunk
+        if not answered and b"Apply these" in shown:
+            os.write(master, answer)
+            answered = True
+    os.close(master)
+    return proc.wait(timeout=60), shown.decode(errors="replace")
+
+
+def test_on_a_terminal_apply_asks_before_changing_anything(lab: Lab) -> None:
+    argv = ["apply", "-f", str(SEED / "redis.json"), "-i", str(lab.inventory)]
+    code, shown = _on_a_terminal(argv, b"n\n")
+    assert "Apply these" in shown
+    assert code == 1 and "nothing was changed" in shown
+    assert container_ids(lab) == set()
+    code, shown = _on_a_terminal(argv, b"y\n")
+    assert code == 0, shown
+    find_pod(lab, "redis")
