@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.connectors.local import LocalConnection
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
-from kubeplay.errors import InputError
+from kubeplay.errors import InputError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory_limit import limit as limit_inventory
 from kubeplay.manifests import load_manifests
@@ -34,8 +34,6 @@ def parse_extra_vars(pairs: Sequence[str]) -> dict[str, object]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            from kubeplay.errors import Problem
-
             raise InputError([Problem("-e", f"expected key=value, got {pair!r}")])
         extra[key.strip()] = value
     return extra
