@@ -10,23 +10,34 @@ Layout (verified with iptables 1.8.9, nf_tables and legacy, in a network namespa
     nat    PREROUTING, OUTPUT -> KUBEPLAY-SERVICES      one rule per portal or public IP and service port
                                    -> KUBEPLAY-SVC-<hash>   one per service port with endpoints: affinity
                                                             (recent --rcheck), then statistic random shares
-                                       -> KUBEPLAY-SEP-<hash>  one per endpoint: hairpin mark, DNAT
-           POSTROUTING -> KUBEPLAY-POSTROUTING          MASQUERADE what KUBEPLAY-MARK-MASQ marked
+                                       -> KUBEPLAY-SEP-<hash>  one per endpoint: DNAT
+           POSTROUTING -> KUBEPLAY-POSTROUTING          MASQUERADE what KUBEPLAY-MARK-MASQ marked, and hairpin
+                                                        traffic: one rule per local endpoint IP (-s IP -d IP)
     filter INPUT, FORWARD, OUTPUT -> KUBEPLAY-FILTER    REJECT for a service port without endpoints
 
 INPUT catches a public IP that is the minion's own, FORWARD containers on the minion, OUTPUT the minion's
 own processes. Jumps are inserted at the top of the built-in chains so Docker's ACCEPTs do not shadow them.
-Every rule of a service carries a comment ``"<service>:<port> ..."``; the rules that match the portal IP say
-``"<service>:<port> portal <IP>"`` which is how ``observed_portals`` finds the IPs kubeplay gave out.
+
+Hairpin: a pod reaching its own service is DNATed to itself, so in POSTROUTING its packet has source ==
+destination; masquerading exactly those (one rule per endpoint IP on this minion, whatever the number of
+services it serves) makes the reply come back through the minion. A pod on another minion never reaches this
+minion's nat table with a portal IP (its own minion DNATs it first), so only local endpoints need the rule.
+
+Comments are only where they are read back: the rules matching a portal IP say ``"<service>:<port> portal <IP>"``
+(``observed_portals`` finds the IPs kubeplay gave out from them), a public IP's ``"<service>:<port> public <IP>"``,
+kubeplay's jumps ``"kubeplay ..."``. The per-service and per-endpoint chains (the bulk) carry none: each comment
+costs bytes to write, to save and to match.
 """
 
 from __future__ import annotations
 
 import base64
 import difflib
+import functools
 import hashlib
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +61,7 @@ _PORTAL_COMMENT = re.compile(r"^(?P<service>[^:\s]+):\S+ portal (?P<ip>[0-9.]+)(
 _COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
+_OWN_RULE = f"-A {PREFIX}"
 
 ChainRules = Mapping[str, tuple[str, ...]]
 
@@ -110,9 +122,15 @@ class _Builder:
         self.chains.setdefault(table, {}).setdefault(chain, [])
 
     def rule(self, table: str, rule: str) -> None:
-        chain = _chain_of(rule)
-        self.declare(table, chain)
-        self.chains[table][chain].append(rule)
+        self.rule_in(table, _chain_of(rule), rule)
+
+    def rule_in(self, table: str, chain: str, rule: str) -> None:
+        """``rule`` ("-A chain ...") appended to ``chain``, declared if new."""
+        self.chain(table, chain).append(rule)
+
+    def chain(self, table: str, chain: str) -> list[str]:
+        """The rules of ``chain`` so far (declared if new), to append to."""
+        return self.chains.setdefault(table, {}).setdefault(chain, [])
 
     def jump(self, table: str, rule: str) -> None:
         self.jumps.setdefault(table, {}).setdefault(_chain_of(rule), []).append(rule)
@@ -129,8 +147,11 @@ class _Builder:
 
 def chain_name(kind: str, key: str) -> str:
     """``KUBEPLAY-<kind>-<hash of key>``, at most 28 characters, stable for the same key."""
-    digest = base64.b32encode(hashlib.sha256(key.encode()).digest()).decode()
-    return f"{PREFIX}{kind}-{digest}"[:MAX_CHAIN_NAME]
+    head = f"{PREFIX}{kind}-"
+    chars = max(0, MAX_CHAIN_NAME - len(head))
+    # base32 turns each 5 bytes into 8 characters on their own: encode only the bytes the name keeps
+    digest = hashlib.sha256(key.encode()).digest()[: -(-chars // 8) * 5]
+    return f"{head}{base64.b32encode(digest).decode()}"[:MAX_CHAIN_NAME]
 
 
 def service_chain(service: Service, port: ServicePort) -> str:
@@ -141,6 +162,7 @@ def endpoint_chain(service: Service, port: ServicePort, endpoint: Endpoint) -> s
     return chain_name("SEP", f"{service_port_id(service, port)}/{port.protocol}:{endpoint}")
 
 
+@functools.cache
 def probability(share: int) -> str:
     """1/share as iptables-save prints it: the kernel keeps it as a fraction of 2**31, shown with 11 digits."""
     return f"{int(0x80000000 / share + 0.5) / 0x80000000:.11f}"
@@ -162,6 +184,7 @@ def render(
         local_pod_subnet = str(ipaddress.IPv4Network(local_pod_subnet, strict=False))
     builder = _Builder()
     _render_base(builder)
+    hairpin: set[str] = set()
     for service in sorted(services, key=lambda s: s.name):
         portal = portals.get(service.name, "")
         if not portal:
@@ -169,7 +192,22 @@ def render(
         for port in service.ports:
             found = tuple(endpoints.get(endpoints_key(service, port), ()))
             _render_service_port(builder, service, port, portal, found, local_pod_subnet)
+            hairpin.update(e.ip for e in found)
+    _render_hairpin(builder, hairpin, local_pod_subnet)
     return builder.build()
+
+
+def _render_hairpin(builder: _Builder, ips: Iterable[str], local_pod_subnet: str) -> None:
+    """Masquerade a local endpoint's packets to itself (see the module docstring); every endpoint when the
+    minion's pod subnet is not known (a rule for a remote IP never matches)."""
+    numbers = {int.from_bytes(socket.inet_aton(ip)): ip for ip in ips}  # ipaddress is slow for 50,000 of them
+    if local_pod_subnet:
+        subnet = ipaddress.IPv4Network(local_pod_subnet)
+        low, mask = int(subnet.network_address), int(subnet.netmask)
+        numbers = {n: ip for n, ip in numbers.items() if n & mask == low}
+    for number in sorted(numbers):
+        ip = numbers[number]
+        builder.rule_in("nat", POSTROUTING_CHAIN, f"-A {POSTROUTING_CHAIN} -s {ip}/32 -d {ip}/32 -j MASQUERADE")
 
 
 def _render_base(builder: _Builder) -> None:
@@ -218,9 +256,9 @@ def _render_service_port(
         builder.rule("nat", f"-A {SERVICES_CHAIN} {match} -j {svc}")
     seps = [endpoint_chain(service, port, e) for e in endpoints]
     affinity = service.session_affinity == "ClientIP"
-    _render_balancing(builder, svc, name, seps, affinity)
+    _render_balancing(builder, svc, seps, affinity)
     for sep, endpoint in zip(seps, endpoints, strict=True):
-        _render_endpoint(builder, sep, name, endpoint, affinity)
+        _render_endpoint(builder, sep, endpoint, affinity)
 
 
 def _destination_match(ip: str, port: ServicePort, comment: str) -> str:
@@ -228,29 +266,26 @@ def _destination_match(ip: str, port: ServicePort, comment: str) -> str:
     return f'-d {ip}/32 -p {proto} -m comment --comment "{comment}" -m {proto} --dport {port.port}'
 
 
-def _render_balancing(builder: _Builder, svc: str, name: str, seps: list[str], affinity: bool) -> None:
-    comment = f'-m comment --comment "{name}"'
+def _render_balancing(builder: _Builder, svc: str, seps: list[str], affinity: bool) -> None:
+    rules = builder.chain("nat", svc)
     if affinity:
-        for sep in seps:
-            builder.rule(
-                "nat",
-                f"-A {svc} {comment} -m recent --rcheck --seconds {AFFINITY_SECONDS} --reap"
-                f" --name {sep} --mask 255.255.255.255 --rsource -j {sep}",
-            )
-    for index, sep in enumerate(seps):
-        remaining = len(seps) - index
-        share = f" -m statistic --mode random --probability {probability(remaining)}" if remaining > 1 else ""
-        builder.rule("nat", f"-A {svc} {comment}{share} -j {sep}")
+        rules += [
+            f"-A {svc} -m recent --rcheck --seconds {AFFINITY_SECONDS} --reap"
+            f" --name {sep} --mask 255.255.255.255 --rsource -j {sep}"
+            for sep in seps
+        ]
+    last = len(seps) - 1
+    rules += [
+        f"-A {svc} -m statistic --mode random --probability {probability(len(seps) - index)} -j {sep}"
+        for index, sep in enumerate(seps[:last])
+    ]
+    rules.append(f"-A {svc} -j {seps[last]}")
 
 
-def _render_endpoint(builder: _Builder, sep: str, name: str, endpoint: Endpoint, affinity: bool) -> None:
-    comment = f'-m comment --comment "{name}"'
-    builder.declare("nat", sep)
-    builder.rule("nat", f"-A {sep} -s {endpoint.ip}/32 {comment} -j {MARK_MASQ_CHAIN}")
+def _render_endpoint(builder: _Builder, sep: str, endpoint: Endpoint, affinity: bool) -> None:
     remember = f" -m recent --set --name {sep} --mask 255.255.255.255 --rsource" if affinity else ""
-    builder.rule(
-        "nat",
-        f"-A {sep} -p {endpoint.protocol.lower()} {comment}{remember} -j DNAT --to-destination {endpoint}",
+    builder.rule_in(
+        "nat", sep, f"-A {sep} -p {endpoint.protocol.lower()}{remember} -j DNAT --to-destination {endpoint}"
     )
 
 
@@ -260,29 +295,27 @@ def _render_endpoint(builder: _Builder, sep: str, name: str, endpoint: Endpoint,
 def parse_save(text: str) -> Ruleset:
     """kubeplay's chains and the jump rules to them, from ``iptables-save`` output of any or all tables."""
     builder = _Builder()
-    table = ""
+    table = chain = ""
+    rules: list[str] = []
     for raw in text.splitlines():
-        line = _COUNTERS.sub("", raw.strip())
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("*"):
-            table = line[1:]
-        elif line == "COMMIT":
-            table = ""
-        elif line.startswith(":"):
-            chain = line[1:].split()[0]
-            if chain.startswith(PREFIX):
-                builder.declare(table, chain)
+        line = raw.strip()
+        if line.startswith("["):  # saved with -c: "[packets:bytes] -A ..."
+            line = _COUNTERS.sub("", line)
+        if line.startswith(_OWN_RULE):  # the bulk: a rule in one of kubeplay's chains, chain by chain
+            name = line[3:].split(" ", 1)[0]
+            if name != chain:
+                chain, rules = name, builder.chain(table, name)
+            rules.append(line)
         elif line.startswith("-A "):
-            _parse_rule(builder, table, line)
+            if _KUBEPLAY_TARGET.search(line) and comment_of(line).startswith(JUMP_COMMENT_PREFIX):
+                builder.jump(table, line)
+        elif line.startswith("*"):
+            table, chain = line[1:], ""
+        elif line == "COMMIT":
+            table, chain = "", ""
+        elif line.startswith(":" + PREFIX):
+            builder.declare(table, line[1:].split()[0])
     return builder.build()
-
-
-def _parse_rule(builder: _Builder, table: str, rule: str) -> None:
-    if _chain_of(rule).startswith(PREFIX):
-        builder.rule(table, rule)
-    elif _KUBEPLAY_TARGET.search(rule) and comment_of(rule).startswith(JUMP_COMMENT_PREFIX):
-        builder.jump(table, rule)
 
 
 def _chain_of(rule: str) -> str:

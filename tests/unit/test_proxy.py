@@ -6,7 +6,8 @@ a few Docker-like and user rules: ``to_restore(scenario(1), parse_save(foreign))
 restore text that was loaded is ``nft-step1-to-step2.restore``), then a kubeplay jump deleted by hand and a user
 rule inserted (``nft-step2-missing-jump-counters.save``, saved with ``-c``), then everything removed with
 ``to_restore(Ruleset(), ...)`` (``nft-after-teardown.save``). ``legacy-step2-user-jump.save`` has a user's own
-jump to a kubeplay chain added.
+jump to a kubeplay chain added. ``data/iptables/record.py`` records them all again (as root) whenever the rendered
+rules change.
 """
 
 from __future__ import annotations
@@ -232,14 +233,52 @@ def test_client_ip_affinity_checks_then_sets_recent() -> None:
         assert f"--rcheck --seconds 10800 --reap --name {sep} --mask 255.255.255.255 --rsource -j {sep}" in "\n".join(
             checks
         )
-        assert f"-m recent --set --name {sep} --mask 255.255.255.255 --rsource -j DNAT" in rules.chains["nat"][sep][1]
+        assert f"-m recent --set --name {sep} --mask 255.255.255.255 --rsource -j DNAT" in rules.chains["nat"][sep][0]
 
 
-def test_endpoint_chain_masquerades_hairpin_and_dnats() -> None:
-    rules = proxy.render([service("web", [ServicePort(80, 8080)])], {"web": "10.0.0.5"}, {"web": endpoints_of(1)})
-    sep = nat_chain(rules, "KUBEPLAY-SEP-")
-    assert sep[0].endswith('-s 172.21.0.2/32 -m comment --comment "web:80" -j KUBEPLAY-MARK-MASQ')
-    assert sep[1].endswith('-p tcp -m comment --comment "web:80" -j DNAT --to-destination 172.21.0.2:80')
+def test_balancing_and_endpoint_chains_carry_no_comment() -> None:
+    web = service("web", [ServicePort(80, 8080)])
+    rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)})
+    (sep,) = [c for c in rules.chains["nat"] if c.startswith("KUBEPLAY-SEP-")]
+    assert rules.chains["nat"][sep] == (f"-A {sep} -p tcp -j DNAT --to-destination 172.21.0.2:80",)
+    assert nat_chain(rules, "KUBEPLAY-SVC-") == (f"-A {proxy.service_chain(web, web.ports[0])} -j {sep}",)
+
+
+def test_hairpin_is_one_masquerade_per_local_endpoint_ip() -> None:
+    """A pod reaching its own service has source == destination after DNAT: each local endpoint IP once, in
+    address order, however many service ports it serves; endpoints on other minions need none."""
+    web = service("web", [ServicePort(80, 80, name="http"), ServicePort(443, 443, name="https")])
+    db = service("db", [ServicePort(5432, 5432)])
+    local = [Endpoint("web-1", "172.21.0.10", 80), Endpoint("web-2", "172.21.0.9", 80)]
+    remote = Endpoint("web-3", "172.22.0.4", 80)
+    endpoints = {
+        "web:http": (*local, remote),
+        "web:https": tuple(Endpoint(e.pod, e.ip, 443) for e in (*local, remote)),
+        "db": (Endpoint("db-1", "172.21.0.9", 5432),),
+    }
+    portals = {"web": "10.0.0.5", "db": "10.0.0.6"}
+    rules = proxy.render([web, db], portals, endpoints, local_pod_subnet="172.21.0.1/16")
+    assert rules.chains["nat"][proxy.POSTROUTING_CHAIN][1:] == (
+        "-A KUBEPLAY-POSTROUTING -s 172.21.0.9/32 -d 172.21.0.9/32 -j MASQUERADE",
+        "-A KUBEPLAY-POSTROUTING -s 172.21.0.10/32 -d 172.21.0.10/32 -j MASQUERADE",
+    )
+    assert not [r for chain, rs in rules.chains["nat"].items() if chain.startswith("KUBEPLAY-SEP-") for r in rs
+                if proxy.MARK_MASQ_CHAIN in r]
+    unknown_subnet = proxy.render([web, db], portals, endpoints)
+    assert [r.split()[3] for r in unknown_subnet.chains["nat"][proxy.POSTROUTING_CHAIN][1:]] == [
+        "172.21.0.9/32", "172.21.0.10/32", "172.22.0.4/32"
+    ]
+
+
+def test_only_portal_public_and_jump_rules_carry_comments() -> None:
+    web = service("web", [ServicePort(80, 80)], public_ips=("192.0.2.7",), session_affinity="ClientIP")
+    rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(3)}, local_pod_subnet="172.21.0.0/16")
+    commented = [proxy.comment_of(r) for chains in rules.chains.values() for rs in chains.values() for r in rs
+                 if proxy.comment_of(r)]
+    assert sorted(set(commented)) == ["kubeplay service traffic requiring SNAT", "web:80 portal 10.0.0.5",
+                                      "web:80 public 192.0.2.7"]
+    assert all(proxy.comment_of(r).startswith("kubeplay ") for js in rules.jumps.values() for rs in js.values()
+               for r in rs)
 
 
 def test_service_without_endpoints_is_rejected_in_the_filter_table() -> None:
