@@ -261,6 +261,9 @@ def _daemons(lab: LabLayout, m: MinionLayout, rec: Record, say: Say) -> None:
             f"--insecure-registry={lab.registry}",
             "--storage-driver=overlay2",
             "--shutdown-timeout=2",
+            # hairpin mode on every container's bridge port, so a pod reaches its own service (what kubelet's
+            # --hairpin-mode did): without it the bridge drops the DNATed packet going back out its own port
+            "--userland-proxy=false",
             f"--config-file={_daemon_config(m)}",
         ]
         rec.pids[key] = host.start_daemon(host.in_netns(m.netns, argv), m.state_dir / "dockerd.log")

@@ -201,6 +201,27 @@ spec:
     assert set(answers) == {"web-b", "web-c"}
 
 
+def in_pod(lab: Lab, pod: str, script: str) -> str:
+    """A shell script run inside a pod's container (in the pod's network namespace); its output."""
+    for i in range(lab.size):
+        api = lab.docker(i)
+        for c in api.containers(filters={"label": [f"kubeplay.pod={pod}", "kubeplay.container=httpd"]}):
+            return str(api.exec_start(api.exec_create(c["Id"], ["sh", "-c", script])).decode())
+    raise AssertionError(f"no running container of pod {pod}")
+
+
+def test_a_pod_reaches_its_own_service_hairpin(net_lab: Lab, tmp_path: Path) -> None:
+    """The only endpoint is the asking pod itself: after DNAT its packet has source == destination, which only
+    the hairpin masquerade in KUBEPLAY-POSTROUTING turns into a connection the pod can answer."""
+    inventory, manifest = web_inventory(net_lab, tmp_path), web_manifest(tmp_path, replicas=1)
+    apply(manifest, inventory)
+    (pod,) = pod_names(net_lab, "web-")
+    ip = portal(manifest, inventory, "web")
+    request = f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {ip} 8080 | tail -n 1"
+    answers = in_pod(net_lab, pod, f'for i in 1 2 3; do echo "answer=$({request})"; done').splitlines()
+    assert [a.removeprefix("answer=").strip() for a in answers if a.startswith("answer=")] == [pod] * 3
+
+
 def test_a_service_with_no_endpoints_refuses_at_once(net_lab: Lab, tmp_path: Path) -> None:
     inventory = web_inventory(net_lab, tmp_path)
     manifest = tmp_path / "lonely.yaml"
