@@ -1,11 +1,12 @@
 """A proxy sync at scale on one real lab minion: 5,000 services with 10 endpoints each. Prints figures, asserts nothing.
 
 Run as root with a lab up: python bench/bench_proxy_sync.py [--lab lab] [--minion 1] [--services 5000]
-[--endpoints 10] [--sample-empty 2000] [--sample-full 200]
+[--endpoints 10] [--runs 1] [--sample-empty 2000] [--sample-full 200]
 
 Over kubeplay's own SSH connection to the minion, as `kubeplay apply` does it:
 
-- full sync: iptables-save, parse, render, diff, and the ONE ``iptables-restore --noflush`` that loads everything;
+- full sync: iptables-save, parse, render, diff, and the ONE ``iptables-restore --noflush`` that loads everything
+  (sent as ``kubeplay apply`` sends it: gzipped when large, see ``network_sync.restore``);
 - no-op sync: the same read, parse, render and compare a second apply makes, which must write nothing;
 - the same rules written one ``iptables -A`` at a time, as a tool without restore would: sampled in a
   ``KUBEPLAY-BENCH`` chain (jump targets replaced by RETURN) on the table as it is before the load and again once
@@ -19,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from bench_proxy_render import cluster
 
-from kubeplay import proxy
+from kubeplay import network_sync, proxy
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
 from kubeplay.inventory import load_inventory
 from kubeplay.lab import cluster as lab_cluster
@@ -81,13 +83,37 @@ def per_rule(conn: SSHConnection, rules: list[str], label: str) -> float:
     return seconds / max(1, len(rules))
 
 
+def full_sync(conn: SSHConnection, render: Callable[[], proxy.Ruleset]) -> tuple[float, float, int]:
+    """A sync from nothing: seconds in all, of which the restore, and the restore text's size in bytes."""
+    start = time.perf_counter()
+    before, desired = read_and_render(conn, render)
+    text, _ = timed("to_restore", lambda: proxy.to_restore(desired, before))
+    _, restore = timed(f"iptables-restore of {len(text) / 1e6:.1f} MB", lambda: network_sync.restore(conn, text))
+    full = time.perf_counter() - start
+    print(f"  {'= full sync':<44} {full:8.3f} s")
+    return full, restore, len(text.encode())
+
+
+def noop_sync(conn: SSHConnection, render: Callable[[], proxy.Ruleset]) -> tuple[float, bool]:
+    """The second apply's read, parse, render and compare: seconds, and whether nothing is to be written."""
+    start = time.perf_counter()
+    after, desired = read_and_render(conn, render)
+    same, _ = timed("in_sync", lambda: proxy.in_sync(after, desired))
+    noop = time.perf_counter() - start
+    print(f"  {'= no-op sync':<44} {noop:8.3f} s   in sync: {same}, restore text: "
+          f"{len(proxy.to_restore(desired, after))} bytes (nothing written)")
+    return noop, same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", default="lab")
     parser.add_argument("--minion", type=int, default=1, help="1-based minion index (default 1)")
     parser.add_argument("--services", type=int, default=5000)
     parser.add_argument("--endpoints", type=int, default=10)
-    parser.add_argument("--sample-empty", type=int, default=2000, help="rules appended one by one before the load")
+    parser.add_argument("--runs", type=int, default=1, help="full and no-op syncs, each from nothing (default 1)")
+    parser.add_argument("--sample-empty", type=int, default=2000,
+                        help="rules appended one by one before the load (0: skip the one-at-a-time estimate)")
     parser.add_argument("--sample-full", type=int, default=200, help="rules appended one by one after the load")
     args = parser.parse_args()
 
@@ -108,40 +134,51 @@ def main() -> None:
         desired = render()
         all_rules = [r for chains in desired.chains.values() for rs in chains.values() for r in rs]
         nat_rules = [r for rs in desired.chains.get("nat", {}).values() for r in rs]
-        print(f"{args.services:,} services x {args.endpoints} endpoints: {len(all_rules):,} rules")
+        chains = sum(len(c) for c in desired.chains.values())
+        print(f"{args.services:,} services x {args.endpoints} endpoints: {len(all_rules):,} rules in {chains:,} chains")
 
-        print("one iptables -A per rule (sampled):")
-        empty_rate = per_rule(conn, nat_rules[: args.sample_empty], "before the load")
+        estimate = empty_rate = 0.0
+        if args.sample_empty:
+            print("one iptables -A per rule (sampled):")
+            empty_rate = per_rule(conn, nat_rules[: args.sample_empty], "before the load")
 
-        print("full sync (one iptables-restore --noflush):")
-        start = time.perf_counter()
-        before, desired = read_and_render(conn, render)
-        text, _ = timed("to_restore", lambda: proxy.to_restore(desired, before))
-        timed(f"iptables-restore of {len(text) / 1e6:.1f} MB", lambda: run(
-            conn, "iptables-restore", "--noflush", "--wait=10", stdin=text.encode()))
-        full = time.perf_counter() - start
-        print(f"  {'= full sync':<44} {full:8.3f} s")
+        fulls: list[float] = []
+        restores: list[float] = []
+        noops: list[float] = []
+        size, same = 0, True
+        for number in range(1, args.runs + 1):
+            if number > 1:
+                remove_kubeplay_chains(conn)
+            print(f"full sync (one iptables-restore --noflush), run {number}:")
+            full, restore, size = full_sync(conn, render)
+            fulls.append(full)
+            restores.append(restore)
+            print(f"no-op sync (second apply), run {number}:")
+            noop, in_sync = noop_sync(conn, render)
+            noops.append(noop)
+            same = same and in_sync
 
-        print("no-op sync (second apply):")
-        start = time.perf_counter()
-        after, desired = read_and_render(conn, render)
-        same, _ = timed("in_sync", lambda: proxy.in_sync(after, desired))
-        noop = time.perf_counter() - start
-        print(f"  {'= no-op sync':<44} {noop:8.3f} s   in sync: {same}, restore text: "
-              f"{len(proxy.to_restore(desired, after))} bytes (nothing written)")
-
-        print("one iptables -A per rule, on the full table (sampled):")
-        full_rate = per_rule(conn, nat_rules[: args.sample_full], "after the load")
-        estimate = len(all_rules) * (empty_rate + full_rate) / 2
-        print(f"  per rule: {empty_rate * 1000:.2f} ms before the load, {full_rate * 1000:.2f} ms on the full table")
-        print(f"  = {len(all_rules):,} rules one at a time, extrapolated: {estimate:,.0f} s "
-              f"({estimate / 60:.0f} min), {estimate / full:,.0f}x the single restore")
+        if args.sample_empty:
+            print("one iptables -A per rule, on the full table (sampled):")
+            full_rate = per_rule(conn, nat_rules[: args.sample_full], "after the load")
+            estimate = len(all_rules) * (empty_rate + full_rate) / 2
+            print(f"  per rule: {empty_rate * 1000:.2f} ms before the load, "
+                  f"{full_rate * 1000:.2f} ms on the full table")
+            print(f"  = {len(all_rules):,} rules one at a time, extrapolated: {estimate:,.0f} s "
+                  f"({estimate / 60:.0f} min), {estimate / min(fulls):,.0f}x the single restore")
 
         _, teardown = timed("removing every kubeplay chain (one restore)", lambda: remove_kubeplay_chains(conn))
-        print(f"\nsummary: full sync {full:.2f} s, no-op sync {noop:.2f} s (wrote nothing: {same}), "
-              f"one-at-a-time ~{estimate:,.0f} s, teardown {teardown:.2f} s")
+        print(f"\nsummary over {args.runs} run(s), min / median / max:\n"
+              f"  full sync  {spread(fulls)} (of which iptables-restore {spread(restores)}), "
+              f"restore text {size / 1e6:.1f} MB\n"
+              f"  no-op sync {spread(noops)} (wrote nothing: {same})\n"
+              f"  {len(all_rules):,} rules; one at a time ~{estimate:,.0f} s; teardown {teardown:.2f} s")
     finally:
         conn.close()
+
+
+def spread(seconds: list[float]) -> str:
+    return f"{min(seconds):.2f} / {statistics.median(seconds):.2f} / {max(seconds):.2f} s"
 
 
 if __name__ == "__main__":
