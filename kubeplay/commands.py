@@ -79,10 +79,14 @@ def apply(args: argparse.Namespace) -> int:
             return _exit_code(the_plan, [], args.detailed_exitcode, changed)
         results: list[Result] = []
         now = observed
-        if the_plan.changes:
-            if not args.yes and sys.stdin.isatty() and not render.confirm(the_plan):
+        if not args.yes and sys.stdin.isatty():
+            # the rules and routes as they would change with the pods as they are now (the pods' changes may add more)
+            preview = plan_sync(service_plan, observed.minions, serving_pods(observed.pods, probe_failures),
+                                networks, inputs.limit)
+            if (the_plan.changes or any(s.changes for s in preview)) and not render.confirm(the_plan, preview):
                 render.progress("nothing was changed")
                 return EXIT_ERROR
+        if the_plan.changes:
             environment = Environment(service_plan.env, service_plan.hosts,
                                       infra_image=inputs.inventory.infra_image or INFRA_IMAGE)
             results = execute(the_plan, session.connections, environment, render.progress, args.forks)

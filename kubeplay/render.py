@@ -97,9 +97,20 @@ def plan(p: Plan, *, diff: bool, check: bool) -> None:
         warning(f"{minion} unreachable, nothing on it is changed or counted: {why}")
 
 
-def confirm(p: Plan) -> bool:
-    n = len(p.actions) + sum(len(s.create) + len(s.remove) for s in p.rollout)
-    return Confirm.ask(f"Apply these {n} changes?", console=err, default=False)
+def confirm(p: Plan, syncs: Sequence[MinionSync] = ()) -> bool:
+    """Ask before changing pods, proxy rules or routes (``syncs``: the network changes known before the pods')."""
+    pods = len(p.actions) + sum(len(s.create) + len(s.remove) for s in p.rollout)
+    rules = sum(1 for s in syncs if not s.rules_in_sync)
+    routes = sum(len(s.route_commands) for s in syncs)
+    parts = [f"{pods} to pods"] if pods else []
+    parts += [f"proxy rules on {_plural(rules, 'minion')}"] if rules else []
+    parts += [_plural(routes, "route")] if routes else []
+    return Confirm.ask(f"Apply these {pods + rules + routes} changes ({', '.join(parts)})?", console=err,
+                       default=False)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def recap(p: Plan, results: Sequence[Result], inventory: Inventory, network: Sequence[NetworkResult] = ()) -> None:
