@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from kubeplay.connectors.base import MinionConnection
 from kubeplay.dockerspec import CreateArgs, app_args, image_ref, infra_args, volume_name
 from kubeplay.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs
 from kubeplay.model import INFRA_CONTAINER, EnvVar, ObservedPod, Pod
+from kubeplay.parallel import in_parallel
 from kubeplay.plan import Action, Plan
 from kubeplay.replicas import RolloutStep
 from kubeplay.spechash import pod_hash
@@ -173,11 +173,7 @@ def execute(
             results.append(result)
         return results
 
-    results: list[Result] = []
-    if by_minion:
-        with ThreadPoolExecutor(max_workers=max(1, min(forks, len(by_minion)))) as pool:
-            for minion_results in pool.map(run_minion, sorted(by_minion)):
-                results.extend(minion_results)
+    results = [r for minion_results in in_parallel(run_minion, sorted(by_minion), forks) for r in minion_results]
     results.extend(_rollout(plan, connections, environment, say))
     return results
 

@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TypeVar
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.errors import KubeplayError
@@ -30,12 +29,11 @@ from kubeplay.labels import LABEL_POD
 from kubeplay.model import Observed, ObservedMinion
 from kubeplay.network import parse_routes
 from kubeplay.observe import parse_container
+from kubeplay.parallel import in_parallel
 from kubeplay.proxy import parse_save
 from kubeplay.services import MinionNetwork, MinionSync
 
 Say = Callable[[str], None]
-T = TypeVar("T")
-R = TypeVar("R")
 
 SAVE = ("iptables-save",)
 RESTORE = ("iptables-restore", "--noflush", "--wait=10")
@@ -56,13 +54,6 @@ class NetworkResult:
     what: str
     ok: bool
     error: str = ""
-
-
-def _parallel(work: Callable[[T], R], items: Sequence[T], forks: int) -> list[R]:
-    if not items:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(items)))) as pool:
-        return list(pool.map(work, items))
 
 
 def _run(conn: MinionConnection, argv: Sequence[str], stdin: bytes | None = None) -> str:
@@ -112,7 +103,7 @@ def read_minion_network(conn: MinionConnection) -> MinionNetwork:
 
 def read_networks(connections: Mapping[str, MinionConnection], forks: int) -> dict[str, MinionNetwork]:
     """Every connected minion's kubeplay rules and routes, read in parallel."""
-    found = _parallel(read_minion_network, list(connections.values()), forks)
+    found = in_parallel(read_minion_network, list(connections.values()), forks)
     return {n.minion: n for n in found}
 
 
@@ -129,7 +120,7 @@ def relist(observed: Observed, connections: Mapping[str, MinionConnection], fork
         return replace(before, containers=tuple(parse_container(c) for c in listed))
 
     names = [n for n in observed.minions if n in connections and observed.minions[n].reachable]
-    fresh = {m.name: m for m in _parallel(one, names, forks)}
+    fresh = {m.name: m for m in in_parallel(one, names, forks)}
     return Observed({n: fresh.get(n, m) for n, m in observed.minions.items()})
 
 
@@ -149,7 +140,7 @@ def write(syncs: Sequence[MinionSync], connections: Mapping[str, MinionConnectio
             say(f"{r.minion}: {r.what}: {'ok' if r.ok else 'FAILED: ' + r.error}")
         return results
 
-    return [r for results in _parallel(one, [s for s in syncs if s.changes], forks) for r in results]
+    return [r for results in in_parallel(one, [s for s in syncs if s.changes], forks) for r in results]
 
 
 def _attempt(minion: str, what: str, work: Callable[[], object]) -> NetworkResult:

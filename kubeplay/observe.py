@@ -18,6 +18,7 @@ from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.errors import KubeplayError
 from kubeplay.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
 from kubeplay.model import Minion, Observed, ObservedContainer, ObservedMinion
+from kubeplay.parallel import workers
 
 _EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -125,8 +126,8 @@ def observe(
     results: dict[str, ObservedMinion] = {}
     if not minions:
         return Observed({}), session
-    workers = max(1, min(forks, len(minions)))
-    with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=workers) as helpers:
+    size = workers(forks, len(minions))
+    with ThreadPoolExecutor(max_workers=size) as pool, ThreadPoolExecutor(max_workers=size) as helpers:
         for observed, conn, extra in pool.map(lambda m: _observe_one(m, connector, also, helpers), minions):
             results[observed.name] = observed
             if conn is not None:

@@ -8,11 +8,11 @@ replace the pod, with the probe's answer as the reason.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.model import Container, Desired, ObservedContainer, ObservedPod, Pod, Probe
+from kubeplay.parallel import in_parallel
 from kubeplay.spechash import pod_hash
 
 
@@ -107,9 +107,6 @@ def probe_all(
         if (pod.name in has_probes or pod.controller in has_probes) and pod.minion in connections:
             by_minion.setdefault(pod.minion, []).append(pod)
     failures: dict[tuple[str, str], str] = {}
-    if not by_minion:
-        return failures
-    with ThreadPoolExecutor(max_workers=max(1, min(forks, len(by_minion)))) as pool:
-        for found in pool.map(lambda m: probe_minion(connections[m], by_minion[m], desired), sorted(by_minion)):
-            failures.update(found)
+    for found in in_parallel(lambda m: probe_minion(connections[m], by_minion[m], desired), sorted(by_minion), forks):
+        failures.update(found)
     return failures

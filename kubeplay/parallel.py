@@ -1,0 +1,22 @@
+"""Work on many minions at once: the one place that decides how many run side by side (--forks)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def workers(forks: int, items: int) -> int:
+    return max(1, min(forks, items))
+
+
+def in_parallel(work: Callable[[T], R], items: Sequence[T], forks: int) -> list[R]:
+    """work(item) for every item, at most ``forks`` at a time; the results in the order of the items."""
+    if not items:
+        return []
+    with ThreadPoolExecutor(max_workers=workers(forks, len(items))) as pool:
+        return list(pool.map(work, items))
