@@ -20,6 +20,7 @@ from kubeplay.scheduler import get_scheduler
 from kubeplay.selectors import parse_selector
 from kubeplay.services import (
     MinionNetwork,
+    MinionSync,
     endpoint_rows,
     observed_portals,
     plan_services,
@@ -68,9 +69,15 @@ def apply(args: argparse.Namespace) -> int:
         )
         if args.output == "text":
             render.plan(the_plan, diff=args.diff, check=args.check)
+
+        def syncs_before_pods() -> tuple[MinionSync, ...]:
+            """The rules and routes as they would change with the pods as they are now (the pods' changes may add
+            more): what --check shows and what the confirmation question counts."""
+            return plan_sync(service_plan, observed.minions, serving_pods(observed.pods, probe_failures), networks,
+                             inputs.limit)
+
         if args.check:
-            syncs = plan_sync(service_plan, observed.minions, serving_pods(observed.pods, probe_failures), networks,
-                              inputs.limit)
+            syncs = syncs_before_pods()
             if args.output == "json":
                 render.plan_json(the_plan, [], inputs.inventory, syncs=syncs)
             else:
@@ -80,9 +87,7 @@ def apply(args: argparse.Namespace) -> int:
         results: list[Result] = []
         now = observed
         if not args.yes and sys.stdin.isatty():
-            # the rules and routes as they would change with the pods as they are now (the pods' changes may add more)
-            preview = plan_sync(service_plan, observed.minions, serving_pods(observed.pods, probe_failures),
-                                networks, inputs.limit)
+            preview = syncs_before_pods()
             if (the_plan.changes or any(s.changes for s in preview)) and not render.confirm(the_plan, preview):
                 render.progress("nothing was changed")
                 return EXIT_ERROR
