@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from kubeplay import proxy
-from kubeplay.endpoints import Endpoint
 from kubeplay.model import Service, ServicePort, Source
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy.endpoints import Endpoint
 
 T = TypeVar("T")
 

@@ -27,10 +27,11 @@ from typing import TypeVar
 
 from bench_proxy_render import cluster
 
-from kubeplay import network_sync, proxy
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
-from kubeplay.inventory import load_inventory
+from kubeplay.inventory.load import load_inventory
 from kubeplay.lab import cluster as lab_cluster
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy import sync as network_sync
 
 T = TypeVar("T")
 SCRATCH = "KUBEPLAY-BENCH"

@@ -2,7 +2,7 @@
 
 Run: ``python bench/bench_scheduler.py [--pods N] [--controllers N] [--minions N] [--repeat N]``.
 Prints pods placed per second for each scheduler side by side, placement quality, then replica planning and the
-whole pure plan (``kubeplay.plan.plan``) for the same cluster. No network, no Docker.
+whole pure plan (``kubeplay.planner.pods.plan``) for the same cluster. No network, no Docker.
 
 The cluster: minions of three sizes, a third labelled disk=ssd, zones a/b/c, a few cordoned and a few unreachable,
 1,000 pods already placed. Controllers: a fifth publish a host port (two controllers share each port, so they
@@ -39,10 +39,10 @@ from kubeplay.model import (
     ReplicationController,
     Source,
 )
-from kubeplay.plan import Options, plan
-from kubeplay.replicas import plan_replicas
-from kubeplay.scheduler import SCHEDULERS, MinionInfo, PlacedPod, Schedule
-from kubeplay.spechash import pod_hash
+from kubeplay.planner.pods import Options, plan
+from kubeplay.planner.replicas import plan_replicas
+from kubeplay.planner.scheduler import SCHEDULERS, MinionInfo, PlacedPod, Schedule
+from kubeplay.pods.spechash import pod_hash
 
 MI = 1024 * 1024
 SOURCE = Source("bench")

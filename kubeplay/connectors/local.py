@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kubeplay.connectors.base import CommandResult
-from kubeplay.connectors.dockerapi import api_local
+from kubeplay.connectors.docker import api_local
 from kubeplay.model import Minion
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import paramiko
 
 from kubeplay.connectors.base import CommandResult
-from kubeplay.connectors.dockerapi import api_over_ssh
+from kubeplay.connectors.docker import api_over_ssh
 from kubeplay.errors import ConnectionFailed
 from kubeplay.model import Minion
 

@@ -19,7 +19,7 @@ from yaml.constructor import SafeConstructor
 
 from kubeplay.errors import Problem
 from kubeplay.manifests.nodes import Node
-from kubeplay.templates import TemplateFailed, render_template
+from kubeplay.manifests.templates import TemplateFailed, render_template
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"

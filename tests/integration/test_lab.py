@@ -10,7 +10,7 @@ import pytest
 
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
 from kubeplay.errors import ConnectionFailed
-from kubeplay.inventory import load_inventory
+from kubeplay.inventory.load import load_inventory
 from kubeplay.lab import host
 from kubeplay.lab.layout import STATE_ROOT, layout
 from tests.integration.conftest import Lab, kubeplay

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from kubeplay import proxy
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
-from kubeplay.inventory import load_inventory
+from kubeplay.inventory.load import load_inventory
+from kubeplay.proxy import rules as proxy
 from tests.integration.conftest import SEED, Lab, kubeplay
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubeplay.dockerspec import image_ref
-from kubeplay.infra import INFRA_IMAGE
-from kubeplay.labels import container_labels
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,
@@ -24,7 +21,10 @@ from kubeplay.model import (
     RestartPolicy,
     Source,
 )
-from kubeplay.spechash import pod_hash
+from kubeplay.pods.dockerspec import image_ref
+from kubeplay.pods.infra import INFRA_IMAGE
+from kubeplay.pods.labels import container_labels
+from kubeplay.pods.spechash import pod_hash
 
 REDIS_IMAGE = "dockerfile/redis"
 REDIS_PORT = Port(6379, host_port=6379)

@@ -7,9 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from kubeplay.dockerspec import app_args, image_ref, infra_args
-from kubeplay.infra import INFRA_IMAGE
-from kubeplay.labels import LABEL_CONTAINER, LABEL_HASH, LABEL_POD, LABEL_PORTS, LABEL_SPEC
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,
@@ -20,7 +17,10 @@ from kubeplay.model import (
     Volume,
     VolumeMount,
 )
-from kubeplay.spechash import pod_document
+from kubeplay.pods.dockerspec import app_args, image_ref, infra_args
+from kubeplay.pods.infra import INFRA_IMAGE
+from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_HASH, LABEL_POD, LABEL_PORTS, LABEL_SPEC
+from kubeplay.pods.spechash import pod_document
 from tests.unit.builders import pod
 
 DNS = Container(

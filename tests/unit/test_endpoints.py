@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubeplay.endpoints import Endpoint, compute_endpoints, endpoints_key, resolve_target_port
 from kubeplay.model import INFRA_CONTAINER, ObservedContainer, ObservedPod, Port, Service, ServicePort, Source
+from kubeplay.proxy.endpoints import Endpoint, compute_endpoints, endpoints_key, resolve_target_port
 
 
 def pod(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeplay.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs, pause_program
+from kubeplay.pods.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs, pause_program
 
 PROGRAM = pause_program()
 BASE = 0x400000

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from kubeplay.errors import InventoryError
-from kubeplay.inventory import limit, load_inventory
-from kubeplay.inventory_declared import expand_host_pattern, split_port
-from kubeplay.inventory_ini import parse_value
-from kubeplay.inventory_vars import parse_bool, parse_cpu, parse_labels, parse_memory
+from kubeplay.inventory.declared import expand_host_pattern, split_port
+from kubeplay.inventory.ini import parse_value
+from kubeplay.inventory.load import limit, load_inventory
+from kubeplay.inventory.variables import parse_bool, parse_cpu, parse_labels, parse_memory
 from kubeplay.model import Inventory
 
 DATA = Path(__file__).parent / "data" / "inventory"

@@ -26,8 +26,8 @@ from kubeplay.model import (
     VolumeMount,
 )
 from kubeplay.names import dns_label_error, image_error, label_key_error, label_value_error, port_name_error
+from kubeplay.pods.spechash import pod_hash
 from kubeplay.quantities import format_cpu, format_memory, parse_cpu, parse_memory
-from kubeplay.spechash import pod_hash
 
 SEED = Path("/work/shared/seed")
 DATA = Path(__file__).parent / "data" / "manifests"

@@ -4,7 +4,7 @@ import pytest
 
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion
-from kubeplay.network import FORWARD_CHAIN, Route, forward_rules, parse_routes, plan_routes, route_commands
+from kubeplay.proxy.routes import FORWARD_CHAIN, Route, forward_rules, parse_routes, plan_routes, route_commands
 
 # ``ip -4 route show`` (iproute2 6.1) in a scratch namespace after ``route_commands`` installed two routes, next to
 # a user's route without proto, one with ``proto static``, the kernel's and a default.

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from kubeplay import network_sync
 from kubeplay.connectors.base import CommandResult
 from kubeplay.errors import KubeplayError
 from kubeplay.model import Minion
+from kubeplay.proxy import sync as network_sync
 
 
 class Recorder:

@@ -14,18 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from kubeplay.diff import spec_diff
-from kubeplay.execute import Result
-from kubeplay.labels import (
-    LABEL_CONTROLLER,
-    LABEL_POD_LABELS,
-    LABEL_PORTS,
-    LABEL_SPEC,
-    container_labels,
-    ports_label,
-    read_pod_labels,
-    read_ports,
-)
+from kubeplay.cli.summary import controller_rows, recap_rows
+from kubeplay.cli.views import pod_status
+from kubeplay.kubelet.execute import Result
+from kubeplay.kubelet.observe import parse_container
+from kubeplay.kubelet.probe import desired_spec, http_status
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,
@@ -35,12 +28,19 @@ from kubeplay.model import (
     Pod,
     Port,
 )
-from kubeplay.observe import parse_container
-from kubeplay.plan import Action, Failure, Plan
-from kubeplay.probe import desired_spec, http_status
-from kubeplay.spechash import pod_document
-from kubeplay.status import pod_status
-from kubeplay.summary import controller_rows, recap_rows
+from kubeplay.planner.pods import Action, Failure, Plan
+from kubeplay.pods.diff import spec_diff
+from kubeplay.pods.labels import (
+    LABEL_CONTROLLER,
+    LABEL_POD_LABELS,
+    LABEL_PORTS,
+    LABEL_SPEC,
+    container_labels,
+    ports_label,
+    read_pod_labels,
+    read_ports,
+)
+from kubeplay.pods.spechash import pod_document
 from tests.unit.builders import REDIS_IMAGE, Seen, cluster, inventory, pod, redis_controller
 
 CONTAINERS = sorted((Path(__file__).parent / "data" / "containers").glob("*.json"))

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from kubeplay.infra import INFRA_IMAGE
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,
@@ -22,8 +21,9 @@ from kubeplay.model import (
     PullPolicy,
     RestartPolicy,
 )
-from kubeplay.plan import Action, Options, Plan, plan
-from kubeplay.scheduler import get_scheduler
+from kubeplay.planner.pods import Action, Options, Plan, plan
+from kubeplay.planner.scheduler import get_scheduler
+from kubeplay.pods.infra import INFRA_IMAGE
 from tests.unit.builders import IMAGES, REDIS_IMAGE, Seen, cluster, inventory, pod, redis_controller
 
 REDIS = pod()

@@ -6,7 +6,7 @@ import pytest
 
 from kubeplay.errors import ManifestError
 from kubeplay.model import Service, ServicePort, Source
-from kubeplay.portals import allocate_portals, merge_observed
+from kubeplay.proxy.portals import allocate_portals, merge_observed
 
 
 def service(name: str, portal_ip: str = "", file: str = "") -> Service:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from kubeplay import network, proxy
-from kubeplay.endpoints import Endpoint
 from kubeplay.model import ObservedMinion, Service, ServicePort, Source
-from kubeplay.proxy import Ruleset
+from kubeplay.proxy import routes as network
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy.endpoints import Endpoint
+from kubeplay.proxy.rules import Ruleset
 
 DATA = Path(__file__).parent / "data" / "iptables"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kubeplay import proxy, render
-from kubeplay.plan import Action, Plan
-from kubeplay.services import MinionSync
+from kubeplay.cli import render
+from kubeplay.planner.pods import Action, Plan
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy.plan import MinionSync
 
 
 def asked(monkeypatch: pytest.MonkeyPatch, plan: Plan, syncs: list[MinionSync]) -> str:

@@ -22,8 +22,8 @@ from kubeplay.model import (
     RestartPolicy,
     Source,
 )
-from kubeplay.replicas import ReplicaPlan, plan_replicas, replica_suffix, selectors_overlap
-from kubeplay.spechash import pod_hash, spec_hash
+from kubeplay.planner.replicas import ReplicaPlan, plan_replicas, replica_suffix, selectors_overlap
+from kubeplay.pods.spechash import pod_hash, spec_hash
 
 REDIS = {"name": "redis"}
 REDIS_SPEC = PodSpec((Container("redis", "dockerfile/redis", ports=(Port(6379, host_port=6379),)),))

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from kubeplay.model import Container, Desired, ObservedPod, Pod, PodSpec, PodTemplate, Port, Source
-from kubeplay.plan import Options, Plan, plan
-from kubeplay.replicas import RolloutStep
-from kubeplay.rollout import place_rollout
-from kubeplay.scheduler import HostPort, MinionInfo, PlacedPod, get_scheduler, schedule_default
+from kubeplay.planner.pods import Options, Plan, plan
+from kubeplay.planner.replicas import RolloutStep
+from kubeplay.planner.rollout import place_rollout
+from kubeplay.planner.scheduler import HostPort, MinionInfo, PlacedPod, get_scheduler, schedule_default
 from tests.unit.builders import REDIS_IMAGE, REDIS_PORT, Seen, cluster, inventory, pod, redis_controller
 
 SOURCE = Source("test.yaml")

@@ -10,7 +10,7 @@ import pytest
 
 from kubeplay.model import Container, Pod, PodSpec, Port, Source
 from kubeplay.model import Protocol as PortProtocol
-from kubeplay.scheduler import (
+from kubeplay.planner.scheduler import (
     SCHEDULERS,
     MinionInfo,
     PlacedPod,

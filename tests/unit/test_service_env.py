@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from kubeplay.model import EnvVar, Service, ServicePort, Source
-from kubeplay.service_env import env_name, hosts_entries, service_environment
+from kubeplay.proxy.env import env_name, hosts_entries, service_environment
 
 
 def service(name: str, *ports: ServicePort) -> Service:

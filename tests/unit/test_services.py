@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from kubeplay import proxy
 from kubeplay.errors import KubeplayError
 from kubeplay.model import (
     INFRA_CONTAINER,
@@ -18,9 +17,8 @@ from kubeplay.model import (
     ServicePort,
     Source,
 )
-from kubeplay.network import FORWARD_CHAIN, Route
-from kubeplay.network_sync import backend_problem
-from kubeplay.services import (
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy.plan import (
     MinionNetwork,
     ServicePlan,
     endpoint_rows,
@@ -29,6 +27,8 @@ from kubeplay.services import (
     service_rows,
     serving_pods,
 )
+from kubeplay.proxy.routes import FORWARD_CHAIN, Route
+from kubeplay.proxy.sync import backend_problem
 
 WEB = Service("web", {"tier": "front"}, {"app": "web"}, (ServicePort(80, "http"),), Source("web.yaml"))
 REDIS = Service("redis-master", {}, {"app": "redis"}, (ServicePort(6379, 6379),), Source("redis.yaml"),

@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parents[3]))
 
-from kubeplay import proxy  # noqa: E402
+from kubeplay.proxy import rules as proxy  # noqa: E402
 from tests.unit.test_proxy import scenario  # noqa: E402
 
 FOREIGN = """\

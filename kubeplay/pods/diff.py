@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from kubeplay.labels import LABEL_SPEC
 from kubeplay.model import ObservedPod, Pod
-from kubeplay.spechash import pod_document
+from kubeplay.pods.labels import LABEL_SPEC
+from kubeplay.pods.spechash import pod_document
 
 
 def flatten(value: object, prefix: str = "") -> dict[str, object]:

@@ -12,11 +12,11 @@ from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.connectors.local import LocalConnection
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
 from kubeplay.errors import InputError, Problem
-from kubeplay.inventory import load_inventory
-from kubeplay.inventory_limit import limit as limit_inventory
+from kubeplay.inventory.limit import limit as limit_inventory
+from kubeplay.inventory.load import load_inventory
+from kubeplay.kubelet.observe import Also, Session, observe
 from kubeplay.manifests import load_manifests
 from kubeplay.model import Desired, Inventory, Minion, Observed
-from kubeplay.observe import Also, Session, observe
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,17 @@ from rich.markup import escape
 from rich.prompt import Confirm
 from rich.table import Table
 
-from kubeplay.diff import spec_diff
+from kubeplay.cli.summary import controller_rows, recap_rows
+from kubeplay.cli.views import PodRow
 from kubeplay.errors import InputError
-from kubeplay.execute import Result
+from kubeplay.kubelet.execute import Result
 from kubeplay.lab.cluster import LabStatus
 from kubeplay.model import Desired, Inventory, Observed
-from kubeplay.network_sync import NetworkResult
-from kubeplay.plan import Action, Plan
+from kubeplay.planner.pods import Action, Plan
+from kubeplay.pods.diff import spec_diff
+from kubeplay.proxy.plan import EndpointRow, MinionSync, ServiceRow
+from kubeplay.proxy.sync import NetworkResult
 from kubeplay.selectors import format_selector
-from kubeplay.services import EndpointRow, MinionSync, ServiceRow
-from kubeplay.status import PodRow
-from kubeplay.summary import controller_rows, recap_rows
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:

@@ -16,9 +16,9 @@ from typing import Any
 
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.errors import KubeplayError
-from kubeplay.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
 from kubeplay.model import Minion, Observed, ObservedContainer, ObservedMinion
 from kubeplay.parallel import workers
+from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
 
 _EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")

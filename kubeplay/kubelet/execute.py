@@ -15,13 +15,13 @@ from typing import Any
 import docker.errors
 
 from kubeplay.connectors.base import MinionConnection
-from kubeplay.dockerspec import CreateArgs, app_args, image_ref, infra_args, volume_name
-from kubeplay.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs
 from kubeplay.model import INFRA_CONTAINER, EnvVar, ObservedPod, Pod
 from kubeplay.parallel import in_parallel
-from kubeplay.plan import Action, Plan
-from kubeplay.replicas import RolloutStep
-from kubeplay.spechash import pod_hash
+from kubeplay.planner.pods import Action, Plan
+from kubeplay.planner.replicas import RolloutStep
+from kubeplay.pods.dockerspec import CreateArgs, app_args, image_ref, infra_args, volume_name
+from kubeplay.pods.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs
+from kubeplay.pods.spechash import pod_hash
 
 Say = Callable[[str], None]
 ROLLOUT_TIMEOUT = 120.0

@@ -6,19 +6,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kubeplay import network_sync, render
-from kubeplay.cli import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
+from kubeplay.cli import render
+from kubeplay.cli.main import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE
+from kubeplay.cli.views import pod_rows, unknown_rows
 from kubeplay.errors import InputError, Problem
-from kubeplay.execute import Environment, MinionExecutor, Result, execute
-from kubeplay.infra import INFRA_IMAGE
-from kubeplay.network_sync import NetworkResult
-from kubeplay.plan import Options, Plan, plan
-from kubeplay.portals import allocate_portals
-from kubeplay.probe import probe_all
-from kubeplay.run import Inputs, connector, load_inputs, observe_cluster, parse_extra_vars
-from kubeplay.scheduler import get_scheduler
-from kubeplay.selectors import parse_selector
-from kubeplay.services import (
+from kubeplay.kubelet.execute import Environment, MinionExecutor, Result, execute
+from kubeplay.kubelet.probe import probe_all
+from kubeplay.planner.pods import Options, Plan, plan
+from kubeplay.planner.scheduler import get_scheduler
+from kubeplay.pods.infra import INFRA_IMAGE
+from kubeplay.proxy import sync as network_sync
+from kubeplay.proxy.plan import (
     MinionNetwork,
     MinionSync,
     endpoint_rows,
@@ -28,7 +26,10 @@ from kubeplay.services import (
     service_rows,
     serving_pods,
 )
-from kubeplay.status import pod_rows, unknown_rows
+from kubeplay.proxy.portals import allocate_portals
+from kubeplay.proxy.sync import NetworkResult
+from kubeplay.reconcile import Inputs, connector, load_inputs, observe_cluster, parse_extra_vars
+from kubeplay.selectors import parse_selector
 
 
 def _inputs(args: argparse.Namespace, files: list[str]) -> Inputs:

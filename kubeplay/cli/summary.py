@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kubeplay.execute import Result
+from kubeplay.cli.views import pod_status
+from kubeplay.kubelet.execute import Result
 from kubeplay.model import Desired, Inventory, Observed
-from kubeplay.network_sync import NetworkResult
-from kubeplay.plan import Plan
+from kubeplay.planner.pods import Plan
+from kubeplay.proxy.sync import NetworkResult
 from kubeplay.selectors import matches
-from kubeplay.status import pod_status
 
 
 @dataclass(frozen=True)

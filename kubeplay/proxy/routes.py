@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion
-from kubeplay.proxy import JUMP_COMMENT_PREFIX, Ruleset, ruleset_of
+from kubeplay.proxy.rules import JUMP_COMMENT_PREFIX, Ruleset, ruleset_of
 
 ROUTE_PROTO = "107"
 """The routing protocol number marking kubeplay's routes; unassigned in iproute2's rt_protos (187 is isis)."""

@@ -25,7 +25,7 @@ from kubeplay.model import Connection, Minion
 from kubeplay.names import label_key_error, label_value_error
 
 if TYPE_CHECKING:
-    from kubeplay.inventory_declared import Setting
+    from kubeplay.inventory.declared import Setting
 
 Scope = Literal["all", "group", "host", "extra"]
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from kubeplay.replicas import RolloutStep
-from kubeplay.scheduler import MinionInfo, PlacedPod, Schedule, Scheduler
+from kubeplay.planner.replicas import RolloutStep
+from kubeplay.planner.scheduler import MinionInfo, PlacedPod, Schedule, Scheduler
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kubeplay.errors import Problem
-from kubeplay.inventory_vars import Scope, check_var
+from kubeplay.inventory.variables import Scope, check_var
 from kubeplay.model import Source
 
 Layer = Literal["inventory", "file"]

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubeplay.labels import LABEL_PORTS, LABEL_SPEC, container_labels, ports_label
 from kubeplay.model import INFRA_CONTAINER, Container, EnvVar, Pod
-from kubeplay.spechash import pod_document
+from kubeplay.pods.labels import LABEL_PORTS, LABEL_SPEC, container_labels, ports_label
+from kubeplay.pods.spechash import pod_document
 
 RESTART_POLICIES = {"always": "always", "onFailure": "on-failure", "never": "no"}
 

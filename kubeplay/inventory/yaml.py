@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import yaml
 
-from kubeplay.inventory_declared import Declared, GroupDecl, HostDecl, Layer, Setting, expand_host_pattern
+from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl, Layer, Setting, expand_host_pattern
 from kubeplay.model import Source
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from collections.abc import Callable, Sequence
 
 from kubeplay import __version__
@@ -94,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd(name: str) -> Command:
     def run(args: argparse.Namespace) -> int:
-        from kubeplay import commands
+        from kubeplay.cli import commands
 
         func: Command = getattr(commands, name)
         return func(args)
@@ -121,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     func: Command = args.func
-    from kubeplay import render
+    from kubeplay.cli import render
 
     try:
         return func(args)
@@ -135,6 +134,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         render.error("interrupted")
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

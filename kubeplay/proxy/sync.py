@@ -25,13 +25,13 @@ from functools import partial
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.errors import KubeplayError
-from kubeplay.labels import LABEL_POD
+from kubeplay.kubelet.observe import parse_container
 from kubeplay.model import Observed, ObservedMinion
-from kubeplay.network import parse_routes
-from kubeplay.observe import parse_container
 from kubeplay.parallel import in_parallel
-from kubeplay.proxy import parse_save
-from kubeplay.services import MinionNetwork, MinionSync
+from kubeplay.pods.labels import LABEL_POD
+from kubeplay.proxy.plan import MinionNetwork, MinionSync
+from kubeplay.proxy.routes import parse_routes
+from kubeplay.proxy.rules import parse_save
 
 Say = Callable[[str], None]
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.model import Container, Desired, ObservedContainer, ObservedPod, Pod, Probe
 from kubeplay.parallel import in_parallel
-from kubeplay.spechash import pod_hash
+from kubeplay.pods.spechash import pod_hash
 
 
 def desired_spec(pod: ObservedPod, desired: Desired) -> Pod | None:

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import yaml
 
 from kubeplay.errors import InventoryError
-from kubeplay.inventory_declared import Declared, GroupDecl, HostDecl, Setting
-from kubeplay.inventory_ini import parse_ini
-from kubeplay.inventory_limit import limit
-from kubeplay.inventory_vars import build_minion, parse_bool, parse_cidr, parse_text, resolve_path
-from kubeplay.inventory_yaml import (
+from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl, Setting
+from kubeplay.inventory.ini import parse_ini
+from kubeplay.inventory.limit import limit
+from kubeplay.inventory.variables import build_minion, parse_bool, parse_cidr, parse_text, resolve_path
+from kubeplay.inventory.yaml import (
     load_yaml,
     parse_yaml_inventory,
     read_vars_file,

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kubeplay.dockerspec import image_ref
-from kubeplay.infra import INFRA_IMAGE
 from kubeplay.model import INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod
-from kubeplay.replicas import ReplicaPlan, RolloutStep, plan_replicas
-from kubeplay.rollout import place_rollout
-from kubeplay.scheduler import PlacedPod, Scheduler, minion_info
-from kubeplay.spechash import pod_hash
+from kubeplay.planner.replicas import ReplicaPlan, RolloutStep, plan_replicas
+from kubeplay.planner.rollout import place_rollout
+from kubeplay.planner.scheduler import PlacedPod, Scheduler, minion_info
+from kubeplay.pods.dockerspec import image_ref
+from kubeplay.pods.infra import INFRA_IMAGE
+from kubeplay.pods.spechash import pod_hash
 
 Verb = Literal["remove", "provision", "pull", "replace", "create", "start"]
 VERB_ORDER: dict[str, int] = {v: i for i, v in enumerate(("remove", "provision", "pull", "replace", "create", "start"))}

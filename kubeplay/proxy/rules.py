@@ -41,8 +41,8 @@ import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubeplay.endpoints import Endpoint, endpoints_key, service_port_id
 from kubeplay.model import Service, ServicePort
+from kubeplay.proxy.endpoints import Endpoint, endpoints_key, service_port_id
 
 PREFIX = "KUBEPLAY-"
 SERVICES_CHAIN = "KUBEPLAY-SERVICES"

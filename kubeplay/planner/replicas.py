@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 from kubeplay.errors import ManifestError, Problem
 from kubeplay.model import Observed, ObservedPod, Pod, ReplicationController
+from kubeplay.pods.spechash import spec_hash
 from kubeplay.selectors import format_selector, matches
-from kubeplay.spechash import spec_hash
 
 SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 """Kubernetes' alphabet for generated names: no vowels (no words), no 0/1/3 (no look-alikes)."""

@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubeplay import network, proxy
-from kubeplay.endpoints import Endpoint, compute_endpoints
 from kubeplay.model import EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
-from kubeplay.network import Route
-from kubeplay.portals import allocate_portals, merge_observed
-from kubeplay.proxy import Ruleset
-from kubeplay.service_env import hosts_entries, service_environment
+from kubeplay.proxy import routes as network
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy.endpoints import Endpoint, compute_endpoints
+from kubeplay.proxy.env import hosts_entries, service_environment
+from kubeplay.proxy.portals import allocate_portals, merge_observed
+from kubeplay.proxy.routes import Route
+from kubeplay.proxy.rules import Ruleset
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The pure planner: (desired, observed) -> actions with reasons; replicas, rollouts, scheduler."""
