@@ -26,8 +26,9 @@ def accepted(log: Path) -> int:
 
 
 def kubeplay(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubeplay.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kubeplay.cli", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
 
 
 def main() -> int:
@@ -46,8 +47,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "pods.yaml"
         docs = [
-            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"bench-{i:03d}", "labels": {"bench": "noop"}},
-             "spec": {"containers": [{"name": "redis", "image": "dockerfile/redis"}]}}
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"bench-{i:03d}", "labels": {"bench": "noop"}},
+                "spec": {"containers": [{"name": "redis", "image": "dockerfile/redis"}]},
+            }
             for i in range(args.pods)
         ]
         manifest.write_text("\n---\n".join(json.dumps(d) for d in docs))
@@ -72,8 +77,10 @@ def main() -> int:
         empty.mkdir()
         kubeplay("apply", "-f", str(empty), "-i", inventory, "--yes")
     print(f"converged no-op apply, {args.pods} pods over {len(logs)} minions, {args.runs} runs (whole CLI process)")
-    print(f"  wall time   median {statistics.median(walls):.3f} s   min {min(walls):.3f} s   max {max(walls):.3f} s"
-          "   (target <= 1.5 s)")
+    print(
+        f"  wall time   median {statistics.median(walls):.3f} s   min {min(walls):.3f} s   max {max(walls):.3f} s"
+        "   (target <= 1.5 s)"
+    )
     for name, counts in per_minion.items():
         print(f"  {name}: SSH connections per run {counts}   (target 1)")
     return 0

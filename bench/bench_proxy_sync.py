@@ -101,8 +101,10 @@ def noop_sync(conn: SSHConnection, render: Callable[[], proxy.Ruleset]) -> tuple
     after, desired = read_and_render(conn, render)
     same, _ = timed("in_sync", lambda: proxy.in_sync(after, desired))
     noop = time.perf_counter() - start
-    print(f"  {'= no-op sync':<44} {noop:8.3f} s   in sync: {same}, restore text: "
-          f"{len(proxy.to_restore(desired, after))} bytes (nothing written)")
+    print(
+        f"  {'= no-op sync':<44} {noop:8.3f} s   in sync: {same}, restore text: "
+        f"{len(proxy.to_restore(desired, after))} bytes (nothing written)"
+    )
     return noop, same
 
 
@@ -113,8 +115,12 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=5000)
     parser.add_argument("--endpoints", type=int, default=10)
     parser.add_argument("--runs", type=int, default=1, help="full and no-op syncs, each from nothing (default 1)")
-    parser.add_argument("--sample-empty", type=int, default=2000,
-                        help="rules appended one by one before the load (0: skip the one-at-a-time estimate)")
+    parser.add_argument(
+        "--sample-empty",
+        type=int,
+        default=2000,
+        help="rules appended one by one before the load (0: skip the one-at-a-time estimate)",
+    )
     parser.add_argument("--sample-full", type=int, default=200, help="rules appended one by one after the load")
     args = parser.parse_args()
 
@@ -163,17 +169,22 @@ def main() -> None:
             print("one iptables -A per rule, on the full table (sampled):")
             full_rate = per_rule(conn, nat_rules[: args.sample_full], "after the load")
             estimate = len(all_rules) * (empty_rate + full_rate) / 2
-            print(f"  per rule: {empty_rate * 1000:.2f} ms before the load, "
-                  f"{full_rate * 1000:.2f} ms on the full table")
-            print(f"  = {len(all_rules):,} rules one at a time, extrapolated: {estimate:,.0f} s "
-                  f"({estimate / 60:.0f} min), {estimate / min(fulls):,.0f}x the single restore")
+            print(
+                f"  per rule: {empty_rate * 1000:.2f} ms before the load, {full_rate * 1000:.2f} ms on the full table"
+            )
+            print(
+                f"  = {len(all_rules):,} rules one at a time, extrapolated: {estimate:,.0f} s "
+                f"({estimate / 60:.0f} min), {estimate / min(fulls):,.0f}x the single restore"
+            )
 
         _, teardown = timed("removing every kubeplay chain (one restore)", lambda: remove_kubeplay_chains(conn))
-        print(f"\nsummary over {args.runs} run(s), min / median / max:\n"
-              f"  full sync  {spread(fulls)} (of which iptables-restore {spread(restores)}), "
-              f"restore text {size / 1e6:.1f} MB\n"
-              f"  no-op sync {spread(noops)} (wrote nothing: {same})\n"
-              f"  {len(all_rules):,} rules; one at a time ~{estimate:,.0f} s; teardown {teardown:.2f} s")
+        print(
+            f"\nsummary over {args.runs} run(s), min / median / max:\n"
+            f"  full sync  {spread(fulls)} (of which iptables-restore {spread(restores)}), "
+            f"restore text {size / 1e6:.1f} MB\n"
+            f"  no-op sync {spread(noops)} (wrote nothing: {same})\n"
+            f"  {len(all_rules):,} rules; one at a time ~{estimate:,.0f} s; teardown {teardown:.2f} s"
+        )
     finally:
         conn.close()
 

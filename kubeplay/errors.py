@@ -1,12 +1,12 @@
 """kubeplay's exceptions. Foreign errors (paramiko, docker, yaml, jinja2) are re-raised as these with ``from``.
 
-    KubeplayError
-    ├── InputError                 bad input: nothing has been touched on any minion
-    │   ├── ManifestError          one or more problems in manifest files (each with file, object, field, line)
-    │   └── InventoryError         one or more problems in inventory files
-    ├── ConnectionFailed           a minion could not be reached or authenticated (host key rejected, ...)
-    ├── MinionError                a command or Docker call on a minion failed
-    └── LabError                   the local lab cluster could not be built or inspected
+KubeplayError
+├── InputError                 bad input: nothing has been touched on any minion
+│   ├── ManifestError          one or more problems in manifest files (each with file, object, field, line)
+│   └── InventoryError         one or more problems in inventory files
+├── ConnectionFailed           a minion could not be reached or authenticated (host key rejected, ...)
+├── MinionError                a command or Docker call on a minion failed
+└── LabError                   the local lab cluster could not be built or inspected
 """
 
 from __future__ import annotations

@@ -36,8 +36,9 @@ def _inputs(args: argparse.Namespace, files: list[str]) -> Inputs:
     return load_inputs(files, args.inventory, parse_extra_vars(args.extra_vars), getattr(args, "limit", None))
 
 
-def _exit_code(plan_: Plan, results: list[Result], detailed: bool, changed: bool,
-               network: Sequence[NetworkResult] = ()) -> int:
+def _exit_code(
+    plan_: Plan, results: list[Result], detailed: bool, changed: bool, network: Sequence[NetworkResult] = ()
+) -> int:
     if plan_.unschedulable or plan_.failures or not all(r.ok for r in results) or not all(n.ok for n in network):
         return EXIT_ERROR
     if plan_.unreachable:
@@ -64,9 +65,13 @@ def apply(args: argparse.Namespace) -> int:
             inputs.desired,
             observed,
             inputs.inventory,
-            Options(scheduler=scheduler, limit=inputs.limit, probe_failures=probe_failures,
-                    max_unavailable=args.max_unavailable,
-                    spread_selectors=tuple(s.selector for s in inputs.desired.services)),
+            Options(
+                scheduler=scheduler,
+                limit=inputs.limit,
+                probe_failures=probe_failures,
+                max_unavailable=args.max_unavailable,
+                spread_selectors=tuple(s.selector for s in inputs.desired.services),
+            ),
         )
         if args.output == "text":
             render.plan(the_plan, diff=args.diff, check=args.check)
@@ -74,8 +79,9 @@ def apply(args: argparse.Namespace) -> int:
         def syncs_before_pods() -> tuple[MinionSync, ...]:
             """The rules and routes as they would change with the pods as they are now (the pods' changes may add
             more): what --check shows and what the confirmation question counts."""
-            return plan_sync(service_plan, observed.minions, serving_pods(observed.pods, probe_failures), networks,
-                             inputs.limit)
+            return plan_sync(
+                service_plan, observed.minions, serving_pods(observed.pods, probe_failures), networks, inputs.limit
+            )
 
         if args.check:
             syncs = syncs_before_pods()
@@ -93,8 +99,9 @@ def apply(args: argparse.Namespace) -> int:
                 render.progress("nothing was changed")
                 return EXIT_ERROR
         if the_plan.changes:
-            environment = Environment(service_plan.env, service_plan.hosts,
-                                      infra_image=inputs.inventory.infra_image or INFRA_IMAGE)
+            environment = Environment(
+                service_plan.env, service_plan.hosts, infra_image=inputs.inventory.infra_image or INFRA_IMAGE
+            )
             results = execute(the_plan, session.connections, environment, render.progress, args.forks)
             now = network_sync.relist(observed, session.connections, args.forks)
         # services, after the pods: endpoints, then each minion's rules and routes where they differ
@@ -104,8 +111,10 @@ def apply(args: argparse.Namespace) -> int:
         if args.output == "text" and args.diff:
             render.network_plan(syncs, check=False)
         in_scope = {n: read for n, read in networks.items() if inputs.limit is None or n in inputs.limit}
-        network_results = [*network_sync.read_failures(in_scope),
-                           *network_sync.write(syncs, session.connections, render.progress, args.forks)]
+        network_results = [
+            *network_sync.read_failures(in_scope),
+            *network_sync.write(syncs, session.connections, render.progress, args.forks),
+        ]
     finally:
         session.close()
     if args.output == "json":
@@ -133,8 +142,9 @@ def get(args: argparse.Namespace) -> int:
     if args.kind in CONTROLLER_KINDS and not args.filename:
         raise InputError([Problem("-f", CONTROLLERS_LIVE_IN_MANIFESTS)])
     inputs = _inputs(args, args.filename)
-    observed, session = observe_cluster(inputs, connector(inputs.inventory, args.accept_new_host_keys, args.timeout),
-                                        args.forks)
+    observed, session = observe_cluster(
+        inputs, connector(inputs.inventory, args.accept_new_host_keys, args.timeout), args.forks
+    )
     try:
         networks = network_sync.read_networks(session.connections, args.forks) if args.kind in SERVICE_KINDS else {}
     finally:
@@ -158,8 +168,9 @@ def get(args: argparse.Namespace) -> int:
 
 def delete(args: argparse.Namespace) -> int:
     inputs = _inputs(args, [])
-    observed, session = observe_cluster(inputs, connector(inputs.inventory, args.accept_new_host_keys, args.timeout),
-                                        args.forks)
+    observed, session = observe_cluster(
+        inputs, connector(inputs.inventory, args.accept_new_host_keys, args.timeout), args.forks
+    )
     code = EXIT_OK
     try:
         for name in args.names:

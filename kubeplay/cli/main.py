@@ -25,19 +25,31 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _inventory_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-i", "--inventory", default=DEFAULT_INVENTORY,
-                   help="inventory file or folder, Ansible INI or YAML (default: $KUBEPLAY_INVENTORY, else "
-                   "inventory/lab.ini)")
-    p.add_argument("-e", "--extra-vars", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra variable for templates and the inventory (repeatable)")
+    p.add_argument(
+        "-i",
+        "--inventory",
+        default=DEFAULT_INVENTORY,
+        help="inventory file or folder, Ansible INI or YAML (default: $KUBEPLAY_INVENTORY, else inventory/lab.ini)",
+    )
+    p.add_argument(
+        "-e",
+        "--extra-vars",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra variable for templates and the inventory (repeatable)",
+    )
 
 
 def _connect_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", default=None, metavar="PATTERN", help="only act on minions matching this Ansible pattern")
     p.add_argument("--forks", type=int, default=20, help="minions handled in parallel (default 20)")
     p.add_argument("--timeout", type=float, default=10.0, help="SSH connect timeout in seconds (default 10)")
-    p.add_argument("--accept-new-host-keys", action="store_true",
-                   help="accept and remember host keys never seen before (a changed key is always refused)")
+    p.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="accept and remember host keys never seen before (a changed key is always refused)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,26 +61,54 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     apply = sub.add_parser("apply", help="make the minions match the manifests")
-    apply.add_argument("-f", "--filename", action="append", required=True, metavar="PATH",
-                       help="manifest file, folder (recursive) or - for stdin (repeatable)")
+    apply.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="manifest file, folder (recursive) or - for stdin (repeatable)",
+    )
     _inventory_args(apply)
     _connect_args(apply)
     apply.add_argument("--check", action="store_true", help="show the plan, change nothing")
     apply.add_argument("--diff", action="store_true", help="show a field-level diff of what changes")
     apply.add_argument("--yes", "-y", action="store_true", help="never ask for confirmation")
     apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    apply.add_argument("--detailed-exitcode", action="store_true",
-                       help="exit 2 when changes were made (with --check: are pending)")
+    apply.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 2 when changes were made (with --check: are pending)"
+    )
     apply.add_argument("--scheduler", default="default", help="scheduler to place new pods (default: default)")
-    apply.add_argument("--max-unavailable", type=int, default=1,
-                       help="replicas a rolling update may take down at a time (default 1)")
+    apply.add_argument(
+        "--max-unavailable", type=int, default=1, help="replicas a rolling update may take down at a time (default 1)"
+    )
     apply.set_defaults(func=_cmd("apply"))
 
     get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints")
-    get.add_argument("kind", choices=["pods", "pod", "po", "replicationcontrollers", "replicationcontroller", "rc",
-                                      "services", "service", "svc", "endpoints", "ep"])
-    get.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
-                     help="manifests (replication controllers and services live only in them)")
+    get.add_argument(
+        "kind",
+        choices=[
+            "pods",
+            "pod",
+            "po",
+            "replicationcontrollers",
+            "replicationcontroller",
+            "rc",
+            "services",
+            "service",
+            "svc",
+            "endpoints",
+            "ep",
+        ],
+    )
+    get.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="manifests (replication controllers and services live only in them)",
+    )
     get.add_argument("--selector", "-l", default="", help="label selector, e.g. name=redis,tier!=db")
     get.add_argument("-o", "--output", choices=["table", "wide", "json", "yaml"], default="table")
     _inventory_args(get)
@@ -133,4 +173,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         render.error("interrupted")
         return 130
-

@@ -33,8 +33,14 @@ if not out.is_terminal:
     out = Console(highlight=False, soft_wrap=True, width=1_000_000)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-VERB_STYLE = {"create": "green", "replace": "yellow", "remove": "red", "start": "cyan", "pull": "blue",
-              "provision": "blue"}
+VERB_STYLE = {
+    "create": "green",
+    "replace": "yellow",
+    "remove": "red",
+    "start": "cyan",
+    "pull": "blue",
+    "provision": "blue",
+}
 
 
 def progress(message: str) -> None:
@@ -105,8 +111,7 @@ def confirm(p: Plan, syncs: Sequence[MinionSync] = ()) -> bool:
     parts = [f"{pods} to pods"] if pods else []
     parts += [f"proxy rules on {_plural(rules, 'minion')}"] if rules else []
     parts += [_plural(routes, "route")] if routes else []
-    return Confirm.ask(f"Apply these {pods + rules + routes} changes ({', '.join(parts)})?", console=err,
-                       default=False)
+    return Confirm.ask(f"Apply these {pods + rules + routes} changes ({', '.join(parts)})?", console=err, default=False)
 
 
 def _plural(n: int, word: str) -> str:
@@ -124,8 +129,13 @@ def recap(p: Plan, results: Sequence[Result], inventory: Inventory, network: Seq
     for col in ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE"):
         table.add_column(col)
     for row in recap_rows(p, results, inventory, network):
-        table.add_row(row.minion, str(row.ok), _count(row.changed, "yellow"), _count(row.failed, "red"),
-                      _count(row.unreachable, "red"))
+        table.add_row(
+            row.minion,
+            str(row.ok),
+            _count(row.changed, "yellow"),
+            _count(row.failed, "red"),
+            _count(row.unreachable, "red"),
+        )
     out.print(table)
 
 
@@ -141,13 +151,23 @@ def _sync_json(s: MinionSync) -> dict[str, Any]:
     return {"rules_in_sync": s.rules_in_sync, "rule_diff": s.rule_diff(), "routes": [list(c) for c in s.route_commands]}
 
 
-def plan_json(p: Plan, results: Sequence[Result], inventory: Inventory, *, syncs: Sequence[MinionSync] = (),
-              network: Sequence[NetworkResult] = ()) -> None:
+def plan_json(
+    p: Plan,
+    results: Sequence[Result],
+    inventory: Inventory,
+    *,
+    syncs: Sequence[MinionSync] = (),
+    network: Sequence[NetworkResult] = (),
+) -> None:
     doc = {
         "plan": [_action_json(a) for a in p.actions],
         "rollout": [
-            {"controller": s.controller, "create": [pod.name for pod in s.create], "remove": [o.name for o in s.remove],
-             "in_place": i in p.rollout_in_place}
+            {
+                "controller": s.controller,
+                "create": [pod.name for pod in s.create],
+                "remove": [o.name for o in s.remove],
+                "in_place": i in p.rollout_in_place,
+            }
             for i, s in enumerate(p.rollout)
         ],
         "results": [{**_action_json(r.action), "ok": r.ok, "error": r.error} for r in results],

@@ -58,19 +58,23 @@ class ControllerRow:
         return str(self.desired) if self.running == self.desired else f"{self.running}/{self.desired}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"id": self.name, "images": list(self.images), "selector": self.selector,
-                "replicas": self.desired, "running": self.running}
+        return {
+            "id": self.name,
+            "images": list(self.images),
+            "selector": self.selector,
+            "replicas": self.desired,
+            "running": self.running,
+        }
 
 
 def controller_rows(desired: Desired, observed: Observed) -> list[ControllerRow]:
     """Controllers live only in the manifests; their running counts come from the observed pods."""
     rows = []
     for rc in desired.controllers:
-        running = sum(
-            1 for p in observed.pods if matches(rc.selector, p.labels) and pod_status(p) == "Running"
-        )
+        running = sum(1 for p in observed.pods if matches(rc.selector, p.labels) and pod_status(p) == "Running")
         rows.append(
-            ControllerRow(rc.name, tuple(c.image for c in rc.template.spec.containers), rc.selector, rc.replicas,
-                          running)
+            ControllerRow(
+                rc.name, tuple(c.image for c in rc.template.spec.containers), rc.selector, rc.replicas, running
+            )
         )
     return rows

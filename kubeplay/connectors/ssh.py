@@ -48,8 +48,13 @@ class SSHOptions:
 
 
 def _connect_params(minion: Minion, options: SSHOptions) -> dict[str, Any]:
-    params: dict[str, Any] = {"hostname": minion.host, "port": minion.port, "timeout": options.timeout,
-                              "banner_timeout": options.timeout, "auth_timeout": options.timeout}
+    params: dict[str, Any] = {
+        "hostname": minion.host,
+        "port": minion.port,
+        "timeout": options.timeout,
+        "banner_timeout": options.timeout,
+        "auth_timeout": options.timeout,
+    }
     config_path = Path(options.ssh_config).expanduser()
     if config_path.exists():
         config = paramiko.SSHConfig.from_path(str(config_path)).lookup(minion.host)
@@ -91,9 +96,11 @@ class SSHConnection:
         except paramiko.BadHostKeyException as exc:
             raise ConnectionFailed(minion.name, f"host key of {exc.hostname} CHANGED: refusing to connect") from exc
         except paramiko.SSHException as exc:
-            hint = " (add it to known_hosts, or pass --accept-new-host-keys)" if "not found in known_hosts" in str(
-                exc
-            ) else ""
+            hint = (
+                " (add it to known_hosts, or pass --accept-new-host-keys)"
+                if "not found in known_hosts" in str(exc)
+                else ""
+            )
             raise ConnectionFailed(minion.name, f"ssh {params['hostname']}:{params['port']}: {exc}{hint}") from exc
         except (OSError, EOFError) as exc:
             raise ConnectionFailed(minion.name, f"ssh {params['hostname']}:{params['port']}: {exc}") from exc

@@ -186,8 +186,9 @@ def _rollout(
     for n, step in enumerate(plan.rollout, 1):
         in_place = n - 1 in plan.rollout_in_place
         label = f"rollout {step.controller}: step {n}/{len(plan.rollout)}" + (" (in place)" if in_place else "")
-        step_results, done = _rollout_step(_Step(step, plan.rollout_placements, in_place, label), connections,
-                                           environment, say)
+        step_results, done = _rollout_step(
+            _Step(step, plan.rollout_placements, in_place, label), connections, environment, say
+        )
         results.extend(step_results)
         if not done:
             say(f"rollout {step.controller}: stopped at step {n}; the next run goes on from here")
@@ -234,8 +235,10 @@ def _create_new(
         result = executor.run(action)
         if result.ok and not _wait_running(executor, pod.name):
             result = Result(action, False, f"not running within {ROLLOUT_TIMEOUT:.0f} s")
-        say(f"{s.label}: " + (f"{pod.name} running on {minion}" if result.ok else
-                              f"{pod.name} on {minion}: FAILED: {result.error}"))
+        say(
+            f"{s.label}: "
+            + (f"{pod.name} running on {minion}" if result.ok else f"{pod.name} on {minion}: FAILED: {result.error}")
+        )
         results.append(result)
         if not result.ok:
             break
@@ -247,11 +250,18 @@ def _remove_old(
 ) -> list[Result]:
     results = []
     for old in s.step.remove:
-        action = Action("remove", old.minion, "rolled out: replaced by a pod of the new template", pod=old.name,
-                        observed=old)
+        action = Action(
+            "remove", old.minion, "rolled out: replaced by a pod of the new template", pod=old.name, observed=old
+        )
         result = MinionExecutor(connections[old.minion], environment).run(action)
-        say(f"{s.label}: " + (f"removed {old.name} on {old.minion}" if result.ok else
-                              f"remove {old.name} on {old.minion}: FAILED: {result.error}"))
+        say(
+            f"{s.label}: "
+            + (
+                f"removed {old.name} on {old.minion}"
+                if result.ok
+                else f"remove {old.name} on {old.minion}: FAILED: {result.error}"
+            )
+        )
         results.append(result)
     return results
 
@@ -263,4 +273,3 @@ def _wait_running(executor: MinionExecutor, pod: str) -> bool:
             return True
         time.sleep(0.5)
     return False
-

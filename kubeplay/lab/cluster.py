@@ -74,8 +74,10 @@ def ensure_packages(say: Say) -> None:
         return
     if os.geteuid() != 0:
         raise LabError(
-            "the lab needs these Debian packages, which are missing: " + " ".join(missing)
-            + "\nrun as root to let kubeplay install them, or: apt-get install -y " + " ".join(missing)
+            "the lab needs these Debian packages, which are missing: "
+            + " ".join(missing)
+            + "\nrun as root to let kubeplay install them, or: apt-get install -y "
+            + " ".join(missing)
         )
     say("installing Debian packages: " + " ".join(missing))
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -168,8 +170,9 @@ def up(name: str, minions: int, inventory: str, say: Say) -> LabLayout:
 
 def _ssh_key(lab: LabLayout) -> None:
     if not lab.ssh_key.exists():
-        host.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"kubeplay-lab-{lab.name}",
-                  "-f", str(lab.ssh_key)])
+        host.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"kubeplay-lab-{lab.name}", "-f", str(lab.ssh_key)]
+        )
     (lab.state_dir / "authorized_keys").write_text(lab.ssh_key.with_suffix(".pub").read_text())
 
 
@@ -217,21 +220,23 @@ def _sshd_config(lab: LabLayout, m: MinionLayout) -> Path:
         host.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", m.name, "-f", str(key)])
     config = m.state_dir / "sshd_config"
     config.write_text(
-        "\n".join([
-            f"ListenAddress {m.address}",
-            f"HostKey {key}",
-            f"PidFile {m.run_dir / 'sshd.pid'}",
-            "PermitRootLogin prohibit-password",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "UsePAM no",
-            f"AuthorizedKeysFile {lab.state_dir / 'authorized_keys'}",
-            f"SetEnv DOCKER_HOST={m.docker_host} PATH={_minion_path(lab)}",
-            "MaxSessions 100",
-            "MaxStartups 100:30:200",
-            "Subsystem sftp internal-sftp",
-            "",
-        ])
+        "\n".join(
+            [
+                f"ListenAddress {m.address}",
+                f"HostKey {key}",
+                f"PidFile {m.run_dir / 'sshd.pid'}",
+                "PermitRootLogin prohibit-password",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                f"AuthorizedKeysFile {lab.state_dir / 'authorized_keys'}",
+                f"SetEnv DOCKER_HOST={m.docker_host} PATH={_minion_path(lab)}",
+                "MaxSessions 100",
+                "MaxStartups 100:30:200",
+                "Subsystem sftp internal-sftp",
+                "",
+            ]
+        )
     )
     return config
 
@@ -311,7 +316,8 @@ def _docker_ok(m: MinionLayout) -> bool:
         return False
     proc = subprocess.run(
         [_which("docker") or "docker", "-H", m.docker_host, "version", "--format", "{{.Server.Version}}"],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     return proc.returncode == 0
 

@@ -54,9 +54,7 @@ def start_daemon(argv: Sequence[str], log: Path) -> int:
     """Start a long-running program in its own session with output to log; return its pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
-        )
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
     return proc.pid
 
 

@@ -152,8 +152,16 @@ class _Builder:
             return
         stopped = _restartable(keep, desired)
         if stopped:
-            self.act(Action("start", keep.minion, f"restartPolicy {desired.spec.restart_policy}", pod=desired.name,
-                            observed=keep, containers=stopped))
+            self.act(
+                Action(
+                    "start",
+                    keep.minion,
+                    f"restartPolicy {desired.spec.restart_policy}",
+                    pod=desired.name,
+                    observed=keep,
+                    containers=stopped,
+                )
+            )
         else:
             self.converged[keep.minion] = self.converged.get(keep.minion, 0) + 1
 
@@ -241,8 +249,11 @@ def _images(b: _Builder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]
         have = b.observed.minions[minion].images
         pods = []
         for pod in all_pods:
-            missing = [c.image for c in pod.spec.containers
-                       if c.image_pull_policy == "PullNever" and image_ref(c.image) not in have]
+            missing = [
+                c.image
+                for c in pod.spec.containers
+                if c.image_pull_policy == "PullNever" and image_ref(c.image) not in have
+            ]
             if missing:
                 why = f"image {missing[0]} is not on {minion}, imagePullPolicy PullNever"
                 b.failures.append(Failure(minion, pod.name, why))
@@ -266,4 +277,3 @@ def _images(b: _Builder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]
             b.act(Action("pull", minion, reason, image=image))
     never = {(f.minion, f.pod) for f in b.failures}
     b.actions[:] = [a for a in b.actions if (a.minion, a.pod) not in never or a.desired is None]
-

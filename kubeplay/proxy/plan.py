@@ -162,8 +162,13 @@ class ServiceRow:
     """"80/TCP", one per service port."""
 
     def as_dict(self) -> dict[str, object]:
-        return {"id": self.name, "labels": dict(self.labels), "selector": dict(self.selector),
-                "portalIP": self.ip, "ports": list(self.ports)}
+        return {
+            "id": self.name,
+            "labels": dict(self.labels),
+            "selector": dict(self.selector),
+            "portalIP": self.ip,
+            "ports": list(self.ports),
+        }
 
 
 @dataclass(frozen=True)
@@ -176,12 +181,14 @@ class EndpointRow:
         return {"id": self.name, "endpoints": list(self.endpoints)}
 
 
-def service_rows(services: Sequence[Service], portals: Mapping[str, str], observed: Mapping[str, str]
-                 ) -> list[ServiceRow]:
+def service_rows(
+    services: Sequence[Service], portals: Mapping[str, str], observed: Mapping[str, str]
+) -> list[ServiceRow]:
     """The manifests' services with their portal IPs, then services only the minions' rules still know."""
     rows = [
-        ServiceRow(s.name, s.labels, s.selector, portals.get(s.name, ""),
-                   tuple(f"{p.port}/{p.protocol}" for p in s.ports))
+        ServiceRow(
+            s.name, s.labels, s.selector, portals.get(s.name, ""), tuple(f"{p.port}/{p.protocol}" for p in s.ports)
+        )
         for s in sorted(services, key=lambda s: s.name)
     ]
     known = {s.name for s in services}

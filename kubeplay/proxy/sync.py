@@ -124,8 +124,9 @@ def relist(observed: Observed, connections: Mapping[str, MinionConnection], fork
     return Observed({n: fresh.get(n, m) for n, m in observed.minions.items()})
 
 
-def write(syncs: Sequence[MinionSync], connections: Mapping[str, MinionConnection], say: Say, forks: int
-          ) -> list[NetworkResult]:
+def write(
+    syncs: Sequence[MinionSync], connections: Mapping[str, MinionConnection], say: Say, forks: int
+) -> list[NetworkResult]:
     """Write what differs: one iptables-restore per minion whose rules are not in sync, then its route changes."""
 
     def one(sync: MinionSync) -> list[NetworkResult]:

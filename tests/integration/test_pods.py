@@ -24,8 +24,14 @@ pytestmark = pytest.mark.integration
 def pod_yaml(name: str, image: str = "dockerfile/redis", **extra: Any) -> str:
     """A Kubernetes-style pod manifest with one container; extra container fields as JSON-compatible values."""
     container = {"name": "main", "image": image, **extra}
-    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
-                       "spec": {"containers": [container]}})
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"containers": [container]},
+        }
+    )
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -65,8 +71,9 @@ def docker_mutations(lab: Lab, since: float, until: float) -> list[str]:
     changing = {"create", "start", "stop", "kill", "die", "destroy", "restart", "rename", "update"}
     events = []
     for i in range(lab.size):
-        for e in lab.docker(i).events(since=math.ceil(since), until=math.ceil(until), decode=True,
-                                      filters={"type": "container"}):
+        for e in lab.docker(i).events(
+            since=math.ceil(since), until=math.ceil(until), decode=True, filters={"type": "container"}
+        ):
             if e.get("Action") in changing:
                 events.append(f"minion-{i + 1}: {e['Action']} {e.get('Actor', {}).get('Attributes', {}).get('name')}")
     return events
@@ -239,8 +246,9 @@ def test_the_containers_of_a_pod_reach_each_other_on_localhost(lab: Lab) -> None
 
 def test_a_failing_liveness_probe_gets_the_pod_replaced(lab: Lab, tmp_path: Path) -> None:
     probe = {"httpGet": {"path": "/", "port": 81}, "initialDelaySeconds": 0}
-    manifest = write(tmp_path, "p.json", pod_yaml("probed", image=f"{lab.layout.registry}/kubeplay/httpd",
-                                                  livenessProbe=probe))
+    manifest = write(
+        tmp_path, "p.json", pod_yaml("probed", image=f"{lab.layout.registry}/kubeplay/httpd", livenessProbe=probe)
+    )
     assert apply(lab, manifest).code == 0
     _, before = find_pod(lab, "probed")
     run = apply(lab, manifest)
@@ -252,8 +260,9 @@ def test_a_failing_liveness_probe_gets_the_pod_replaced(lab: Lab, tmp_path: Path
 
 def test_a_passing_liveness_probe_leaves_the_pod_alone(lab: Lab, tmp_path: Path) -> None:
     probe = {"httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": 0}
-    manifest = write(tmp_path, "p.json", pod_yaml("healthy", image=f"{lab.layout.registry}/kubeplay/httpd",
-                                                  livenessProbe=probe))
+    manifest = write(
+        tmp_path, "p.json", pod_yaml("healthy", image=f"{lab.layout.registry}/kubeplay/httpd", livenessProbe=probe)
+    )
     assert apply(lab, manifest).code == 0
     time.sleep(1)
     run = apply(lab, manifest, extra=("--detailed-exitcode",))
@@ -286,7 +295,10 @@ def test_privileged_containers_are_refused_unless_the_inventory_allows_them(lab:
 def test_an_invalid_manifest_stops_the_run_before_anything_changes(lab: Lab, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     write(folder, "good.json", pod_yaml("good"))
-    write(folder, "bad.yaml", textwrap.dedent("""\
+    write(
+        folder,
+        "bad.yaml",
+        textwrap.dedent("""\
         apiVersion: v1
         kind: Pod
         metadata:
@@ -297,7 +309,8 @@ def test_an_invalid_manifest_stops_the_run_before_anything_changes(lab: Lab, tmp
               image: dockerfile/redis
               ports:
                 - containerPort: 70000
-        """))
+        """),
+    )
     run = apply(lab, folder)
     assert run.code == 1
     assert "bad.yaml:10" in run.stderr and "Pod bad" in run.stderr
@@ -308,7 +321,9 @@ def test_an_invalid_manifest_stops_the_run_before_anything_changes(lab: Lab, tmp
 def test_a_port_taken_on_one_minion_fails_that_pod_only(lab: Lab, tmp_path: Path) -> None:
     api = lab.docker(0)
     squatter = api.create_container(
-        "dockerfile/redis", name="squatter", ports=[6379],
+        "dockerfile/redis",
+        name="squatter",
+        ports=[6379],
         host_config=api.create_host_config(port_bindings={6379: 6379}),
     )
     api.start(squatter["Id"])
@@ -329,9 +344,9 @@ def test_a_port_taken_on_one_minion_fails_that_pod_only(lab: Lab, tmp_path: Path
 
 def test_an_unreachable_minion_is_reported_with_exit_4_and_the_rest_is_applied(lab: Lab, tmp_path: Path) -> None:
     inventory = tmp_path / "inv.ini"
-    inventory.write_text(lab.inventory.read_text().replace(
-        "[minions]\n", "[minions]\nghost ansible_host=127.0.0.1 ansible_port=1\n"
-    ))
+    inventory.write_text(
+        lab.inventory.read_text().replace("[minions]\n", "[minions]\nghost ansible_host=127.0.0.1 ansible_port=1\n")
+    )
     run = kubeplay("apply", "-f", str(SEED / "redis.json"), "--yes", "--timeout", "2", inventory=inventory)
     assert run.code == 4, run.stdout + run.stderr
     assert "ghost unreachable" in run.stderr
@@ -373,8 +388,14 @@ def test_ssh_config_host_aliases_are_honoured(lab: Lab, tmp_path: Path) -> None:
     import sys
 
     env = {**os.environ, "HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-m", "kubeplay.cli", "get", "pods", "-i", str(inventory)],
-                          capture_output=True, text=True, env=env, check=False, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubeplay.cli", "get", "pods", "-i", str(inventory)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -405,8 +426,14 @@ def _cli_with_env(env: dict[str, str], *args: str) -> Any:
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "kubeplay.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kubeplay.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+        timeout=120,
+    )
 
 
 def test_new_host_keys_are_accepted_only_when_asked_and_remembered(lab: Lab, tmp_path: Path) -> None:
@@ -437,8 +464,10 @@ def test_keys_from_ssh_agent_are_used(lab: Lab, tmp_path: Path) -> None:
         added = subprocess.run(["ssh-add", str(lab.layout.ssh_key)], env=env, capture_output=True, check=False)
         assert added.returncode == 0, added.stderr
         inventory = tmp_path / "inv.ini"
-        inventory.write_text(f"one ansible_host={lab.layout.minions[0].address}\n\n[all:vars]\n"
-                             f"kubeplay_known_hosts={lab.layout.known_hosts}\n")
+        inventory.write_text(
+            f"one ansible_host={lab.layout.minions[0].address}\n\n[all:vars]\n"
+            f"kubeplay_known_hosts={lab.layout.known_hosts}\n"
+        )
         run = _cli_with_env(env, "get", "pods", "-i", str(inventory))
         assert run.returncode == 0, run.stderr
     finally:
@@ -450,8 +479,9 @@ def test_a_local_minion_drives_the_workstations_own_docker(lab: Lab, tmp_path: P
     inventory = tmp_path / "inv.ini"
     inventory.write_text("workstation ansible_connection=local\n")
     docker_host = lab.layout.minions[2].docker_host  # stands in for the workstation's own dockerd
-    run = _cli_with_env({"DOCKER_HOST": docker_host}, "apply", "-f", str(SEED / "redis.json"), "-i", str(inventory),
-                        "--yes")
+    run = _cli_with_env(
+        {"DOCKER_HOST": docker_host}, "apply", "-f", str(SEED / "redis.json"), "-i", str(inventory), "--yes"
+    )
     assert run.returncode == 0, run.stderr
     assert find_pod(lab, "redis")[0] == 2
 
@@ -464,8 +494,9 @@ def _on_a_terminal(argv: list[str], answer: bytes) -> tuple[int, str]:
     import sys
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "kubeplay.cli", *argv], stdin=slave, stdout=slave, stderr=slave,
-                            close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubeplay.cli", *argv], stdin=slave, stdout=slave, stderr=slave, close_fds=True
+    )
     os.close(slave)
     shown = b""
     answered = False

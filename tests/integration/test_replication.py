@@ -65,8 +65,12 @@ def controller(
 
 def pod(name: str, labels: dict[str, str]) -> dict[str, object]:
     container = {"name": "redis", "image": REDIS_IMAGE, "imagePullPolicy": "IfNotPresent"}
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
-            "spec": {"containers": [container]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"containers": [container]},
+    }
 
 
 def write(path: Path, *objects: dict[str, object]) -> Path:
@@ -209,8 +213,9 @@ def _stop_minion(lab: Lab, index: int) -> None:
 def _restore_lab(lab: Lab) -> None:
     """`kubeplay lab up` repairs a lab whose daemons were stopped."""
     argv = ["lab", "up", "--name", LAB_NAME, "--inventory", str(lab.inventory)]
-    proc = subprocess.run([sys.executable, "-m", "kubeplay.cli", *argv], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubeplay.cli", *argv], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -353,9 +358,7 @@ def test_two_controllers_with_overlapping_selectors_are_an_error_naming_both(lab
     assert not any(lab.kubeplay_containers().values())
 
 
-def test_get_replicationcontrollers_shows_id_images_selector_and_running_over_desired(
-    lab: Lab, tmp_path: Path
-) -> None:
+def test_get_replicationcontrollers_shows_id_images_selector_and_running_over_desired(lab: Lab, tmp_path: Path) -> None:
     rc = write(tmp_path / "web.yaml", controller("web", 2))
     assert apply(lab, rc).code == EXIT_OK
     table = kubeplay("get", "replicationcontrollers", "-f", str(rc), inventory=lab.inventory)

@@ -33,8 +33,9 @@ CLIENT_MINION = 2
 
 def minion_run(lab: Lab, index: int, *argv: str, stdin: bytes | None = None) -> str:
     """A program on a minion over SSH: the same iptables (backend and PATH) kubeplay uses."""
-    conn = SSHConnection(load_inventory(str(lab.inventory)).minions[index],
-                         SSHOptions(known_hosts=(str(lab.layout.known_hosts),)))
+    conn = SSHConnection(
+        load_inventory(str(lab.inventory)).minions[index], SSHOptions(known_hosts=(str(lab.layout.known_hosts),))
+    )
     try:
         result = conn.run(argv, stdin=stdin)
     finally:
@@ -140,8 +141,12 @@ def portal(manifest: Path, inventory: Path, service: str) -> str:
 
 
 def pod_names(lab: Lab, prefix: str) -> set[str]:
-    return {str(c["Labels"]["kubeplay.pod"]) for cs in lab.kubeplay_containers().values() for c in cs
-            if str(c["Labels"]["kubeplay.pod"]).startswith(prefix)}
+    return {
+        str(c["Labels"]["kubeplay.pod"])
+        for cs in lab.kubeplay_containers().values()
+        for c in cs
+        if str(c["Labels"]["kubeplay.pod"]).startswith(prefix)
+    }
 
 
 @pytest.fixture
@@ -155,8 +160,7 @@ def net_lab(lab: Lab) -> Iterator[Lab]:
 # --- the tests ------------------------------------------------------------------------------------------------
 
 
-def test_the_portal_ip_reaches_all_three_pods_from_a_container_on_another_minion(net_lab: Lab, tmp_path: Path
-                                                                                 ) -> None:
+def test_the_portal_ip_reaches_all_three_pods_from_a_container_on_another_minion(net_lab: Lab, tmp_path: Path) -> None:
     inventory, manifest = web_inventory(net_lab, tmp_path), web_manifest(tmp_path)
     apply(manifest, inventory)
     pods = pod_names(net_lab, "web-")
@@ -174,7 +178,8 @@ def test_client_ip_affinity_sticks_to_one_pod(net_lab: Lab, tmp_path: Path) -> N
 
 def test_killing_a_pod_and_applying_moves_traffic_to_the_rest(net_lab: Lab, tmp_path: Path) -> None:
     inventory, manifest = web_inventory(net_lab, tmp_path), tmp_path / "pods.yaml.j2"
-    pods = [f"""apiVersion: v1
+    pods = [
+        f"""apiVersion: v1
 kind: Pod
 metadata: {{name: web-{n}, labels: {{app: web}}}}
 spec:
@@ -184,7 +189,9 @@ spec:
     - name: httpd
       image: "{{{{ lab_registry }}}}/kubeplay/httpd"
       ports: [{{name: http, containerPort: 80}}]
-""" for n in ("a", "b", "c")]
+"""
+        for n in ("a", "b", "c")
+    ]
     service = web_manifest(tmp_path).read_text().split("---\n")[1]
     manifest.write_text("---\n".join([*pods, service]))
     apply(manifest, inventory)
@@ -225,8 +232,10 @@ def test_a_pod_reaches_its_own_service_hairpin(net_lab: Lab, tmp_path: Path) -> 
 def test_a_service_with_no_endpoints_refuses_at_once(net_lab: Lab, tmp_path: Path) -> None:
     inventory = web_inventory(net_lab, tmp_path)
     manifest = tmp_path / "lonely.yaml"
-    manifest.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: lonely}\n"
-                        "spec: {selector: {app: nobody}, ports: [{port: 80, targetPort: 80}]}\n")
+    manifest.write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: lonely}\n"
+        "spec: {selector: {app: nobody}, ports: [{port: 80, targetPort: 80}]}\n"
+    )
     apply(manifest, inventory)
     ip = portal(manifest, inventory, "lonely")
     start = time.monotonic()
@@ -238,10 +247,26 @@ def test_a_service_with_no_endpoints_refuses_at_once(net_lab: Lab, tmp_path: Pat
 def test_the_users_rules_and_dockers_rules_survive_every_apply(net_lab: Lab, tmp_path: Path) -> None:
     inventory = web_inventory(net_lab, tmp_path)
     user_rules = [
-        ("nat", "-A", "PREROUTING", "-d", "192.0.2.1/32", "-p", "tcp", "-m", "tcp", "--dport", "9", "-m", "comment",
-         "--comment", "users own", "-j", "ACCEPT"),
-        ("filter", "-I", "FORWARD", "-s", "192.0.2.2/32", "-m", "comment", "--comment", "users own", "-j",
-         "DROP"),
+        (
+            "nat",
+            "-A",
+            "PREROUTING",
+            "-d",
+            "192.0.2.1/32",
+            "-p",
+            "tcp",
+            "-m",
+            "tcp",
+            "--dport",
+            "9",
+            "-m",
+            "comment",
+            "--comment",
+            "users own",
+            "-j",
+            "ACCEPT",
+        ),
+        ("filter", "-I", "FORWARD", "-s", "192.0.2.2/32", "-m", "comment", "--comment", "users own", "-j", "DROP"),
     ]
     for i in range(net_lab.size):
         for table, *rule in user_rules:
@@ -250,17 +275,22 @@ def test_the_users_rules_and_dockers_rules_survive_every_apply(net_lab: Lab, tmp
         before = {i: foreign_rules(net_lab, i) for i in range(net_lab.size)}
         assert all(any(":DOCKER " in line for line in lines) for lines in before.values())
         assert all(sum("users own" in line for line in lines) == 2 for lines in before.values())
-        second = "---\napiVersion: v1\nkind: Service\nmetadata: {name: other}\nspec: {selector: {app: web}, " \
-                 "ports: [{port: 81, targetPort: http}]}\n"
+        second = (
+            "---\napiVersion: v1\nkind: Service\nmetadata: {name: other}\nspec: {selector: {app: web}, "
+            "ports: [{port: 81, targetPort: http}]}\n"
+        )
         empty = tmp_path / "empty.yaml"
         empty.write_text("")
-        for manifest in (web_manifest(tmp_path), web_manifest(tmp_path, extra=second), web_manifest(tmp_path),
-                         empty):
+        for manifest in (web_manifest(tmp_path), web_manifest(tmp_path, extra=second), web_manifest(tmp_path), empty):
             apply(manifest, inventory)
             for i in range(net_lab.size):
                 assert foreign_rules(net_lab, i) == before[i], f"minion-{i + 1}: a rule not kubeplay's changed"
-        leftovers = [line for i in range(net_lab.size) for line in rules(net_lab, i)
-                     if "KUBEPLAY-SVC-" in line or "KUBEPLAY-SEP-" in line or "has no endpoints" in line]
+        leftovers = [
+            line
+            for i in range(net_lab.size)
+            for line in rules(net_lab, i)
+            if "KUBEPLAY-SVC-" in line or "KUBEPLAY-SEP-" in line or "has no endpoints" in line
+        ]
         assert leftovers == [], "with no services left, no service's chain or rule may stay"
     finally:
         for i in range(net_lab.size):
@@ -284,27 +314,60 @@ def test_the_seed_redis_answers_ping_through_its_portal_and_a_pod_finds_it_by_en
     net_lab: Lab, tmp_path: Path
 ) -> None:
     service = tmp_path / "redis-service.json"
-    service.write_text(json.dumps({"id": "redis", "kind": "Service", "apiVersion": "v1beta1", "port": 6379,
-                                   "containerPort": 6379, "selector": {"name": "redis"}}))
+    service.write_text(
+        json.dumps(
+            {
+                "id": "redis",
+                "kind": "Service",
+                "apiVersion": "v1beta1",
+                "port": 6379,
+                "containerPort": 6379,
+                "selector": {"name": "redis"},
+            }
+        )
+    )
     finder = tmp_path / "finder.json"
-    finder.write_text(json.dumps({
-        "id": "finder", "kind": "Pod", "apiVersion": "v1beta1", "labels": {"name": "finder"},
-        "desiredState": {"manifest": {"version": "v1beta1", "id": "finder", "containers": [{
-            "name": "main", "image": f"{net_lab.layout.registry}/kubeplay/httpd", "command": ["sleep", "3600"],
-        }]}},
-    }))
+    finder.write_text(
+        json.dumps(
+            {
+                "id": "finder",
+                "kind": "Pod",
+                "apiVersion": "v1beta1",
+                "labels": {"name": "finder"},
+                "desiredState": {
+                    "manifest": {
+                        "version": "v1beta1",
+                        "id": "finder",
+                        "containers": [
+                            {
+                                "name": "main",
+                                "image": f"{net_lab.layout.registry}/kubeplay/httpd",
+                                "command": ["sleep", "3600"],
+                            }
+                        ],
+                    }
+                },
+            }
+        )
+    )
     manifests = ["-f", str(SEED / "redis.json"), "-f", str(service), "-f", str(finder)]
     run = kubeplay("apply", *manifests, "-y", inventory=net_lab.inventory)
     assert run.code == 0, run.stderr
     ip = portal(service, net_lab.inventory, "redis")
-    redis_minion = next(i for i, m in enumerate(net_lab.layout.minions)
-                        if any(c["Labels"]["kubeplay.pod"] == "redis" for c in net_lab.kubeplay_containers()[m.name]))
+    redis_minion = next(
+        i
+        for i, m in enumerate(net_lab.layout.minions)
+        if any(c["Labels"]["kubeplay.pod"] == "redis" for c in net_lab.kubeplay_containers()[m.name])
+    )
     other = (redis_minion + 1) % net_lab.size
     ping = "printf 'PING\\r\\n' | nc -w 3 {host} {port}"
     assert "+PONG" in client(net_lab, other, ping.format(host=ip, port=6379))
 
-    where = next(i for i, m in enumerate(net_lab.layout.minions)
-                 if any(c["Labels"]["kubeplay.pod"] == "finder" for c in net_lab.kubeplay_containers()[m.name]))
+    where = next(
+        i
+        for i, m in enumerate(net_lab.layout.minions)
+        if any(c["Labels"]["kubeplay.pod"] == "finder" for c in net_lab.kubeplay_containers()[m.name])
+    )
     api = net_lab.docker(where)
     main = api.containers(filters={"label": ["kubeplay.pod=finder", "kubeplay.container=main"]})[0]
 

@@ -54,8 +54,11 @@ def test_a_large_restore_text_is_sent_gzipped_to_a_fixed_pipeline() -> None:
     conn = Recorder(0)
     network_sync.restore(conn, BIG)
     ((argv, stdin),) = conn.calls
-    assert argv == ("sh", "-c", "command -v gzip >/dev/null || exit 127; "
-                                "gzip -dc | iptables-restore --noflush --wait=10")
+    assert argv == (
+        "sh",
+        "-c",
+        "command -v gzip >/dev/null || exit 127; gzip -dc | iptables-restore --noflush --wait=10",
+    )
     assert stdin is not None and len(stdin) < len(BIG) // 10 and gzip.decompress(stdin) == BIG.encode()
 
 

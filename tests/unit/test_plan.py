@@ -234,8 +234,16 @@ CASES = [
     ),
     Case(
         "PullNever with the image missing on a bare minion: no provision or pull for a pod that is not created",
-        Desired((pod("app", Container("a", "redis:2.8", image_pull_policy="PullNever"),
-                     Container("b", "busybox:1", image_pull_policy="PullAlways"), labels={"name": "app"}),)),
+        Desired(
+            (
+                pod(
+                    "app",
+                    Container("a", "redis:2.8", image_pull_policy="PullNever"),
+                    Container("b", "busybox:1", image_pull_policy="PullAlways"),
+                    labels={"name": "app"},
+                ),
+            )
+        ),
         cluster(minions=("m1",), images={"m1": set()}),
         [],
         failures=["m1 app: image redis:2.8 is not on m1, imagePullPolicy PullNever"],

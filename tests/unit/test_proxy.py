@@ -263,23 +263,39 @@ def test_hairpin_is_one_masquerade_per_local_endpoint_ip() -> None:
         "-A KUBEPLAY-POSTROUTING -s 172.21.0.9/32 -d 172.21.0.9/32 -j MASQUERADE",
         "-A KUBEPLAY-POSTROUTING -s 172.21.0.10/32 -d 172.21.0.10/32 -j MASQUERADE",
     )
-    assert not [r for chain, rs in rules.chains["nat"].items() if chain.startswith("KUBEPLAY-SEP-") for r in rs
-                if proxy.MARK_MASQ_CHAIN in r]
+    assert not [
+        r
+        for chain, rs in rules.chains["nat"].items()
+        if chain.startswith("KUBEPLAY-SEP-")
+        for r in rs
+        if proxy.MARK_MASQ_CHAIN in r
+    ]
     unknown_subnet = proxy.render([web, db], portals, endpoints)
     assert [r.split()[3] for r in unknown_subnet.chains["nat"][proxy.POSTROUTING_CHAIN][1:]] == [
-        "172.21.0.9/32", "172.21.0.10/32", "172.22.0.4/32"
+        "172.21.0.9/32",
+        "172.21.0.10/32",
+        "172.22.0.4/32",
     ]
 
 
 def test_only_portal_public_and_jump_rules_carry_comments() -> None:
     web = service("web", [ServicePort(80, 80)], public_ips=("192.0.2.7",), session_affinity="ClientIP")
     rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(3)}, local_pod_subnet="172.21.0.0/16")
-    commented = [proxy.comment_of(r) for chains in rules.chains.values() for rs in chains.values() for r in rs
-                 if proxy.comment_of(r)]
-    assert sorted(set(commented)) == ["kubeplay service traffic requiring SNAT", "web:80 portal 10.0.0.5",
-                                      "web:80 public 192.0.2.7"]
-    assert all(proxy.comment_of(r).startswith("kubeplay ") for js in rules.jumps.values() for rs in js.values()
-               for r in rs)
+    commented = [
+        proxy.comment_of(r)
+        for chains in rules.chains.values()
+        for rs in chains.values()
+        for r in rs
+        if proxy.comment_of(r)
+    ]
+    assert sorted(set(commented)) == [
+        "kubeplay service traffic requiring SNAT",
+        "web:80 portal 10.0.0.5",
+        "web:80 public 192.0.2.7",
+    ]
+    assert all(
+        proxy.comment_of(r).startswith("kubeplay ") for js in rules.jumps.values() for rs in js.values() for r in rs
+    )
 
 
 def test_service_without_endpoints_is_rejected_in_the_filter_table() -> None:

@@ -28,8 +28,11 @@ ROUTE = ("ip", "route", "replace", "172.22.0.0/16", "via", "10.0.0.2", "proto", 
 
 
 def test_only_rule_and_route_changes_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    syncs = [MinionSync("m1", proxy.Ruleset(), RULES, (ROUTE,)), MinionSync("m2", proxy.Ruleset(), RULES),
-             MinionSync("m3", RULES, RULES)]
+    syncs = [
+        MinionSync("m1", proxy.Ruleset(), RULES, (ROUTE,)),
+        MinionSync("m2", proxy.Ruleset(), RULES),
+        MinionSync("m3", RULES, RULES),
+    ]
     assert asked(monkeypatch, Plan(()), syncs) == "Apply these 3 changes (proxy rules on 2 minions, 1 route)?"
 
 

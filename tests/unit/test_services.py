@@ -31,8 +31,9 @@ from kubeplay.proxy.routes import FORWARD_CHAIN, Route
 from kubeplay.proxy.sync import backend_problem
 
 WEB = Service("web", {"tier": "front"}, {"app": "web"}, (ServicePort(80, "http"),), Source("web.yaml"))
-REDIS = Service("redis-master", {}, {"app": "redis"}, (ServicePort(6379, 6379),), Source("redis.yaml"),
-                portal_ip="10.0.0.11")
+REDIS = Service(
+    "redis-master", {}, {"app": "redis"}, (ServicePort(6379, 6379),), Source("redis.yaml"), portal_ip="10.0.0.11"
+)
 
 
 def minion(n: int, reachable: bool = True) -> ObservedMinion:
@@ -49,8 +50,9 @@ def inventory(pod_network: bool = True) -> Inventory:
 
 def pod(name: str, minion: str, ip: str, labels: dict[str, str], state: str = "running") -> ObservedPod:
     ports = (Port(80, name="http"),)
-    infra = ObservedContainer("i" + name, "", name, INFRA_CONTAINER, "h", "pause", "running", pod_labels=labels,
-                              ip=ip, ports=ports)
+    infra = ObservedContainer(
+        "i" + name, "", name, INFRA_CONTAINER, "h", "pause", "running", pod_labels=labels, ip=ip, ports=ports
+    )
     app = ObservedContainer("a" + name, "", name, "httpd", "h", "httpd", state, pod_labels=labels)
     return ObservedPod(name, minion, (infra, app))
 

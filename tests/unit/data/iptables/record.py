@@ -81,13 +81,23 @@ def record(backend: str, files: Sequence[str]) -> None:
         ns.run("-t", "nat", "-A", "OUTPUT", "-d", "198.51.100.1/32", "-j", proxy.SERVICES_CHAIN)
         out["step2-user-jump.save"] = ns.save()
         ns.run("-t", "nat", "-D", "OUTPUT", "-d", "198.51.100.1/32", "-j", proxy.SERVICES_CHAIN)
-        ns.run("-D", "FORWARD", "-m", "comment", "--comment", "kubeplay services without endpoints",
-               "-j", proxy.FILTER_CHAIN)
-        ns.run("-I", "FORWARD", "1", "-s", "203.0.113.0/24", "-m", "comment", "--comment",
-               "user top rule", "-j", "DROP")
+        ns.run(
+            "-D",
+            "FORWARD",
+            "-m",
+            "comment",
+            "--comment",
+            "kubeplay services without endpoints",
+            "-j",
+            proxy.FILTER_CHAIN,
+        )
+        ns.run(
+            "-I", "FORWARD", "1", "-s", "203.0.113.0/24", "-m", "comment", "--comment", "user top rule", "-j", "DROP"
+        )
         out["step2-missing-jump-counters.save"] = ns.save("-c")
-        ns.restore(proxy.to_restore(proxy.Ruleset(), proxy.parse_save(out["step2-missing-jump-counters.save"])),
-                   "--noflush")
+        ns.restore(
+            proxy.to_restore(proxy.Ruleset(), proxy.parse_save(out["step2-missing-jump-counters.save"])), "--noflush"
+        )
         out["after-teardown.save"] = ns.save()
     for name in files:
         (HERE / f"{prefix}-{name}").write_text(out[name])
@@ -95,8 +105,17 @@ def record(backend: str, files: Sequence[str]) -> None:
 
 
 def main() -> None:
-    record("nft", ["foreign-only.save", "step1.save", "step1-to-step2.restore", "step2.save",
-                   "step2-missing-jump-counters.save", "after-teardown.save"])
+    record(
+        "nft",
+        [
+            "foreign-only.save",
+            "step1.save",
+            "step1-to-step2.restore",
+            "step2.save",
+            "step2-missing-jump-counters.save",
+            "after-teardown.save",
+        ],
+    )
     record("legacy", ["step1.save", "step2.save", "step2-user-jump.save"])
 
 
