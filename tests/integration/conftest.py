@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -21,7 +22,8 @@ from kubeplay.lab import cluster
 from kubeplay.lab.layout import LabLayout
 
 ROOT = Path(__file__).resolve().parents[2]
-SEED = ROOT.parent / "shared" / "seed"
+SEED = ROOT / "manifests"
+"""Where the seed walkthrough's redis.json and redisController.json are kept, verbatim."""
 LAB_NAME = os.environ.get("KUBEPLAY_TEST_LAB", "lab")
 """Several developers can test side by side, each on a lab of their own (KUBEPLAY_TEST_LAB=name)."""
 
@@ -39,7 +41,7 @@ class Lab:
     def size(self) -> int:
         return len(self.layout.minions)
 
-    def kubeplay_containers(self) -> dict[str, list[dict[str, object]]]:
+    def kubeplay_containers(self) -> dict[str, list[dict[str, Any]]]:
         found = {}
         for i, m in enumerate(self.layout.minions):
             found[m.name] = self.docker(i).containers(all=True, filters={"label": "kubeplay.pod"})
@@ -80,7 +82,8 @@ class Run:
     stdout: str
     stderr: str
 
-    def json(self) -> dict[str, object]:
+    def json(self) -> dict[str, Any]:
+        """The JSON document on stdout (JSON is untyped: tests index into it as they check it)."""
         value = json.loads(self.stdout)
         assert isinstance(value, dict)
         return value

@@ -136,11 +136,11 @@ def test_json_output_is_a_machine_readable_plan_and_result(lab: Lab) -> None:
     run = kubeplay("apply", "-f", str(SEED / "redis.json"), "--yes", "-o", "json", inventory=lab.inventory)
     assert run.code == 0, run.stderr
     doc = run.json()
-    creates = [a for a in doc["plan"] if a["verb"] == "create"]  # type: ignore[union-attr]
+    creates = [a for a in doc["plan"] if a["verb"] == "create"]
     assert [a["pod"] for a in creates] == ["redis"]
-    assert all(r["ok"] for r in doc["results"])  # type: ignore[union-attr]
+    assert all(r["ok"] for r in doc["results"])
     minion = creates[0]["minion"]
-    assert doc["recap"][minion]["changed"] >= 1  # type: ignore[index]
+    assert doc["recap"][minion]["changed"] >= 1
 
 
 # --- changes --------------------------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ def test_manifests_from_stdin_and_yaml_multi_documents(lab: Lab) -> None:
     find_pod(lab, "one")
     find_pod(lab, "two")
     labelled = kubeplay("get", "pods", "-l", "app=two", "-o", "json", inventory=lab.inventory)
-    assert [p["id"] for p in labelled.json()["items"]] == ["two"]  # type: ignore[index]
+    assert [p["id"] for p in labelled.json()["items"]] == ["two"]
 
 
 def test_validate_checks_without_connecting(lab: Lab, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import tarfile
 
 import pytest
@@ -65,9 +67,13 @@ def test_without_root_the_missing_packages_are_named_and_nothing_is_installed(
     from kubeplay.lab import cluster
 
     monkeypatch.setattr(cluster, "_which", lambda program: None if program in ("dockerd", "sshd") else "/bin/x")
-    monkeypatch.setattr(cluster.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     ran: list[object] = []
-    monkeypatch.setattr(cluster.subprocess, "run", lambda *a, **k: ran.append(a))
+
+    def run(*args: object, **kwargs: object) -> None:
+        ran.append(args)
+
+    monkeypatch.setattr(subprocess, "run", run)
     with pytest.raises(LabError) as failed:
         cluster.ensure_packages(lambda message: None)
     assert "docker.io openssh-server" in str(failed.value) and "apt-get install -y" in str(failed.value)
@@ -78,14 +84,18 @@ def test_as_root_the_missing_packages_are_installed_and_named(monkeypatch: pytes
     from kubeplay.lab import cluster
 
     monkeypatch.setattr(cluster, "_which", lambda program: None if program == "docker-registry" else "/bin/x")
-    monkeypatch.setattr(cluster.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     commands: list[list[str]] = []
 
     class Done:
         returncode = 0
         stderr = ""
 
-    monkeypatch.setattr(cluster.subprocess, "run", lambda argv, **k: commands.append(argv) or Done())
+    def run(argv: list[str], **kwargs: object) -> Done:
+        commands.append(argv)
+        return Done()
+
+    monkeypatch.setattr(subprocess, "run", run)
     said: list[str] = []
     cluster.ensure_packages(said.append)
     assert said == ["installing Debian packages: docker-registry"]

@@ -29,7 +29,9 @@ from kubeplay.names import dns_label_error, image_error, label_key_error, label_
 from kubeplay.pods.spechash import pod_hash
 from kubeplay.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 
-SEED = Path("/work/shared/seed")
+MANIFESTS = Path(__file__).parents[2] / "manifests"
+SEED = (MANIFESTS / "redis.json", MANIFESTS / "redisController.json")
+"""The seed walkthrough's two manifests, verbatim (the project keeps its own copies in manifests/)."""
 DATA = Path(__file__).parent / "data" / "manifests"
 BAD = Path(__file__).parents[1] / "bad" / "manifests"
 
@@ -58,26 +60,33 @@ def write(folder: Path, name: str, text: str) -> str:
 
 
 def test_seed_pod_loads_verbatim() -> None:
-    desired = load_manifests([str(SEED / "redis.json")])
-    assert desired == Desired(
-        pods=(Pod("redis", {"name": "redis"}, PodSpec((REDIS,)), Source(str(SEED / "redis.json"), 1)),)
-    )
+    desired = load_manifests([str(SEED[0])])
+    assert desired == Desired(pods=(Pod("redis", {"name": "redis"}, PodSpec((REDIS,)), Source(str(SEED[0]), 1)),))
 
 
 def test_seed_controller_loads_verbatim() -> None:
-    (controller,) = load_manifests([str(SEED / "redisController.json")]).controllers
+    (controller,) = load_manifests([str(SEED[1])]).controllers
     assert controller == ReplicationController(
         name="redisController",
         labels={"name": "redis"},
         replicas=1,
         selector={"name": "redis"},
         template=PodTemplate({"name": "redis"}, PodSpec((REDIS,))),
-        source=Source(str(SEED / "redisController.json"), 1),
+        source=Source(str(SEED[1]), 1),
     )
 
 
-def test_seed_folder_loads_both_objects_in_order() -> None:
-    desired = load_manifests([str(SEED)])
+@pytest.fixture
+def seed_folder(tmp_path: Path) -> Path:
+    """A folder as the seed came: its two manifests and a README that is not a manifest."""
+    for path in SEED:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "README.md").write_text("# the walkthrough\n")
+    return tmp_path
+
+
+def test_seed_folder_loads_both_objects_in_order(seed_folder: Path) -> None:
+    desired = load_manifests([str(seed_folder)])
     assert [p.name for p in desired.pods] == ["redis"]
     assert [c.name for c in desired.controllers] == ["redisController"]
     assert desired.controllers[0].template.spec == desired.pods[0].spec
@@ -249,7 +258,7 @@ def test_directories_are_read_recursively_in_sorted_order_skipping_other_and_hid
 
 
 def test_stdin_is_read_for_a_dash_as_json_or_yaml() -> None:
-    seed = (SEED / "redis.json").read_text()
+    seed = SEED[0].read_text()
     desired = load_manifests(["-"], stdin=io.StringIO(seed + "\n"))
     assert desired.pods[0].source == Source("<stdin>", 1)
     yaml_pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n"
@@ -334,8 +343,8 @@ def test_problem_carries_file_line_object_and_field() -> None:
     ]
 
 
-def test_problems_from_every_file_are_reported_together() -> None:
-    problems = problems_of([str(BAD / "missing_image.yaml"), str(SEED), str(BAD / "negative_replicas.yaml")])
+def test_problems_from_every_file_are_reported_together(seed_folder: Path) -> None:
+    problems = problems_of([str(BAD / "missing_image.yaml"), str(seed_folder), str(BAD / "negative_replicas.yaml")])
     assert [(Path(p.file).name, p.field) for p in problems] == [
         ("missing_image.yaml", "spec.containers[0].image"),
         ("negative_replicas.yaml", "spec.replicas"),

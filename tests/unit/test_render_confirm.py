@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rich.prompt import Confirm
 
 from kubeplay.cli import render
 from kubeplay.planner.pods import Action, Plan
@@ -17,7 +18,7 @@ def asked(monkeypatch: pytest.MonkeyPatch, plan: Plan, syncs: list[MinionSync]) 
         questions.append(question)
         return False
 
-    monkeypatch.setattr(render.Confirm, "ask", ask)
+    monkeypatch.setattr(Confirm, "ask", ask)
     assert render.confirm(plan, syncs) is False
     (question,) = questions
     return question
