@@ -1,6 +1,8 @@
 """A converged no-op `kubeplay apply` of 30 pods over the lab's minions: wall time and SSH connections per minion.
 
 Run as root with the lab up (`kubeplay lab up`): python bench/bench_apply_noop.py [--pods 30] [--runs 5] [--lab lab]
+[--baseline CHECKOUT]. With --baseline (another checkout of kubeplay, e.g. a `git worktree` of an older commit),
+its runs are interleaved with this checkout's, and both are printed side by side with their ratio.
 Prints figures; asserts nothing. Target (issue 3): at most 1.5 s wall and one SSH connection per minion per run.
 SSH connections are counted from each minion's own sshd log ("Accepted publickey" lines).
 """
@@ -25,10 +27,47 @@ def accepted(log: Path) -> int:
     return log.read_text(errors="replace").count("Accepted publickey") if log.exists() else 0
 
 
-def kubeplay(*args: str) -> subprocess.CompletedProcess[str]:
+def kubeplay(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """The CLI of the checkout at ``root`` (python -m runs the kubeplay package found in the working directory)."""
     return subprocess.run(
-        [sys.executable, "-m", "kubeplay.cli", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "kubeplay.cli", *args], cwd=root, capture_output=True, text=True, check=False
     )
+
+
+def write_pods(folder: Path, pods: int) -> Path:
+    manifest = folder / "pods.yaml"
+    docs = [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"bench-{i:03d}", "labels": {"bench": "noop"}},
+            "spec": {"containers": [{"name": "redis", "image": "dockerfile/redis"}]},
+        }
+        for i in range(pods)
+    ]
+    manifest.write_text("\n---\n".join(json.dumps(d) for d in docs))
+    return manifest
+
+
+def measure(
+    roots: dict[str, Path], argv: tuple[str, ...], logs: dict[str, Path], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+    """Wall times per checkout (interleaved), and the SSH connections each minion accepted per run of this one."""
+    walls: dict[str, list[float]] = {label: [] for label in roots}
+    per_minion: dict[str, list[int]] = {name: [] for name in logs}
+    for _ in range(runs):
+        for label, root in roots.items():
+            before = {name: accepted(log) for name, log in logs.items()}
+            start = time.perf_counter()
+            run = kubeplay(*argv, root=root)
+            walls[label].append(time.perf_counter() - start)
+            if run.returncode != 0:
+                raise SystemExit(f"{label}: not a no-op (exit {run.returncode}):\n{run.stdout}{run.stderr}")
+            time.sleep(0.2)  # let sshd flush its log
+            if label == "this":
+                for name, log in logs.items():
+                    per_minion[name].append(accepted(log) - before[name])
+    return walls, per_minion
 
 
 def main() -> int:
@@ -36,6 +75,7 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lab", default="lab")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
     args = parser.parse_args()
     found = cluster.current(args.lab)
     if found is None:
@@ -44,43 +84,29 @@ def main() -> int:
     lab, record = found
     inventory = record.inventory
     logs = {m.name: m.state_dir / "sshd.log" for m in lab.minions}
+    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = Path(tmp) / "pods.yaml"
-        docs = [
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": f"bench-{i:03d}", "labels": {"bench": "noop"}},
-                "spec": {"containers": [{"name": "redis", "image": "dockerfile/redis"}]},
-            }
-            for i in range(args.pods)
-        ]
-        manifest.write_text("\n---\n".join(json.dumps(d) for d in docs))
+        manifest = write_pods(Path(tmp), args.pods)
         converge = kubeplay("apply", "-f", str(manifest), "-i", inventory, "--yes")
         if converge.returncode != 0:
             print(converge.stderr, file=sys.stderr)
             return 1
-        walls: list[float] = []
-        per_minion: dict[str, list[int]] = {name: [] for name in logs}
-        for _ in range(args.runs):
-            before = {name: accepted(log) for name, log in logs.items()}
-            start = time.perf_counter()
-            run = kubeplay("apply", "-f", str(manifest), "-i", inventory, "--yes", "--detailed-exitcode")
-            walls.append(time.perf_counter() - start)
-            if run.returncode != 0:
-                print(f"not a no-op (exit {run.returncode}):\n{run.stdout}{run.stderr}", file=sys.stderr)
-                return 1
-            time.sleep(0.2)  # let sshd flush its log
-            for name, log in logs.items():
-                per_minion[name].append(accepted(log) - before[name])
-        empty = Path(tmp) / "empty"
-        empty.mkdir()
-        kubeplay("apply", "-f", str(empty), "-i", inventory, "--yes")
+        try:
+            argv = ("apply", "-f", str(manifest), "-i", inventory, "--yes", "--detailed-exitcode")
+            walls, per_minion = measure(roots, argv, logs, args.runs)
+        finally:
+            empty = Path(tmp) / "empty"
+            empty.mkdir()
+            kubeplay("apply", "-f", str(empty), "-i", inventory, "--yes")
     print(f"converged no-op apply, {args.pods} pods over {len(logs)} minions, {args.runs} runs (whole CLI process)")
-    print(
-        f"  wall time   median {statistics.median(walls):.3f} s   min {min(walls):.3f} s   max {max(walls):.3f} s"
-        "   (target <= 1.5 s)"
-    )
+    for label, times in walls.items():
+        print(
+            f"  {label:<8} wall time   median {statistics.median(times):.3f} s   min {min(times):.3f} s"
+            f"   max {max(times):.3f} s   (target <= 1.5 s)   {roots[label]}"
+        )
+    if "baseline" in walls:
+        ratio = statistics.median(walls["this"]) / statistics.median(walls["baseline"])
+        print(f"  this / baseline (medians): {ratio:.2f}")
     for name, counts in per_minion.items():
         print(f"  {name}: SSH connections per run {counts}   (target 1)")
     return 0

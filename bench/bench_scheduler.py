@@ -2,7 +2,7 @@
 
 Run: ``python bench/bench_scheduler.py [--pods N] [--controllers N] [--minions N] [--repeat N]``.
 Prints pods placed per second for each scheduler side by side, placement quality, then replica planning and the
-whole pure plan (``kubeplay.planner.pods.plan``) for the same cluster. No network, no Docker.
+whole pure plan (``kubeplay.planner.pods.plan_pods``) for the same cluster. No network, no Docker.
 
 The cluster: minions of three sizes, a third labelled disk=ssd, zones a/b/c, a few cordoned and a few unreachable,
 1,000 pods already placed. Controllers: a fifth publish a host port (two controllers share each port, so they
@@ -39,7 +39,7 @@ from kubeplay.model import (
     ReplicationController,
     Source,
 )
-from kubeplay.planner.pods import Options, plan
+from kubeplay.planner.pods import Options, plan_pods
 from kubeplay.planner.replicas import plan_replicas
 from kubeplay.planner.scheduler import SCHEDULERS, MinionInfo, PlacedPod, Schedule
 from kubeplay.pods.spechash import pod_hash
@@ -185,7 +185,7 @@ def bench_planning(pods: list[Pod], minions: list[MinionInfo], repeat: int) -> N
         best = float("inf")
         for _ in range(repeat):
             start = time.perf_counter()
-            result = plan(desired, observed, inventory, options)
+            result = plan_pods(desired, observed, inventory, options)
             best = min(best, time.perf_counter() - start)
         created = sum(1 for a in result.actions if a.verb == "create")
         print(

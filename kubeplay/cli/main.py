@@ -1,8 +1,8 @@
-"""The `kubeplay` command line: argument parsing, the stages of each command, exit codes, and the one error
-boundary. Everything shown to a person is rendered by render.py (results to stdout, progress to stderr).
+"""The `kubeplay` command line: argument parsing and the one error boundary.
 
-Exit codes: 0 success; 1 an error (bad input, a failed action, an unschedulable pod); 2 with --detailed-exitcode
-when changes were made (with --check: are pending); 4 a minion was unreachable (and nothing else failed).
+Each subcommand is a function of commands.py, imported only when it runs (so `--help` loads nothing else);
+everything shown to a person is rendered by render.py (results to stdout, progress to stderr). Exit codes are
+in exitcodes.py.
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ import os
 from collections.abc import Callable, Sequence
 
 from kubeplay import __version__
+from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED
 from kubeplay.errors import InputError, KubeplayError
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGED = 2
-EXIT_UNREACHABLE = 4
 DEFAULT_INVENTORY = os.environ.get("KUBEPLAY_INVENTORY", "inventory/lab.ini")
 
 Command = Callable[[argparse.Namespace], int]
@@ -132,13 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd(name: str) -> Command:
-    def run(args: argparse.Namespace) -> int:
+    def command(args: argparse.Namespace) -> int:
         from kubeplay.cli import commands
 
         func: Command = getattr(commands, name)
         return func(args)
 
-    return run
+    return command
 
 
 def _lab_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -172,4 +169,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         render.error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED

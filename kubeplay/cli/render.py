@@ -1,13 +1,13 @@
 """Everything kubeplay shows a person: tables and results to stdout, progress and errors to stderr.
 
-The only module (with cli.py) that imports rich.
+The only module that imports rich. It lays out what cli/views.py computes and what a run returns.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from rich.console import Console
@@ -15,17 +15,19 @@ from rich.markup import escape
 from rich.prompt import Confirm
 from rich.table import Table
 
-from kubeplay.cli.summary import controller_rows, recap_rows
-from kubeplay.cli.views import PodRow
-from kubeplay.errors import InputError
-from kubeplay.kubelet.execute import Result
-from kubeplay.lab.cluster import LabStatus
-from kubeplay.model import Desired, Inventory, Observed
-from kubeplay.planner.pods import Action, Plan
+from kubeplay.cli.views import ControllerRow, EndpointRow, PodRow, ServiceRow, recap_rows
 from kubeplay.pods.diff import spec_diff
-from kubeplay.proxy.plan import EndpointRow, MinionSync, ServiceRow
-from kubeplay.proxy.sync import NetworkResult
 from kubeplay.selectors import format_selector
+
+if TYPE_CHECKING:
+    from kubeplay.errors import InputError
+    from kubeplay.kubelet.execute import Result
+    from kubeplay.lab.cluster import LabStatus
+    from kubeplay.model import Inventory
+    from kubeplay.planner.pods import Action, Plan
+    from kubeplay.proxy.plan import MinionSync
+    from kubeplay.proxy.sync import NetworkResult
+    from kubeplay.reconcile import Outcome
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:
@@ -76,7 +78,7 @@ def _action_line(a: Action) -> str:
     return f"  {verb} {escape(a.minion):<12} {escape(subject):<30} [dim]{escape(a.reason)}[/dim]"
 
 
-def plan(p: Plan, *, diff: bool, check: bool) -> None:
+def pod_plan(p: Plan, *, diff: bool, check: bool) -> None:
     if p.actions or p.rollout:
         out.print("[bold]PLAN[/bold]" + (" (check: nothing will be changed)" if check else ""))
         for a in p.actions:
@@ -182,6 +184,38 @@ def plan_json(
     out.print_json(json.dumps(doc))
 
 
+def apply_outcome(outcome: Outcome, inventory: Inventory, output: str) -> None:
+    """An apply's result: as JSON (plan, results, network, recap), or the errors and the recap table."""
+    if output == "json":
+        plan_json(outcome.plan.pods, outcome.results, inventory, syncs=outcome.syncs, network=outcome.network)
+    elif not outcome.checked:
+        recap(outcome.plan.pods, outcome.results, inventory, network=outcome.network)
+
+
+class ApplyScreen:
+    """The terminal's side of an apply (reconcile.ApplyView): text output shows the plan and, with --check or
+    --diff, the network changes; JSON output shows everything at the end instead."""
+
+    def __init__(self, output: str, *, diff: bool, check: bool) -> None:
+        self.text = output == "text"
+        self.diff = diff
+        self.check = check
+
+    def progress(self, message: str) -> None:
+        progress(message)
+
+    def planned(self, plan: Plan) -> None:
+        if self.text:
+            pod_plan(plan, diff=self.diff, check=self.check)
+
+    def network_planned(self, syncs: Sequence[MinionSync], *, check: bool) -> None:
+        if self.text and (check or self.diff):
+            network_plan(syncs, check=check)
+
+    def confirm(self, plan: Plan, syncs: Sequence[MinionSync]) -> bool:
+        return confirm(plan, syncs)
+
+
 def network_plan(syncs: Sequence[MinionSync], *, check: bool) -> None:
     """Per minion: the proxy rules' diff and the route changes (what --check would write)."""
     changed = [s for s in syncs if s.changes]
@@ -225,8 +259,7 @@ def pods(rows: Sequence[PodRow], output: str) -> None:
     out.print(table)
 
 
-def controllers(desired: Desired, observed: Observed, output: str) -> None:
-    rows = controller_rows(desired, observed)
+def controllers(rows: Sequence[ControllerRow], output: str) -> None:
     if output in ("json", "yaml"):
         _dump({"kind": "ReplicationControllerList", "items": [r.as_dict() for r in rows]}, output)
         return

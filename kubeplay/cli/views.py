@@ -1,11 +1,17 @@
-"""What `get` shows of the observed cluster: pod status and rows. Pure."""
+"""The rows of every table kubeplay shows, computed from the observed cluster, the manifests and a run's
+results. Pure: cli/render.py only lays them out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kubeplay.model import Desired, Observed, ObservedPod
-from kubeplay.selectors import format_selector
+from kubeplay.kubelet.execute import Result
+from kubeplay.model import Desired, Inventory, Observed, ObservedPod, Service
+from kubeplay.planner.pods import Plan
+from kubeplay.proxy.endpoints import compute_endpoints
+from kubeplay.proxy.sync import NetworkResult
+from kubeplay.selectors import format_selector, matches
 
 
 def pod_status(pod: ObservedPod) -> str:
@@ -95,3 +101,119 @@ def unknown_rows(desired: Desired, observed: Observed) -> list[PodRow]:
         for pod in desired.pods
         if pod.name not in seen
     ]
+
+
+@dataclass(frozen=True)
+class RecapRow:
+    minion: str
+    ok: int
+    changed: int
+    failed: int
+    unreachable: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"ok": self.ok, "changed": self.changed, "failed": self.failed, "unreachable": self.unreachable}
+
+
+def recap_rows(
+    plan: Plan, results: Sequence[Result], inventory: Inventory, network: Sequence[NetworkResult] = ()
+) -> list[RecapRow]:
+    """Ansible's recap: ok (pods already as desired), changed, failed, unreachable, per minion. Written proxy
+    rules and routes (``network``) count as changed or failed too."""
+    rows = []
+    for m in inventory.minions:
+        mine = [r.ok for r in results if r.action.minion == m.name] + [r.ok for r in network if r.minion == m.name]
+        rows.append(
+            RecapRow(
+                minion=m.name,
+                ok=plan.converged.get(m.name, 0),
+                changed=sum(1 for ok in mine if ok),
+                failed=sum(1 for ok in mine if not ok) + sum(1 for f in plan.failures if f.minion == m.name),
+                unreachable=int(m.name in plan.unreachable),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ControllerRow:
+    name: str
+    images: tuple[str, ...]
+    selector: dict[str, str]
+    desired: int
+    running: int
+
+    @property
+    def replicas_text(self) -> str:
+        return str(self.desired) if self.running == self.desired else f"{self.running}/{self.desired}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.name,
+            "images": list(self.images),
+            "selector": self.selector,
+            "replicas": self.desired,
+            "running": self.running,
+        }
+
+
+def controller_rows(desired: Desired, observed: Observed) -> list[ControllerRow]:
+    """Controllers live only in the manifests; their running counts come from the observed pods."""
+    rows = []
+    for rc in desired.controllers:
+        running = sum(1 for p in observed.pods if matches(rc.selector, p.labels) and pod_status(p) == "Running")
+        rows.append(
+            ControllerRow(
+                rc.name, tuple(c.image for c in rc.template.spec.containers), rc.selector, rc.replicas, running
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    name: str
+    labels: Mapping[str, str]
+    selector: Mapping[str, str]
+    ip: str
+    ports: tuple[str, ...]
+    """"80/TCP", one per service port."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.name,
+            "labels": dict(self.labels),
+            "selector": dict(self.selector),
+            "portalIP": self.ip,
+            "ports": list(self.ports),
+        }
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    name: str
+    endpoints: tuple[str, ...]
+    """"podIP:port" each."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.name, "endpoints": list(self.endpoints)}
+
+
+def service_rows(
+    services: Sequence[Service], portals: Mapping[str, str], observed: Mapping[str, str]
+) -> list[ServiceRow]:
+    """The manifests' services with their portal IPs, then services only the minions' rules still know."""
+    rows = [
+        ServiceRow(
+            s.name, s.labels, s.selector, portals.get(s.name, ""), tuple(f"{p.port}/{p.protocol}" for p in s.ports)
+        )
+        for s in sorted(services, key=lambda s: s.name)
+    ]
+    known = {s.name for s in services}
+    rows += [ServiceRow(name, {}, {}, ip, ()) for name, ip in sorted(observed.items()) if name not in known]
+    return rows
+
+
+def endpoint_rows(services: Sequence[Service], pods: Sequence[ObservedPod]) -> list[EndpointRow]:
+    found = compute_endpoints(services, pods)
+    return [EndpointRow(key, tuple(str(e) for e in found[key])) for key in sorted(found)]

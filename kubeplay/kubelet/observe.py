@@ -10,9 +10,9 @@ import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.errors import KubeplayError
@@ -26,11 +26,9 @@ _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 @dataclass
 class Session:
-    """The open connections of one run, by minion name; closed by the CLI in `finally`."""
+    """The open connections of one run, by minion name; closed in ``finally`` by whoever observed."""
 
     connections: dict[str, MinionConnection]
-    also: dict[str, object] = field(default_factory=dict)
-    """What observe's ``also`` returned per connected minion."""
 
     def close(self) -> None:
         for conn in self.connections.values():
@@ -91,25 +89,25 @@ def observe_minion(conn: MinionConnection) -> ObservedMinion:
     )
 
 
-Also = Callable[[MinionConnection], object]
+T = TypeVar("T")
 
 
 def _observe_one(
-    minion: Minion, connector: Connector, also: Also | None, helpers: ThreadPoolExecutor
-) -> tuple[ObservedMinion, MinionConnection | None, object]:
+    minion: Minion, connector: Connector, alongside: Callable[[MinionConnection], T], helpers: ThreadPoolExecutor
+) -> tuple[ObservedMinion, tuple[MinionConnection, T] | None]:
+    """The minion as observed and, when it answered, its open connection and what ``alongside`` read."""
     try:
         conn = connector(minion)
     except KubeplayError as exc:
-        return ObservedMinion(minion.name, reachable=False, error=_reason(exc)), None, None
-    extra = helpers.submit(also, conn) if also is not None else None
+        return ObservedMinion(minion.name, reachable=False, error=_reason(exc)), None
+    extra = helpers.submit(alongside, conn)
     try:
         observed = observe_minion(conn)
     except Exception as exc:  # any failure to observe makes the minion unknown, reported
-        if extra is not None:
-            extra.exception()
+        extra.exception()
         conn.close()
-        return ObservedMinion(minion.name, reachable=False, error=f"docker: {_reason(exc)}"), None, None
-    return observed, conn, extra.result() if extra is not None else None
+        return ObservedMinion(minion.name, reachable=False, error=f"docker: {_reason(exc)}"), None
+    return observed, (conn, extra.result())
 
 
 def _reason(exc: BaseException) -> str:
@@ -118,19 +116,20 @@ def _reason(exc: BaseException) -> str:
 
 
 def observe(
-    minions: Sequence[Minion], connector: Connector, forks: int, also: Also | None = None
-) -> tuple[Observed, Session]:
-    """Connect to and observe every minion in parallel (forks at a time). ``also`` runs on each connected minion
-    at the same time as its Docker observation, over the same connection; its results are in Session.also."""
+    minions: Sequence[Minion], connector: Connector, forks: int, alongside: Callable[[MinionConnection], T]
+) -> tuple[Observed, Session, dict[str, T]]:
+    """Connect to and observe every minion in parallel (forks at a time). ``alongside`` runs on each connected
+    minion at the same time as its Docker observation, over the same connection; what it returns is the third
+    value, by minion name, for the minions that were observed."""
     session = Session({})
     results: dict[str, ObservedMinion] = {}
+    read: dict[str, T] = {}
     if not minions:
-        return Observed({}), session
+        return Observed({}), session, read
     size = workers(forks, len(minions))
     with ThreadPoolExecutor(max_workers=size) as pool, ThreadPoolExecutor(max_workers=size) as helpers:
-        for observed, conn, extra in pool.map(lambda m: _observe_one(m, connector, also, helpers), minions):
+        for observed, connected in pool.map(lambda m: _observe_one(m, connector, alongside, helpers), minions):
             results[observed.name] = observed
-            if conn is not None:
-                session.connections[observed.name] = conn
-                session.also[observed.name] = extra
-    return Observed({m.name: results[m.name] for m in minions}), session
+            if connected is not None:
+                session.connections[observed.name], read[observed.name] = connected
+    return Observed({m.name: results[m.name] for m in minions}), session, read

@@ -166,7 +166,7 @@ class _Builder:
             self.converged[keep.minion] = self.converged.get(keep.minion, 0) + 1
 
 
-def plan(desired: Desired, observed: Observed, inventory: Inventory, options: Options) -> Plan:
+def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, options: Options) -> Plan:
     replicas = plan_replicas(desired.controllers, desired.pods, observed, options.max_unavailable)
     b = _Builder(observed, options)
     by_name: dict[str, list[ObservedPod]] = {}

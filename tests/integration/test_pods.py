@@ -412,7 +412,9 @@ def test_manifests_from_stdin_and_yaml_multi_documents(lab: Lab) -> None:
 def test_validate_checks_without_connecting(lab: Lab, tmp_path: Path) -> None:
     inventory = tmp_path / "inv.ini"
     inventory.write_text("[minions]\nnowhere ansible_host=127.0.0.1 ansible_port=1\n")
-    ok = kubeplay("validate", "-f", str(SEED), inventory=inventory)
+    ok = kubeplay(
+        "validate", "-f", str(SEED / "redis.json"), "-f", str(SEED / "redisController.json"), inventory=inventory
+    )
     assert ok.code == 0, ok.stderr
     assert "1 pods, 1 replication controllers" in ok.stdout
     bad = write(tmp_path, "bad.json", '{"id": "x", "desiredState": {"manifest": {"containers": [{"name": "a"}]}}}')

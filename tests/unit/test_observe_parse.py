@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kubeplay.cli.summary import controller_rows, recap_rows
-from kubeplay.cli.views import pod_status
+from kubeplay.cli.views import controller_rows, pod_status, recap_rows
 from kubeplay.kubelet.execute import Result
 from kubeplay.kubelet.observe import parse_container
 from kubeplay.kubelet.probe import desired_spec, http_status

@@ -21,7 +21,7 @@ from kubeplay.model import (
     PullPolicy,
     RestartPolicy,
 )
-from kubeplay.planner.pods import Action, Options, Plan, plan
+from kubeplay.planner.pods import Action, Options, Plan, plan_pods
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.pods.infra import INFRA_IMAGE
 from tests.unit.builders import IMAGES, REDIS_IMAGE, Seen, cluster, inventory, pod, redis_controller
@@ -303,7 +303,7 @@ CASES = [
 
 def run(case: Case) -> Plan:
     options = Options(scheduler=get_scheduler("default"), limit=case.limit, probe_failures=case.probe_failures)
-    return plan(case.desired, case.observed, case.inventory, options)
+    return plan_pods(case.desired, case.observed, case.inventory, options)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

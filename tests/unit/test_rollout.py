@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from kubeplay.model import Container, Desired, ObservedPod, Pod, PodSpec, PodTemplate, Port, Source
-from kubeplay.planner.pods import Options, Plan, plan
+from kubeplay.planner.pods import Options, Plan, plan_pods
 from kubeplay.planner.replicas import RolloutStep
 from kubeplay.planner.rollout import place_rollout
 from kubeplay.planner.scheduler import HostPort, MinionInfo, PlacedPod, get_scheduler, schedule_default
@@ -130,7 +130,7 @@ def _rollout_plan(image: str = REDIS_IMAGE) -> Plan:
     rc = replace(rc, template=template)
     old = [Seen(pod(name, controller=rc.name), on, spec_hash="older") for name, on in (("a", "m1"), ("b", "m2"))]
     desired = Desired(controllers=(rc,))
-    return plan(desired, cluster(*old), inventory("m1", "m2"), Options(scheduler=get_scheduler("default")))
+    return plan_pods(desired, cluster(*old), inventory("m1", "m2"), Options(scheduler=get_scheduler("default")))
 
 
 def test_a_rollout_with_a_host_port_on_every_minion_is_planned_in_place() -> None:
@@ -153,6 +153,6 @@ def test_a_rollout_leaves_the_minions_outside_the_limit_alone() -> None:
     rc = replace(rc, template=template)
     old = [Seen(pod(name, controller=rc.name), on, spec_hash="older") for name, on in (("a", "m1"), ("b", "m2"))]
     options = Options(scheduler=get_scheduler("default"), limit=frozenset({"m1"}))
-    the_plan = plan(Desired(controllers=(rc,)), cluster(*old), inventory("m1", "m2"), options)
+    the_plan = plan_pods(Desired(controllers=(rc,)), cluster(*old), inventory("m1", "m2"), options)
     assert [[o.name for o in step.remove] for step in the_plan.rollout] == [["a"]]
     assert {a.minion for a in the_plan.actions} == {"m1"}

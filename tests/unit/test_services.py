@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kubeplay.cli.views import endpoint_rows, service_rows
 from kubeplay.errors import KubeplayError
 from kubeplay.model import (
     INFRA_CONTAINER,
@@ -21,10 +22,8 @@ from kubeplay.proxy import rules as proxy
 from kubeplay.proxy.plan import (
     MinionNetwork,
     ServicePlan,
-    endpoint_rows,
     plan_services,
     plan_sync,
-    service_rows,
     serving_pods,
 )
 from kubeplay.proxy.routes import FORWARD_CHAIN, Route

@@ -1,0 +1,28 @@
+"""kubeplay's exit codes, the contract with scripts (the README's table says the same).
+
+0 success; 1 an error (bad input, a failed action, an unschedulable pod, a declined confirmation); 2 with
+--detailed-exitcode when changes were made (with --check: are pending); 4 a minion was unreachable (and nothing
+else failed); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubeplay.reconcile import Outcome
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGED = 2
+EXIT_UNREACHABLE = 4
+EXIT_INTERRUPTED = 130
+
+
+def apply_exit_code(outcome: Outcome, detailed: bool) -> int:
+    """An apply's exit code: errors first, then unreachable minions, then (with --detailed-exitcode) changes."""
+    if outcome.failed:
+        return EXIT_ERROR
+    if outcome.plan.pods.unreachable:
+        return EXIT_UNREACHABLE
+    return EXIT_CHANGED if detailed and outcome.changed else EXIT_OK
