@@ -10,15 +10,25 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from kubeplay import __version__
-from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED
+from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from kubeplay.errors import InputError, KubeplayError
 
 DEFAULT_INVENTORY = os.environ.get("KUBEPLAY_INVENTORY", "inventory/lab.ini")
 
 Command = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits EXIT_USAGE (argparse's own 2 is --detailed-exitcode's "changes made")."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _inventory_args(p: argparse.ArgumentParser) -> None:
@@ -50,7 +60,7 @@ def _connect_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kubeplay",
         description="Pods, services and replication controllers (the 2014 Kubernetes model) on your Docker hosts.",
     )
@@ -138,7 +148,7 @@ def _cmd(name: str) -> Command:
     return command
 
 
-def _lab_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _lab_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     lab = sub.add_parser("lab", help="a local multi-minion cluster on this machine (root)")
     lab_sub = lab.add_subparsers(dest="lab_command", required=True)
     up = lab_sub.add_parser("up", help="bring the lab up, or repair a running one")
@@ -170,3 +180,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         render.error("interrupted")
         return EXIT_INTERRUPTED
+    except Exception as exc:  # the one boundary: a bug is one line and its own exit code, never a traceback
+        render.internal_error(exc)
+        return EXIT_INTERNAL

@@ -45,27 +45,40 @@ VERB_STYLE = {
 }
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F] if chr(c) not in "\n\t"}
+"""Control characters (ESC, OSC, CR, ...) written as \\xNN: names and values from input never drive the terminal."""
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (but newlines and tabs) escaped."""
+    return text.translate(_CONTROL)
+
+
 def progress(message: str) -> None:
-    err.print(f"[dim]kubeplay:[/dim] {escape(message)}")
+    err.print(f"[dim]kubeplay:[/dim] {escape(printable(message))}")
 
 
 def warning(message: str) -> None:
-    err.print(f"warning: {message}", markup=False, style="yellow")
+    err.print(f"warning: {printable(message)}", markup=False, style="yellow")
 
 
 def error(message: str) -> None:
-    err.print(f"error: {message}", markup=False, style="bold red")
+    err.print(f"error: {printable(message)}", markup=False, style="bold red")
+
+
+def internal_error(exc: Exception) -> None:
+    error(f"internal error: {type(exc).__name__}: {exc}; this is a bug in kubeplay: please report it")
 
 
 def result(message: str) -> None:
-    out.print(message, markup=False)
+    out.print(printable(message), markup=False)
 
 
 def input_error(exc: InputError) -> None:
     n = len(exc.problems)
     err.print(f"error: {n} problem{'s' if n != 1 else ''} in the input; nothing was changed", style="bold red")
     for p in exc.problems:
-        err.print(f"  {p}", markup=False)
+        err.print(f"  {printable(str(p))}", markup=False)
 
 
 # --- apply ----------------------------------------------------------------------------------------------------

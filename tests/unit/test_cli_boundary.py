@@ -1,0 +1,54 @@
+"""The command line's one error boundary: usage errors, bugs and hostile text as scripts and terminals need them."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from kubeplay.cli import commands, main
+from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_INTERNAL, EXIT_USAGE
+from kubeplay.cli.render import printable
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["bogus"], ["apply"], ["apply", "-f", "x", "--forks", "many"], ["get", "widgets"], ["--no-such-option"], []],
+)
+def test_a_usage_error_has_its_own_exit_code(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == EXIT_USAGE != EXIT_CHANGED
+    assert "usage: kubeplay" in capsys.readouterr().err
+
+
+def test_a_bug_is_one_line_and_its_own_exit_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: argparse.Namespace) -> int:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(commands, "validate", broken)
+    assert main(["validate"]) == EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == [
+        "error: internal error: ZeroDivisionError: division by zero; this is a bug in kubeplay: please report it"
+    ]
+
+
+def test_control_characters_never_reach_the_terminal() -> None:
+    hostile = "web\x1b]0;owned\x07\x1b[2J\rpod\x7f"
+    shown = printable(hostile)
+    assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in shown)
+    assert shown == "web\\x1b]0;owned\\x07\\x1b[2J\\x0dpod\\x7f"
+    assert printable("two\nlines\tand a tab") == "two\nlines\tand a tab"
+
+
+def test_problems_in_the_input_are_printed_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["validate", "-f", "/nonexistent/\x1b[31mred.json", "-i", "tests/unit/data/inventory/cluster-ini/hosts.ini"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "\x1b" not in err and "\\x1b[31mred.json" in err
