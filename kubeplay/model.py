@@ -237,7 +237,6 @@ class ObservedContainer:
     """Docker's state: created, running, paused, restarting, removing, exited, dead."""
     exit_code: int = 0
     created: str = ""
-    started_at: str = ""
     controller: str = ""
     pod_labels: dict[str, str] = field(default_factory=dict)
     ip: str = ""

@@ -56,19 +56,6 @@ def parse_memory(value: int | float | str) -> int:
     return math.ceil(_number(value))
 
 
-def format_cpu(millicores: int) -> str:
-    """The shortest exact quantity for a number of millicores: "500m", "2"."""
-    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
-
-
-def format_memory(size: int) -> str:
-    """The largest binary suffix that divides ``size`` exactly: "128Mi", "1Gi", "1000"."""
-    for suffix, factor in reversed(_BINARY.items()):
-        if size and size % factor == 0:
-            return f"{size // factor}{suffix}"
-    return str(size)
-
-
 def _number(value: int | float | str) -> Decimal:
     if isinstance(value, bool):
         raise ValueError(f"invalid quantity {value!r}: expected a number or a string like 500m")

@@ -58,19 +58,6 @@ class RolloutStep:
 
 
 @dataclass(frozen=True)
-class ControllerStatus:
-    """Counts for one controller, as ``get replicationcontrollers`` shows them."""
-
-    name: str
-    desired: int
-    live: int
-    """Pods counted before this plan: live matching pods on reachable minions plus standalone pods to create."""
-    running: int
-    updated: int
-    """Live replicas of the current template."""
-
-
-@dataclass(frozen=True)
 class ReplicaPlan:
     """What the controllers need, for the pod planner and the executor.
 
@@ -89,7 +76,6 @@ class ReplicaPlan:
         step's old pods are then the at most ``max_unavailable`` pods down. The pods in ``rolling`` are left alone
         by the pod planner: they are neither kept (their hash differs) nor removed other than by their step.
       * ``notes``: one line per thing worth telling the user (progress, unknown minions, scale changes).
-      * ``status``: per controller, desired, live, running and up-to-date counts (``get replicationcontrollers``).
     """
 
     create: tuple[Pod, ...] = ()
@@ -97,7 +83,6 @@ class ReplicaPlan:
     remove: tuple[Removal, ...] = ()
     rollout: tuple[RolloutStep, ...] = ()
     notes: tuple[str, ...] = ()
-    status: tuple[ControllerStatus, ...] = ()
 
     @property
     def rolling(self) -> frozenset[str]:
@@ -126,7 +111,6 @@ def plan_replicas(
         remove=tuple(r for plan in plans for r in plan.remove),
         rollout=tuple(s for plan in plans for s in plan.rollout),
         notes=tuple(n for plan in plans for n in plan.notes),
-        status=tuple(s for plan in plans for s in plan.status),
     )
 
 
@@ -294,10 +278,7 @@ def _plan_controller(rc: ReplicationController, context: _Context, max_unavailab
 
     keep, rollout, rollout_notes = _roll_out(rc, staying, template_hash, context, max_unavailable)
     notes.extend(rollout_notes)
-    running = sum(1 for p in live if p.running)
-    updated = sum(1 for p in live if p.spec_hash == template_hash)
-    status = ControllerStatus(rc.name, rc.replicas, counted, running, updated)
-    return ReplicaPlan(create, keep, tuple(removals), rollout, tuple(notes), (status,))
+    return ReplicaPlan(create, keep, tuple(removals), rollout, tuple(notes))
 
 
 def _roll_out(

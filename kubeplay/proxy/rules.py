@@ -56,7 +56,6 @@ JUMP_COMMENT_PREFIX = "kubeplay "
 MAX_CHAIN_NAME = 28
 """iptables' limit on chain names (XT_EXTENSION_MAXNAMELEN - 1)."""
 
-_HASH_CHARS = MAX_CHAIN_NAME - len("KUBEPLAY-SVC-")
 _PORTAL_COMMENT = re.compile(r"^(?P<service>[^:\s]+):\S+ portal (?P<ip>[0-9.]+)(?:\s|$)")
 _COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")

@@ -413,13 +413,6 @@ def test_scale_down_during_a_rollout_removes_old_replicas_first() -> None:
     assert [[p.name for p in s.remove] for s in plan.rollout] == [["a"]]
 
 
-def test_status_counts() -> None:
-    pods = [Seen("a"), Seen("b", minion="m2", state="exited", exit_code=1), Seen("c", minion="m3", spec_hash=NEW)]
-    plan = plan_replicas([controller(3, spec=NEW_SPEC)], [], cluster(*pods))
-    (status,) = plan.status
-    assert (status.name, status.desired, status.live, status.running, status.updated) == ("redisController", 3, 3, 2, 1)
-
-
 def _template_pod(rc: ReplicationController) -> Pod:
     return Pod("x", rc.template.labels, rc.template.spec, rc.source, rc.name)
 
