@@ -1,8 +1,9 @@
 """kubeplay's own data: what the manifests ask for, what the inventory holds and what was observed.
 
-Everything here is plain frozen dataclasses with no I/O. Manifest loaders produce ``Desired``, the inventory
-loader produces ``Inventory``, connectors produce ``ObservedMinion``; the planner works on these only.
-Mappings (labels, selectors) are plain dicts and are never mutated after construction.
+Everything here is plain frozen dataclasses with no I/O. kubeplay.manifests produces ``Desired``,
+kubeplay.inventory produces ``Inventory``, the kubelet's observation (kubeplay.kubelet.observe) produces
+``ObservedMinion`` over a connection; the planner works on these only. Mappings (labels, selectors) are plain dicts
+and are never mutated after construction.
 """
 
 from __future__ import annotations

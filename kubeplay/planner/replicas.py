@@ -50,7 +50,8 @@ class Removal:
 
 @dataclass(frozen=True)
 class RolloutStep:
-    """One step of a rolling update: create ``create``, wait until all are running, then remove ``remove``."""
+    """One step of a rolling update: create ``create``, wait until all are running, then remove ``remove`` (remove
+    first when the step is placed in place, see ``ReplicaPlan``)."""
 
     controller: str
     create: tuple[Pod, ...]
@@ -67,14 +68,15 @@ class ReplicaPlan:
         observed one, so the pod planner only restarts them per restart policy.
       * ``remove``: replicas to remove now, each with its reason (scale-down, terminated for good, no longer
         matching the selector). Never a pod on an unreachable minion, never a standalone pod.
-      * ``rollout``: replicas of an older template, replaced in order, one step at a time. For each step the
-        executor schedules and creates ``create``, waits until every one of them is running, then removes
-        ``remove`` (at most ``max_unavailable`` per step), and only then starts the next step. If a created pod
-        does not come up the rollout stops there and is reported; the next run plans the rest again from what it
-        observes. When the new pods fit nowhere while the old ones stand (a host port on every minion, full
-        capacity), the executor may run the step remove-first, placing the new pods where the old ones were: the
-        step's old pods are then the at most ``max_unavailable`` pods down. The pods in ``rolling`` are left alone
-        by the pod planner: they are neither kept (their hash differs) nor removed other than by their step.
+      * ``rollout``: replicas of an older template, replaced in order, one step at a time. The pod planner places
+        every step's ``create`` before anything runs (kubeplay.planner.rollout); the executor then creates them,
+        waits until every one of them is running, removes ``remove`` (at most ``max_unavailable`` per step), and
+        only then starts the next step. If a created pod does not come up the rollout stops there and is reported;
+        the next run plans the rest again from what it observes. A step whose new pods fit nowhere while its old
+        ones stand (a host port on every minion, full capacity) is placed *in place*: its old pods are removed
+        first and the new pods go where they were, so the step's old pods are then the at most
+        ``max_unavailable`` pods down. The pods in ``rolling`` are left alone by the pod planner: they are neither
+        kept (their hash differs) nor removed other than by their step.
       * ``notes``: one line per thing worth telling the user (progress, unknown minions, scale changes).
     """
 
