@@ -27,6 +27,10 @@ _DECIMAL = {
 }
 SUFFIXES = (*_BINARY, *(s for s in _DECIMAL if s))
 
+DOCKER_MIN_MEMORY = 6 * 2**20
+"""The smallest memory limit dockerd gives a container: below it, create fails with "Minimum memory limit allowed is
+6MB" (``linuxMinMemory`` in moby's daemon/daemon_unix.go, "to account for overhead during startup")."""
+
 
 def parse_quantity(text: str) -> Decimal:
     """The value of a quantity such as "128Mi", "1.5G", "500m", "2e3" or "4"."""

@@ -106,8 +106,6 @@ def _read_mapping_text(text: str) -> object:
 
 MIN_CPU = 100
 """An integer kubeplay_cpu below this is almost surely cores written as millicores, and is refused."""
-MIN_MEMORY = 4 * 1024 * 1024
-"""Docker refuses containers with less memory than this; a smaller kubeplay_memory is a missing unit."""
 _CPU_FORMS = 'millicores (2000) or a string like "2" or "500m"'
 _MEMORY_FORMS = 'bytes or a quantity like "8Gi" or "512Mi"'
 
@@ -137,8 +135,12 @@ def parse_memory(value: object) -> int:
             raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}") from exc
     else:
         raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}")
-    if 0 < amount < MIN_MEMORY:
-        raise ValueError(f"{value!r} is only {amount} bytes; did you forget a unit like Gi or Mi?")
+    if 0 < amount < quantities.DOCKER_MIN_MEMORY:  # not even one container with a memory limit fits
+        minimum = quantities.DOCKER_MIN_MEMORY >> 20
+        raise ValueError(
+            f"{value!r} is only {amount} bytes; did you forget a unit like Gi or Mi? "
+            f"(a minion needs at least {minimum}Mi, Docker's smallest memory limit for a container)"
+        )
     return amount
 
 

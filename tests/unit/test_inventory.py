@@ -109,7 +109,8 @@ def test_cpu_rejects_ambiguous_or_invalid_values(value: object) -> None:
         ("512Mi", 512 * 2**20),
         ("2G", 2 * 10**9),
         ("1.5Gi", 3 * 2**29),
-        ("4096Ki", 4 * 2**20),
+        ("8192Ki", 8 * 2**20),
+        ("6Mi", 6 * 2**20),
         ("100000000", 10**8),
         (0, 0),
     ],
@@ -118,7 +119,7 @@ def test_memory_is_bytes_or_a_quantity(value: object, size: int) -> None:
     assert parse_memory(value) == size
 
 
-@pytest.mark.parametrize("value", [8, "8", "8GB", "8 Gi", "lots", True, -(2**30), 1.5])
+@pytest.mark.parametrize("value", [8, "8", "8GB", "8 Gi", "lots", True, -(2**30), 1.5, "4096Ki", 6 * 2**20 - 1])
 def test_memory_rejects_missing_units_and_garbage(value: object) -> None:
     with pytest.raises(ValueError):
         parse_memory(value)
