@@ -141,6 +141,10 @@ class ReplicationController:
     template: PodTemplate
     source: Source
 
+    def replica(self, name: str) -> Pod:
+        """A replica named ``name``: a pod made from the template, owned by this controller."""
+        return Pod(name, dict(self.template.labels), self.template.spec, self.source, controller=self.name)
+
 
 # --- desired state: services ---------------------------------------------------------------------------------
 

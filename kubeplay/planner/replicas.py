@@ -270,7 +270,7 @@ def _plan_controller(rc: ReplicationController, context: _Context, max_unavailab
     removed = {v.name for v, _ in victims}
     staying = [p for p in own if p.name not in removed]
 
-    create = tuple(_replica(rc, context.new_name(rc)) for _ in range(max(-surplus, 0)))
+    create = tuple(rc.replica(context.new_name(rc)) for _ in range(max(-surplus, 0)))
     if create:
         unknown = _unknown(rc, context)
         detail = f" ({unknown}: not counted, replaced here, trimmed when back)" if unknown else ""
@@ -291,13 +291,13 @@ def _roll_out(
     max_unavailable: int,
 ) -> tuple[tuple[Pod, ...], tuple[RolloutStep, ...], list[str]]:
     """Replicas of the current template are kept; the others are replaced by rollout steps, worst first."""
-    keep = tuple(_replica(rc, p.name) for p in staying if p.spec_hash == template_hash)
+    keep = tuple(rc.replica(p.name) for p in staying if p.spec_hash == template_hash)
     outdated = [p for p in staying if p.spec_hash != template_hash]
     ordered = [p for p, _ in _scale_down_order(outdated, staying, template_hash, limit=len(outdated))]
     steps = []
     for start in range(0, len(ordered), max_unavailable):
         batch = tuple(ordered[start : start + max_unavailable])
-        steps.append(RolloutStep(rc.name, tuple(_replica(rc, context.new_name(rc)) for _ in batch), batch))
+        steps.append(RolloutStep(rc.name, tuple(rc.replica(context.new_name(rc)) for _ in batch), batch))
     if not steps:
         return keep, (), []
     note = (
@@ -374,7 +374,3 @@ def _victim_reason(pod: ObservedPod, per_minion: Mapping[str, int], fewest: int,
     if per_minion[pod.minion] > fewest:
         return f"{per_minion[pod.minion]} replicas on {pod.minion}"
     return f"newest (created {pod.created})" if pod.created else "newest"
-
-
-def _replica(rc: ReplicationController, name: str) -> Pod:
-    return Pod(name=name, labels=dict(rc.template.labels), spec=rc.template.spec, source=rc.source, controller=rc.name)
