@@ -361,40 +361,7 @@ def schedule_default(
     spread_selectors: Sequence[Mapping[str, str]] = (),
 ) -> Schedule:
     """Spread first, then least requested, then fewest pods, then minion name (see the module docstring)."""
-    cluster = _Cluster(minions, placed, spread_selectors)
-    explain = _Explanations(cluster)
-    heaps: dict[_PodClass, list[_Rank]] = {}
-    placements: dict[str, str] = {}
-    unschedulable: dict[str, str] = {}
-    for pod in _new_pods(pods, cluster):
-        cls = cluster.pod_class(pod)
-        heap = heaps.get(cls)
-        if heap is None:
-            heap = heaps[cls] = [cluster.rank(cls, m) for m in cluster.eligible(cls)]
-            heapq.heapify(heap)
-        minion = _pop_best(cluster, cls, heap)
-        if minion is None:
-            unschedulable[pod.name] = explain(cls)
-            continue
-        cluster.place_pod(minion.name, cls)
-        heapq.heappush(heap, cluster.rank(cls, minion))
-        placements[pod.name] = minion.name
-    return Schedule(placements, unschedulable)
-
-
-def _pop_best(cluster: _Cluster, cls: _PodClass, heap: list[_Rank]) -> MinionInfo | None:
-    """Pop the best minion that fits; drop the ones that no longer fit, re-rank the stale ones."""
-    while heap:
-        entry = heap[0]
-        minion = cluster.minions[entry[3]]
-        if not cluster.fits(cls, minion):
-            heapq.heappop(heap)
-        elif entry[4] != cluster.version[minion.name]:
-            heapq.heapreplace(heap, cluster.rank(cls, minion))
-        else:
-            heapq.heappop(heap)
-            return minion
-    return None
+    return _schedule(pods, minions, placed, spread_selectors, _best_ranked)
 
 
 def schedule_first_fit(
@@ -404,24 +371,79 @@ def schedule_first_fit(
     spread_selectors: Sequence[Mapping[str, str]] = (),
 ) -> Schedule:
     """The first minion in name order that passes every predicate: packs pods tight, leaves minions free."""
+    return _schedule(pods, minions, placed, spread_selectors, _first_fitting)
+
+
+Chooser = Callable[[_PodClass], "MinionInfo | None"]
+"""Picks the minion for the next pod of a class, or None when none is a candidate; sees every placement made."""
+
+
+def _schedule(
+    pods: Sequence[Pod],
+    minions: Sequence[MinionInfo],
+    placed: Sequence[PlacedPod],
+    spread_selectors: Sequence[Mapping[str, str]],
+    chooser: Callable[[_Cluster], Chooser],
+) -> Schedule:
+    """The new pods in name order, each placed where ``chooser`` says, or explained when it finds no minion."""
     cluster = _Cluster(minions, placed, spread_selectors)
     explain = _Explanations(cluster)
-    cursors: dict[_PodClass, int] = {}
+    choose = chooser(cluster)
     placements: dict[str, str] = {}
     unschedulable: dict[str, str] = {}
-    minions_in_order = list(cluster.minions.values())
     for pod in _new_pods(pods, cluster):
         cls = cluster.pod_class(pod)
-        i = cursors.get(cls, 0)
-        while i < len(minions_in_order) and cluster.misfit(cls, minions_in_order[i]) is not None:
-            i += 1
-        cursors[cls] = i
-        if i == len(minions_in_order):
+        minion = choose(cls)
+        if minion is None:
             unschedulable[pod.name] = explain(cls)
             continue
-        cluster.place_pod(minions_in_order[i].name, cls)
-        placements[pod.name] = minions_in_order[i].name
+        cluster.place_pod(minion.name, cls)
+        placements[pod.name] = minion.name
     return Schedule(placements, unschedulable)
+
+
+def _best_ranked(cluster: _Cluster) -> Chooser:
+    """The best ranked candidate, from a lazy heap per class (see the module docstring)."""
+    heaps: dict[_PodClass, list[_Rank]] = {}
+
+    def choose(cls: _PodClass) -> MinionInfo | None:
+        heap = heaps.get(cls)
+        if heap is None:
+            heap = heaps[cls] = [cluster.rank(cls, m) for m in cluster.eligible(cls)]
+            heapq.heapify(heap)
+        return _best(cluster, cls, heap)
+
+    return choose
+
+
+def _best(cluster: _Cluster, cls: _PodClass, heap: list[_Rank]) -> MinionInfo | None:
+    """The best minion that fits, left on top of the heap (placing a pod there makes its entry stale); the ones that
+    no longer fit are dropped, the stale ones re-ranked."""
+    while heap:
+        entry = heap[0]
+        minion = cluster.minions[entry[3]]
+        if not cluster.fits(cls, minion):
+            heapq.heappop(heap)
+        elif entry[4] != cluster.version[minion.name]:
+            heapq.heapreplace(heap, cluster.rank(cls, minion))
+        else:
+            return minion
+    return None
+
+
+def _first_fitting(cluster: _Cluster) -> Chooser:
+    """The first candidate in name order; a class's cursor only moves on, as predicates only turn false."""
+    in_order = list(cluster.minions.values())
+    cursors: dict[_PodClass, int] = {}
+
+    def choose(cls: _PodClass) -> MinionInfo | None:
+        i = cursors.get(cls, 0)
+        while i < len(in_order) and cluster.misfit(cls, in_order[i]) is not None:
+            i += 1
+        cursors[cls] = i
+        return in_order[i] if i < len(in_order) else None
+
+    return choose
 
 
 SCHEDULERS: Mapping[str, Scheduler] = {"default": schedule_default, "first-fit": schedule_first_fit}
