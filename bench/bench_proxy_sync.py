@@ -6,7 +6,7 @@ Run as root with a lab up: python bench/bench_proxy_sync.py [--lab lab] [--minio
 Over kubeplay's own SSH connection to the minion, as `kubeplay apply` does it:
 
 - full sync: iptables-save, parse, render, diff, and the ONE ``iptables-restore --noflush`` that loads everything
-  (sent as ``kubeplay apply`` sends it: gzipped when large, see ``network_sync.restore``);
+  (sent as ``kubeplay apply`` sends it: gzipped when large, see ``kubeplay.proxy.sync.restore``);
 - no-op sync: the same read, parse, render and compare a second apply makes, which must write nothing;
 - the same rules written one ``iptables -A`` at a time, as a tool without restore would: sampled in a
   ``KUBEPLAY-BENCH`` chain (jump targets replaced by RETURN) on the table as it is before the load and again once

@@ -1,8 +1,9 @@
 """kubeplay's own data: what the manifests ask for, what the inventory holds and what was observed.
 
-Everything here is plain frozen dataclasses with no I/O. Manifest loaders produce ``Desired``, the inventory
-loader produces ``Inventory``, connectors produce ``ObservedMinion``; the planner works on these only.
-Mappings (labels, selectors) are plain dicts and are never mutated after construction.
+Everything here is plain frozen dataclasses with no I/O. kubeplay.manifests produces ``Desired``,
+kubeplay.inventory produces ``Inventory``, the kubelet's observation (kubeplay.kubelet.observe) produces
+``ObservedMinion`` over a connection; the planner works on these only. Mappings (labels, selectors) are plain dicts
+and are never mutated after construction.
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ class ReplicationController:
     template: PodTemplate
     source: Source
 
+    def replica(self, name: str) -> Pod:
+        """A replica named ``name``: a pod made from the template, owned by this controller."""
+        return Pod(name, dict(self.template.labels), self.template.spec, self.source, controller=self.name)
+
 
 # --- desired state: services ---------------------------------------------------------------------------------
 
@@ -237,7 +242,6 @@ class ObservedContainer:
     """Docker's state: created, running, paused, restarting, removing, exited, dead."""
     exit_code: int = 0
     created: str = ""
-    started_at: str = ""
     controller: str = ""
     pod_labels: dict[str, str] = field(default_factory=dict)
     ip: str = ""

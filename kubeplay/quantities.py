@@ -27,6 +27,10 @@ _DECIMAL = {
 }
 SUFFIXES = (*_BINARY, *(s for s in _DECIMAL if s))
 
+DOCKER_MIN_MEMORY = 6 * 2**20
+"""The smallest memory limit dockerd gives a container: below it, create fails with "Minimum memory limit allowed is
+6MB" (``linuxMinMemory`` in moby's daemon/daemon_unix.go, "to account for overhead during startup")."""
+
 
 def parse_quantity(text: str) -> Decimal:
     """The value of a quantity such as "128Mi", "1.5G", "500m", "2e3" or "4"."""
@@ -54,19 +58,6 @@ def parse_memory(value: int | float | str) -> int:
     if isinstance(value, str) and value.strip().endswith("m"):
         raise ValueError(f"invalid memory {value!r}: 'm' means thousandths of a byte (did you mean {value[:-1]}Mi?)")
     return math.ceil(_number(value))
-
-
-def format_cpu(millicores: int) -> str:
-    """The shortest exact quantity for a number of millicores: "500m", "2"."""
-    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
-
-
-def format_memory(size: int) -> str:
-    """The largest binary suffix that divides ``size`` exactly: "128Mi", "1Gi", "1000"."""
-    for suffix, factor in reversed(_BINARY.items()):
-        if size and size % factor == 0:
-            return f"{size // factor}{suffix}"
-    return str(size)
 
 
 def _number(value: int | float | str) -> Decimal:

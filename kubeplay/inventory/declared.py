@@ -1,7 +1,8 @@
 """What inventory files declare, before any variable is merged: hosts, groups, and where each thing was set.
 
 The INI and YAML readers both fill one ``Declared``; variable values are validated as they are declared (see
-``inventory_vars``), so a bad value is reported once, at the host or group that set it, with its file and line.
+kubeplay.inventory.variables), so a bad value is reported once, at the host or group that set it, with its file
+and line.
 """
 
 from __future__ import annotations

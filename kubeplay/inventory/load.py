@@ -23,21 +23,14 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import yaml
-
 from kubeplay.errors import InventoryError
 from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl, Setting
 from kubeplay.inventory.ini import parse_ini
 from kubeplay.inventory.limit import limit
 from kubeplay.inventory.variables import build_minion, parse_bool, parse_cidr, parse_text, resolve_path
-from kubeplay.inventory.yaml import (
-    load_yaml,
-    parse_yaml_inventory,
-    read_vars_file,
-    yaml_error_line,
-    yaml_reason,
-)
+from kubeplay.inventory.yaml import parse_yaml_inventory, read_vars_file, read_yaml
 from kubeplay.model import Inventory, Minion, Source
+from kubeplay.yamlnodes import InvalidDocument
 
 __all__ = ["limit", "load_inventory"]
 
@@ -139,9 +132,9 @@ def _read_inventory_file(file: str, declared: Declared) -> None:
 
 def _read_yaml_inventory(text: str, file: str, declared: Declared) -> None:
     try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        declared.problem(Source(file, yaml_error_line(exc)), f"invalid YAML: {yaml_reason(exc)}")
+        data = read_yaml(text)
+    except InvalidDocument as exc:
+        declared.problem(Source(file, exc.line), exc.message)
         return
     parse_yaml_inventory(data, file, declared)
 
@@ -153,10 +146,13 @@ def _read_unknown_format(text: str, file: str, declared: Declared) -> None:
     mapping too, so YAML only wins when every value is a group body (a mapping or empty), or it names a plugin.
     """
     try:
-        data = load_yaml(text)
-    except yaml.YAMLError:
+        data = read_yaml(text)
+    except InvalidDocument:
         data = None
-    if isinstance(data, dict) and ("plugin" in data or all(v is None or isinstance(v, dict) for v in data.values())):
+    groups = data.value if data is not None else None
+    if isinstance(groups, dict) and (
+        "plugin" in groups or all(body.value is None or isinstance(body.value, dict) for body in groups.values())
+    ):
         parse_yaml_inventory(data, file, declared)
     else:
         parse_ini(text, file, declared)

@@ -106,14 +106,13 @@ def _read_mapping_text(text: str) -> object:
 
 MIN_CPU = 100
 """An integer kubeplay_cpu below this is almost surely cores written as millicores, and is refused."""
-MIN_MEMORY = 4 * 1024 * 1024
-"""Docker refuses containers with less memory than this; a smaller kubeplay_memory is a missing unit."""
 _CPU_FORMS = 'millicores (2000) or a string like "2" or "500m"'
 _MEMORY_FORMS = 'bytes or a quantity like "8Gi" or "512Mi"'
 
 
-def parse_cpu(value: object) -> int:
-    """Millicores: an integer is millicores, a string is cores ("2", "1.5") or millicores ("500m")."""
+def parse_cpu_capacity(value: object) -> int:
+    """A minion's cpu (kubeplay_cpu) in millicores: an integer is millicores, a string is cores ("2", "1.5") or
+    millicores ("500m")."""
     if isinstance(value, int) and not isinstance(value, bool):
         if 0 < value < MIN_CPU:
             raise ValueError(f'{value} means {value} millicores; for {value} cores write {value * 1000} or "{value}"')
@@ -126,8 +125,8 @@ def parse_cpu(value: object) -> int:
     raise ValueError(f"must be {_CPU_FORMS}, got {value!r}")
 
 
-def parse_memory(value: object) -> int:
-    """Bytes: an integer, or a Kubernetes quantity string like "8Gi", "512Mi", "2G"."""
+def parse_memory_capacity(value: object) -> int:
+    """A minion's memory (kubeplay_memory) in bytes: an integer, or a Kubernetes quantity string like "8Gi"."""
     if isinstance(value, int) and not isinstance(value, bool):
         amount = _non_negative(value)
     elif isinstance(value, str):
@@ -137,8 +136,12 @@ def parse_memory(value: object) -> int:
             raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}") from exc
     else:
         raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}")
-    if 0 < amount < MIN_MEMORY:
-        raise ValueError(f"{value!r} is only {amount} bytes; did you forget a unit like Gi or Mi?")
+    if 0 < amount < quantities.DOCKER_MIN_MEMORY:  # not even one container with a memory limit fits
+        minimum = quantities.DOCKER_MIN_MEMORY >> 20
+        raise ValueError(
+            f"{value!r} is only {amount} bytes; did you forget a unit like Gi or Mi? "
+            f"(a minion needs at least {minimum}Mi, Docker's smallest memory limit for a container)"
+        )
     return amount
 
 
@@ -160,8 +163,8 @@ def parse_cidr(value: object) -> str:
 
 MINION_VARS: dict[str, Callable[[object], object]] = {
     "kubeplay_labels": parse_labels,
-    "kubeplay_cpu": parse_cpu,
-    "kubeplay_memory": parse_memory,
+    "kubeplay_cpu": parse_cpu_capacity,
+    "kubeplay_memory": parse_memory_capacity,
     "kubeplay_cordoned": parse_bool,
     "kubeplay_allow_privileged": parse_bool,
 }
@@ -221,8 +224,8 @@ def build_minion(name: str, settings: Mapping[str, Setting]) -> Minion:
         key_file=resolve_path(key_file) if key_file else "",
         connection=parse_connection(connection.value) if connection else "ssh",
         labels=parse_labels(labels.value) if labels else {},
-        cpu=parse_cpu(cpu.value) if (cpu := settings.get("kubeplay_cpu")) else 0,
-        memory=parse_memory(memory.value) if (memory := settings.get("kubeplay_memory")) else 0,
+        cpu=parse_cpu_capacity(cpu.value) if (cpu := settings.get("kubeplay_cpu")) else 0,
+        memory=parse_memory_capacity(memory.value) if (memory := settings.get("kubeplay_memory")) else 0,
         cordoned=_flag(settings, "kubeplay_cordoned", default=False),
         allow_privileged=_flag(settings, "kubeplay_allow_privileged", default=False),
         vars={key: setting.value for key, setting in settings.items()},

@@ -23,7 +23,7 @@ def desired_spec(pod: ObservedPod, desired: Desired) -> Pod | None:
             return p
     for rc in desired.controllers:
         if rc.name == pod.controller:
-            return Pod(pod.name, rc.template.labels, rc.template.spec, rc.source, controller=rc.name)
+            return rc.replica(pod.name)
     return None
 
 

@@ -1,34 +1,23 @@
-"""Manifest values that remember their line, and a reader that checks fields while taking them.
+"""A reader that checks the fields of a manifest while taking them.
 
-A document (JSON or YAML) becomes a tree of ``Node``: scalars, ``dict[str, Node]`` and ``list[Node]``, each with the
-1-based line it starts on. ``Fields`` reads one mapping of that tree: every accessor records the field as known,
-checks its type and reports a ``Problem`` (file, object, dotted field path, line) instead of raising, and
-``read_mapping`` reports the fields nobody asked for as unknown, with a "did you mean" hint.
+A document (JSON or YAML) is a tree of ``Node`` (kubeplay.yamlnodes): scalars, ``dict[str, Node]`` and
+``list[Node]``, each with the 1-based line it starts on. ``Fields`` reads one mapping of that tree: every accessor
+records the field as known, checks its type and reports a ``Problem`` (file, object, dotted field path, line)
+instead of raising, and ``read_mapping`` reports the fields nobody asked for as unknown, with a "did you mean" hint.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from kubeplay.errors import Problem
+from kubeplay.yamlnodes import Node
 
 T = TypeVar("T")
 V = TypeVar("V")
-
-
-@dataclass(frozen=True)
-class Node:
-    """A value from a manifest: a scalar, ``dict[str, Node]`` or ``list[Node]``, with the line it starts on."""
-
-    value: object
-    line: int | None = None
-    key_lines: Mapping[str, int | None] = field(default_factory=dict)
-    """For a mapping: the line of each key."""
-    duplicate_keys: tuple[tuple[str, int | None], ...] = ()
-    """For a mapping: keys given more than once (the later ones), with their lines."""
 
 
 @dataclass
@@ -94,7 +83,7 @@ class Fields:
 
     def line(self, key: str) -> int | None:
         """The line of ``key`` when present, else the line of this mapping."""
-        return self.node.key_lines.get(key) or self.node.line
+        return self.node.line_of(key)
 
     def problem(self, key: str, message: str) -> None:
         self.report.add(message, self.line(key), self.field_path(key))

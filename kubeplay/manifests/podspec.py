@@ -34,7 +34,7 @@ from kubeplay.names import (
     label_value_error,
     port_name_error,
 )
-from kubeplay.quantities import parse_cpu, parse_memory
+from kubeplay.quantities import DOCKER_MIN_MEMORY, parse_cpu, parse_memory
 
 Form = Literal["v1beta1", "v1"]
 
@@ -48,8 +48,6 @@ RESTART_POLICIES: dict[Form, dict[str, RestartPolicy]] = {
     "v1": {"Always": "always", "OnFailure": "onFailure", "Never": "never"},
 }
 PROBE_KINDS = ("httpGet", "tcpSocket", "exec")
-DOCKER_MIN_MEMORY = 6 * 2**20
-"""Docker refuses memory limits below 6 MiB."""
 
 _V1BETA1_HINTS = {
     "args": 'v1beta1 containers take the whole command in "command"',
@@ -259,7 +257,7 @@ def _read_limits(f: Fields) -> tuple[int, int]:
 
 def _check_memory(f: Fields, key: str, memory: int) -> None:
     if memory < DOCKER_MIN_MEMORY:
-        f.problem(key, f"memory limit {memory} bytes is below Docker's minimum of 6Mi")
+        f.problem(key, f"memory limit {memory} bytes is below Docker's minimum of {DOCKER_MIN_MEMORY >> 20}Mi")
 
 
 def parse_millicores(value: int | float | str) -> int:

@@ -50,24 +50,12 @@ class Removal:
 
 @dataclass(frozen=True)
 class RolloutStep:
-    """One step of a rolling update: create ``create``, wait until all are running, then remove ``remove``."""
+    """One step of a rolling update: create ``create``, wait until all are running, then remove ``remove`` (remove
+    first when the step is placed in place, see ``ReplicaPlan``)."""
 
     controller: str
     create: tuple[Pod, ...]
     remove: tuple[ObservedPod, ...]
-
-
-@dataclass(frozen=True)
-class ControllerStatus:
-    """Counts for one controller, as ``get replicationcontrollers`` shows them."""
-
-    name: str
-    desired: int
-    live: int
-    """Pods counted before this plan: live matching pods on reachable minions plus standalone pods to create."""
-    running: int
-    updated: int
-    """Live replicas of the current template."""
 
 
 @dataclass(frozen=True)
@@ -80,16 +68,16 @@ class ReplicaPlan:
         observed one, so the pod planner only restarts them per restart policy.
       * ``remove``: replicas to remove now, each with its reason (scale-down, terminated for good, no longer
         matching the selector). Never a pod on an unreachable minion, never a standalone pod.
-      * ``rollout``: replicas of an older template, replaced in order, one step at a time. For each step the
-        executor schedules and creates ``create``, waits until every one of them is running, then removes
-        ``remove`` (at most ``max_unavailable`` per step), and only then starts the next step. If a created pod
-        does not come up the rollout stops there and is reported; the next run plans the rest again from what it
-        observes. When the new pods fit nowhere while the old ones stand (a host port on every minion, full
-        capacity), the executor may run the step remove-first, placing the new pods where the old ones were: the
-        step's old pods are then the at most ``max_unavailable`` pods down. The pods in ``rolling`` are left alone
-        by the pod planner: they are neither kept (their hash differs) nor removed other than by their step.
+      * ``rollout``: replicas of an older template, replaced in order, one step at a time. The pod planner places
+        every step's ``create`` before anything runs (kubeplay.planner.rollout); the executor then creates them,
+        waits until every one of them is running, removes ``remove`` (at most ``max_unavailable`` per step), and
+        only then starts the next step. If a created pod does not come up the rollout stops there and is reported;
+        the next run plans the rest again from what it observes. A step whose new pods fit nowhere while its old
+        ones stand (a host port on every minion, full capacity) is placed *in place*: its old pods are removed
+        first and the new pods go where they were, so the step's old pods are then the at most
+        ``max_unavailable`` pods down. The pods in ``rolling`` are left alone by the pod planner: they are neither
+        kept (their hash differs) nor removed other than by their step.
       * ``notes``: one line per thing worth telling the user (progress, unknown minions, scale changes).
-      * ``status``: per controller, desired, live, running and up-to-date counts (``get replicationcontrollers``).
     """
 
     create: tuple[Pod, ...] = ()
@@ -97,7 +85,6 @@ class ReplicaPlan:
     remove: tuple[Removal, ...] = ()
     rollout: tuple[RolloutStep, ...] = ()
     notes: tuple[str, ...] = ()
-    status: tuple[ControllerStatus, ...] = ()
 
     @property
     def rolling(self) -> frozenset[str]:
@@ -126,7 +113,6 @@ def plan_replicas(
         remove=tuple(r for plan in plans for r in plan.remove),
         rollout=tuple(s for plan in plans for s in plan.rollout),
         notes=tuple(n for plan in plans for n in plan.notes),
-        status=tuple(s for plan in plans for s in plan.status),
     )
 
 
@@ -284,7 +270,7 @@ def _plan_controller(rc: ReplicationController, context: _Context, max_unavailab
     removed = {v.name for v, _ in victims}
     staying = [p for p in own if p.name not in removed]
 
-    create = tuple(_replica(rc, context.new_name(rc)) for _ in range(max(-surplus, 0)))
+    create = tuple(rc.replica(context.new_name(rc)) for _ in range(max(-surplus, 0)))
     if create:
         unknown = _unknown(rc, context)
         detail = f" ({unknown}: not counted, replaced here, trimmed when back)" if unknown else ""
@@ -294,10 +280,7 @@ def _plan_controller(rc: ReplicationController, context: _Context, max_unavailab
 
     keep, rollout, rollout_notes = _roll_out(rc, staying, template_hash, context, max_unavailable)
     notes.extend(rollout_notes)
-    running = sum(1 for p in live if p.running)
-    updated = sum(1 for p in live if p.spec_hash == template_hash)
-    status = ControllerStatus(rc.name, rc.replicas, counted, running, updated)
-    return ReplicaPlan(create, keep, tuple(removals), rollout, tuple(notes), (status,))
+    return ReplicaPlan(create, keep, tuple(removals), rollout, tuple(notes))
 
 
 def _roll_out(
@@ -308,13 +291,13 @@ def _roll_out(
     max_unavailable: int,
 ) -> tuple[tuple[Pod, ...], tuple[RolloutStep, ...], list[str]]:
     """Replicas of the current template are kept; the others are replaced by rollout steps, worst first."""
-    keep = tuple(_replica(rc, p.name) for p in staying if p.spec_hash == template_hash)
+    keep = tuple(rc.replica(p.name) for p in staying if p.spec_hash == template_hash)
     outdated = [p for p in staying if p.spec_hash != template_hash]
     ordered = [p for p, _ in _scale_down_order(outdated, staying, template_hash, limit=len(outdated))]
     steps = []
     for start in range(0, len(ordered), max_unavailable):
         batch = tuple(ordered[start : start + max_unavailable])
-        steps.append(RolloutStep(rc.name, tuple(_replica(rc, context.new_name(rc)) for _ in batch), batch))
+        steps.append(RolloutStep(rc.name, tuple(rc.replica(context.new_name(rc)) for _ in batch), batch))
     if not steps:
         return keep, (), []
     note = (
@@ -391,7 +374,3 @@ def _victim_reason(pod: ObservedPod, per_minion: Mapping[str, int], fewest: int,
     if per_minion[pod.minion] > fewest:
         return f"{per_minion[pod.minion]} replicas on {pod.minion}"
     return f"newest (created {pod.created})" if pod.created else "newest"
-
-
-def _replica(rc: ReplicationController, name: str) -> Pod:
-    return Pod(name=name, labels=dict(rc.template.labels), spec=rc.template.spec, source=rc.source, controller=rc.name)

@@ -5,25 +5,29 @@ and returns a ``Schedule``: pod name -> minion name, plus pod name -> reason for
 Pods already placed stay where they are; only ``pods`` are placed (a pod whose name is already in ``placed`` is
 left out of the result). New pods are placed one at a time in name order, each seeing the ones placed before it.
 
-Predicates (a minion is a candidate only if all hold):
-  * the minion is reachable and not cordoned;
-  * a pod with a privileged container only goes where the inventory allows it (kubeplay_allow_privileged);
-  * every ``nodeSelector`` label is on the minion with the same value;
-  * none of the pod's host ports (port, protocol) is taken by a pod on the minion, new or already placed;
-  * the pod's cpu and memory requests fit in what the minion has left (capacity 0 means unknown: no limit;
-    a request of 0 always fits).
+Predicates, one named function each in ``PREDICATES`` (a minion is a candidate only if all hold; for a pod that
+fits nowhere, the first one each minion fails gives the reason counted in the message):
+  * ``minion_reachable``, ``minion_not_cordoned``;
+  * ``privileged_allowed``: a pod with a privileged container only goes where the inventory allows it
+    (kubeplay_allow_privileged);
+  * ``match_node_selector``: every ``nodeSelector`` label is on the minion with the same value;
+  * ``pod_fits_ports``: none of the pod's host ports (port, protocol) is taken by a pod on the minion, new or
+    already placed;
+  * ``pod_fits_resources``: the pod's cpu and memory requests fit in what the minion has left (capacity 0 means
+    unknown: no limit; a request of 0 always fits).
 
 Priorities of the default scheduler, compared in this order (lowest wins):
-  1. spreading: how many pods on the minion share a spread group with the pod: its controller, and each of the
-     ``spread_selectors`` (services) its labels match (a pod in two groups counts in both);
-  2. least requested: the mean, over cpu and memory with a known capacity, of the fraction of capacity that would
-     be requested with the pod placed;
+  1. ``spreading``: how many pods on the minion share a spread group with the pod: its controller, and each of
+     the ``spread_selectors`` (services) its labels match (a pod in two groups counts in both);
+  2. ``least_requested``: the mean, over cpu and memory with a known capacity, of the fraction of capacity that
+     would be requested with the pod placed;
   3. fewest pods on the minion; 4. minion name, so the same input always gives the same placement.
 
 The "first-fit" scheduler places each pod on the first candidate in name order (bin packing).
 
-Speed: pods with the same predicates and spread groups (all replicas of one controller) form a class. Every
-predicate only ever turns false during a run (ports get taken, requests only grow) and every priority only ever
+Speed: pods with the same predicates and spread groups (all replicas of one controller) form a class. The
+``FIXED_PREDICATES`` never change during a call and are checked once per class and minion; the
+``CHANGING_PREDICATES`` only ever turn false (ports get taken, requests only grow) and every priority only ever
 gets worse for a minion that receives a pod, so each class keeps a lazy heap of candidate minions: a minion that
 no longer fits is dropped from the class for good, and an entry made stale by a placement is re-scored when it
 reaches the top. Placing a pod costs a few heap operations, not a pass over every minion.
@@ -33,7 +37,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,6 +47,8 @@ from kubeplay.model import Protocol as PortProtocol
 HostPort = tuple[int, PortProtocol]
 SpreadGroup = tuple[str, str]
 """("controller", name) or ("selector", index into spread_selectors)."""
+_Rank = tuple[int, float, int, str, int]
+"""A minion's heap entry: spreading, least requested, pod count, name, then the version it was ranked at."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,8 @@ class _SelectorIndex:
 
 
 class _Cluster:
-    """Mutable bookkeeping for one scheduling call: what each minion has taken so far."""
+    """Mutable bookkeeping for one scheduling call (what each minion has taken so far), and the predicates and
+    priorities combined over it."""
 
     def __init__(
         self,
@@ -160,7 +167,6 @@ class _Cluster:
         spread_selectors: Sequence[Mapping[str, str]],
     ) -> None:
         self.minions = {m.name: m for m in sorted(minions, key=lambda m: m.name)}
-        self.names = list(self.minions)
         self.cpu_used: dict[str, int] = defaultdict(int)
         self.memory_used: dict[str, int] = defaultdict(int)
         self.pod_count: dict[str, int] = defaultdict(int)
@@ -200,72 +206,124 @@ class _Cluster:
     def place_pod(self, minion: str, cls: _PodClass) -> None:
         self.place(minion, cls.groups, tuple(cls.host_ports), cls.cpu, cls.memory)
 
-    # predicates
+    # the predicates and priorities combined
 
-    def eligible(self, cls: _PodClass, name: str) -> bool:
-        """The predicates that never change during a call: reachable, not cordoned, nodeSelector met."""
-        m = self.minions[name]
-        if cls.privileged and not m.allow_privileged:
-            return False
-        return m.reachable and not m.cordoned and all(m.labels.get(k) == v for k, v in cls.node_selector)
+    def eligible(self, cls: _PodClass) -> list[MinionInfo]:
+        """The minions, in name order, that pass the predicates that never change during a call."""
+        minions = list(self.minions.values())
+        for predicate in FIXED_PREDICATES:
+            minions = [m for m in minions if predicate(cls, m, self) is None]
+        return minions
 
-    def fits(self, cls: _PodClass, name: str) -> bool:
-        """The predicates that can only turn false during a call: host ports free, requests within capacity."""
-        taken = self.ports_taken.get(name)
-        if taken and not taken.isdisjoint(cls.host_ports):
-            return False
-        m = self.minions[name]
-        if cls.cpu and m.cpu and self.cpu_used[name] + cls.cpu > m.cpu:
-            return False
-        return not (cls.memory and m.memory and self.memory_used[name] + cls.memory > m.memory)
+    def fits(self, cls: _PodClass, minion: MinionInfo) -> bool:
+        """Whether the minion passes the predicates that can only turn false during a call."""
+        return all(predicate(cls, minion, self) is None for predicate in CHANGING_PREDICATES)
 
-    def misfit(self, cls: _PodClass, name: str) -> str:
-        """Why a minion is not a candidate for the class, in predicate order; empty if it is one."""
-        m = self.minions[name]
-        if not m.reachable:
-            return "unreachable"
-        if m.cordoned:
-            return "cordoned"
-        if cls.privileged and not m.allow_privileged:
-            return "privileged containers not allowed (kubeplay_allow_privileged)"
-        for key, value in cls.node_selector:
-            if m.labels.get(key) != value:
-                return f"nodeSelector {key}={value} unmet"
-        taken = self.ports_taken.get(name, set())
-        for port, protocol in sorted(cls.host_ports & taken):
-            return f"port {port}/{protocol} taken"
-        if cls.cpu and m.cpu and self.cpu_used[name] + cls.cpu > m.cpu:
-            return "insufficient cpu"
-        if cls.memory and m.memory and self.memory_used[name] + cls.memory > m.memory:
-            return "insufficient memory"
-        return ""
+    def misfit(self, cls: _PodClass, minion: MinionInfo) -> str | None:
+        """The reason of the first predicate the minion fails, in table order; None if it is a candidate."""
+        for predicate in PREDICATES:
+            reason = predicate(cls, minion, self)
+            if reason is not None:
+                return reason
+        return None
 
     def explain(self, cls: _PodClass) -> str:
         """The reason a pod of the class fits nowhere, counted per minion."""
-        if not self.names:
+        if not self.minions:
             return "no minions"
-        reasons = Counter(r for r in (self.misfit(cls, n) for n in self.names) if r)
+        reasons = Counter(r for r in (self.misfit(cls, m) for m in self.minions.values()) if r is not None)
         parts = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items(), key=_most_first))
-        noun = "minion" if len(self.names) == 1 else "minions"
-        return f"{len(self.names)} {noun}: {parts}"
+        noun = "minion" if len(self.minions) == 1 else "minions"
+        return f"{len(self.minions)} {noun}: {parts}"
 
-    # priorities
+    def rank(self, cls: _PodClass, minion: MinionInfo) -> _Rank:
+        """Heap entry for a minion, the priorities in order: lower is better; the version tells whether it is
+        still current."""
+        name = minion.name
+        return (
+            spreading(cls, minion, self),
+            least_requested(cls, minion, self),
+            self.pod_count[name],
+            name,
+            self.version[name],
+        )
 
-    def rank(self, cls: _PodClass, name: str) -> tuple[int, float, int, str, int]:
-        """Heap entry for a minion: lower is better; the version tells whether it is still current."""
-        spread = 0
-        for group in cls.groups:
-            spread += self.group_counts[group].get(name, 0)
-        return (spread, self.load(cls, name), self.pod_count[name], name, self.version[name])
 
-    def load(self, cls: _PodClass, name: str) -> float:
-        m = self.minions[name]
-        fractions = []
-        if m.cpu:
-            fractions.append((self.cpu_used[name] + cls.cpu) / m.cpu)
-        if m.memory:
-            fractions.append((self.memory_used[name] + cls.memory) / m.memory)
-        return sum(fractions) / len(fractions) if fractions else 0.0
+# --- predicates: None if a pod of the class fits on the minion, else the short reason it does not --------------
+
+
+def minion_reachable(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> str | None:
+    return None if minion.reachable else "unreachable"
+
+
+def minion_not_cordoned(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> str | None:
+    return "cordoned" if minion.cordoned else None
+
+
+def privileged_allowed(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> str | None:
+    if pod.privileged and not minion.allow_privileged:
+        return "privileged containers not allowed (kubeplay_allow_privileged)"
+    return None
+
+
+def match_node_selector(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> str | None:
+    for key, value in pod.node_selector:
+        if minion.labels.get(key) != value:
+            return f"nodeSelector {key}={value} unmet"
+    return None
+
+
+def pod_fits_ports(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> str | None:
+    taken = cluster.ports_taken.get(minion.name)
+    if not taken or taken.isdisjoint(pod.host_ports):
+        return None
+    port, protocol = min(pod.host_ports & taken)
+    return f"port {port}/{protocol} taken"
+
+
+def pod_fits_resources(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> str | None:
+    if pod.cpu and minion.cpu and cluster.cpu_used[minion.name] + pod.cpu > minion.cpu:
+        return "insufficient cpu"
+    if pod.memory and minion.memory and cluster.memory_used[minion.name] + pod.memory > minion.memory:
+        return "insufficient memory"
+    return None
+
+
+Predicate = Callable[[_PodClass, MinionInfo, _Cluster], "str | None"]
+
+FIXED_PREDICATES: tuple[Predicate, ...] = (
+    minion_reachable,
+    minion_not_cordoned,
+    privileged_allowed,
+    match_node_selector,
+)
+"""The predicates that never change during a call: checked once per pod class and minion."""
+CHANGING_PREDICATES: tuple[Predicate, ...] = (pod_fits_ports, pod_fits_resources)
+"""The predicates that can only turn false during a call (ports get taken, requests grow): checked before each
+placement."""
+PREDICATES = FIXED_PREDICATES + CHANGING_PREDICATES
+"""Every predicate, in the order ``explain`` looks for the reason a minion is not a candidate."""
+
+
+# --- priorities: how good the minion is for a pod of the class; lower is better ----------------------------------
+
+
+def spreading(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> int:
+    """How many pods on the minion share a spread group with the pod."""
+    count = 0
+    for group in pod.groups:
+        count += cluster.group_counts[group].get(minion.name, 0)
+    return count
+
+
+def least_requested(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> float:
+    """The mean fraction of the known capacities (cpu, memory) requested with the pod placed."""
+    fractions = []
+    if minion.cpu:
+        fractions.append((cluster.cpu_used[minion.name] + pod.cpu) / minion.cpu)
+    if minion.memory:
+        fractions.append((cluster.memory_used[minion.name] + pod.memory) / minion.memory)
+    return sum(fractions) / len(fractions) if fractions else 0.0
 
 
 def _most_first(item: tuple[str, int]) -> tuple[int, str]:
@@ -303,40 +361,7 @@ def schedule_default(
     spread_selectors: Sequence[Mapping[str, str]] = (),
 ) -> Schedule:
     """Spread first, then least requested, then fewest pods, then minion name (see the module docstring)."""
-    cluster = _Cluster(minions, placed, spread_selectors)
-    explain = _Explanations(cluster)
-    heaps: dict[_PodClass, list[tuple[int, float, int, str, int]]] = {}
-    placements: dict[str, str] = {}
-    unschedulable: dict[str, str] = {}
-    for pod in _new_pods(pods, cluster):
-        cls = cluster.pod_class(pod)
-        heap = heaps.get(cls)
-        if heap is None:
-            heap = heaps[cls] = [cluster.rank(cls, n) for n in cluster.names if cluster.eligible(cls, n)]
-            heapq.heapify(heap)
-        minion = _pop_best(cluster, cls, heap)
-        if minion is None:
-            unschedulable[pod.name] = explain(cls)
-            continue
-        cluster.place_pod(minion, cls)
-        heapq.heappush(heap, cluster.rank(cls, minion))
-        placements[pod.name] = minion
-    return Schedule(placements, unschedulable)
-
-
-def _pop_best(cluster: _Cluster, cls: _PodClass, heap: list[tuple[int, float, int, str, int]]) -> str | None:
-    """Pop the best minion that fits; drop the ones that no longer fit, re-rank the stale ones."""
-    while heap:
-        entry = heap[0]
-        name = entry[3]
-        if not cluster.fits(cls, name):
-            heapq.heappop(heap)
-        elif entry[4] != cluster.version[name]:
-            heapq.heapreplace(heap, cluster.rank(cls, name))
-        else:
-            heapq.heappop(heap)
-            return name
-    return None
+    return _schedule(pods, minions, placed, spread_selectors, _best_ranked)
 
 
 def schedule_first_fit(
@@ -346,24 +371,79 @@ def schedule_first_fit(
     spread_selectors: Sequence[Mapping[str, str]] = (),
 ) -> Schedule:
     """The first minion in name order that passes every predicate: packs pods tight, leaves minions free."""
+    return _schedule(pods, minions, placed, spread_selectors, _first_fitting)
+
+
+Chooser = Callable[[_PodClass], "MinionInfo | None"]
+"""Picks the minion for the next pod of a class, or None when none is a candidate; sees every placement made."""
+
+
+def _schedule(
+    pods: Sequence[Pod],
+    minions: Sequence[MinionInfo],
+    placed: Sequence[PlacedPod],
+    spread_selectors: Sequence[Mapping[str, str]],
+    chooser: Callable[[_Cluster], Chooser],
+) -> Schedule:
+    """The new pods in name order, each placed where ``chooser`` says, or explained when it finds no minion."""
     cluster = _Cluster(minions, placed, spread_selectors)
     explain = _Explanations(cluster)
-    cursors: dict[_PodClass, int] = {}
+    choose = chooser(cluster)
     placements: dict[str, str] = {}
     unschedulable: dict[str, str] = {}
-    names = cluster.names
     for pod in _new_pods(pods, cluster):
         cls = cluster.pod_class(pod)
-        i = cursors.get(cls, 0)
-        while i < len(names) and not (cluster.eligible(cls, names[i]) and cluster.fits(cls, names[i])):
-            i += 1
-        cursors[cls] = i
-        if i == len(names):
+        minion = choose(cls)
+        if minion is None:
             unschedulable[pod.name] = explain(cls)
             continue
-        cluster.place_pod(names[i], cls)
-        placements[pod.name] = names[i]
+        cluster.place_pod(minion.name, cls)
+        placements[pod.name] = minion.name
     return Schedule(placements, unschedulable)
+
+
+def _best_ranked(cluster: _Cluster) -> Chooser:
+    """The best ranked candidate, from a lazy heap per class (see the module docstring)."""
+    heaps: dict[_PodClass, list[_Rank]] = {}
+
+    def choose(cls: _PodClass) -> MinionInfo | None:
+        heap = heaps.get(cls)
+        if heap is None:
+            heap = heaps[cls] = [cluster.rank(cls, m) for m in cluster.eligible(cls)]
+            heapq.heapify(heap)
+        return _best(cluster, cls, heap)
+
+    return choose
+
+
+def _best(cluster: _Cluster, cls: _PodClass, heap: list[_Rank]) -> MinionInfo | None:
+    """The best minion that fits, left on top of the heap (placing a pod there makes its entry stale); the ones that
+    no longer fit are dropped, the stale ones re-ranked."""
+    while heap:
+        entry = heap[0]
+        minion = cluster.minions[entry[3]]
+        if not cluster.fits(cls, minion):
+            heapq.heappop(heap)
+        elif entry[4] != cluster.version[minion.name]:
+            heapq.heapreplace(heap, cluster.rank(cls, minion))
+        else:
+            return minion
+    return None
+
+
+def _first_fitting(cluster: _Cluster) -> Chooser:
+    """The first candidate in name order; a class's cursor only moves on, as predicates only turn false."""
+    in_order = list(cluster.minions.values())
+    cursors: dict[_PodClass, int] = {}
+
+    def choose(cls: _PodClass) -> MinionInfo | None:
+        i = cursors.get(cls, 0)
+        while i < len(in_order) and cluster.misfit(cls, in_order[i]) is not None:
+            i += 1
+        cursors[cls] = i
+        return in_order[i] if i < len(in_order) else None
+
+    return choose
 
 
 SCHEDULERS: Mapping[str, Scheduler] = {"default": schedule_default, "first-fit": schedule_first_fit}

@@ -21,7 +21,6 @@ import struct
 import tarfile
 
 INFRA_IMAGE = "kubeplay/pause:1.0"
-SUPPORTED_ARCHITECTURES = ("x86_64", "amd64")
 
 _BASE = 0x400000
 _EHDR = 64

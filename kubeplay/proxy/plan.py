@@ -1,6 +1,6 @@
 """The service stage of a run: portal IPs, what new containers learn, and every minion's proxy rules and routes.
 
-Pure: reading and writing the minions is ``network_sync``'s part. In one apply:
+Pure: reading and writing the minions is kubeplay.proxy.sync's part. In one apply:
 
 1. ``plan_services``, before the pods are planned: portal IPs (the ones already on the minions are kept), the
    env vars and /etc/hosts names of new containers, and the pod network's routes (overlapping pod subnets raise

@@ -56,7 +56,6 @@ JUMP_COMMENT_PREFIX = "kubeplay "
 MAX_CHAIN_NAME = 28
 """iptables' limit on chain names (XT_EXTENSION_MAXNAMELEN - 1)."""
 
-_HASH_CHARS = MAX_CHAIN_NAME - len("KUBEPLAY-SVC-")
 _PORTAL_COMMENT = re.compile(r"^(?P<service>[^:\s]+):\S+ portal (?P<ip>[0-9.]+)(?:\s|$)")
 _COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
@@ -85,7 +84,7 @@ class Ruleset:
 
     def merged(self, other: Ruleset) -> Ruleset:
         """Both rulesets in one (e.g. the proxy's and the pod network's); a chain defined twice is an error."""
-        builder = _Builder()
+        builder = _RulesetBuilder()
         for ruleset in (self, other):
             for table, chains in ruleset.chains.items():
                 for chain, rules in chains.items():
@@ -103,7 +102,7 @@ class Ruleset:
 
 def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[str] = ()) -> Ruleset:
     """A ruleset of one table from chain -> full rules ("-A CHAIN ...") and jump rules in built-in chains."""
-    builder = _Builder()
+    builder = _RulesetBuilder()
     for chain, rules in chains.items():
         builder.declare(table, chain)
         for rule in rules:
@@ -113,7 +112,9 @@ def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[
     return builder.build()
 
 
-class _Builder:
+class _RulesetBuilder:
+    """A ``Ruleset`` being put together, chain by chain and rule by rule."""
+
     def __init__(self) -> None:
         self.chains: dict[str, dict[str, list[str]]] = {}
         self.jumps: dict[str, dict[str, list[str]]] = {}
@@ -182,7 +183,7 @@ def render(
     """
     if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
         local_pod_subnet = str(ipaddress.IPv4Network(local_pod_subnet, strict=False))
-    builder = _Builder()
+    builder = _RulesetBuilder()
     _render_base(builder)
     hairpin: set[str] = set()
     for service in sorted(services, key=lambda s: s.name):
@@ -197,7 +198,7 @@ def render(
     return builder.build()
 
 
-def _render_hairpin(builder: _Builder, ips: Iterable[str], local_pod_subnet: str) -> None:
+def _render_hairpin(builder: _RulesetBuilder, ips: Iterable[str], local_pod_subnet: str) -> None:
     """Masquerade a local endpoint's packets to itself (see the module docstring); every endpoint when the
     minion's pod subnet is not known (a rule for a remote IP never matches)."""
     numbers = {int.from_bytes(socket.inet_aton(ip)): ip for ip in ips}  # ipaddress is slow for 50,000 of them
@@ -210,7 +211,7 @@ def _render_hairpin(builder: _Builder, ips: Iterable[str], local_pod_subnet: str
         builder.rule_in("nat", POSTROUTING_CHAIN, f"-A {POSTROUTING_CHAIN} -s {ip}/32 -d {ip}/32 -j MASQUERADE")
 
 
-def _render_base(builder: _Builder) -> None:
+def _render_base(builder: _RulesetBuilder) -> None:
     for chain in (SERVICES_CHAIN, MARK_MASQ_CHAIN, POSTROUTING_CHAIN):
         builder.declare("nat", chain)
     builder.declare("filter", FILTER_CHAIN)
@@ -230,7 +231,7 @@ def _render_base(builder: _Builder) -> None:
 
 
 def _render_service_port(
-    builder: _Builder,
+    builder: _RulesetBuilder,
     service: Service,
     port: ServicePort,
     portal: str,
@@ -266,7 +267,7 @@ def _destination_match(ip: str, port: ServicePort, comment: str) -> str:
     return f'-d {ip}/32 -p {proto} -m comment --comment "{comment}" -m {proto} --dport {port.port}'
 
 
-def _render_balancing(builder: _Builder, svc: str, seps: list[str], affinity: bool) -> None:
+def _render_balancing(builder: _RulesetBuilder, svc: str, seps: list[str], affinity: bool) -> None:
     rules = builder.chain("nat", svc)
     if affinity:
         rules += [
@@ -282,7 +283,7 @@ def _render_balancing(builder: _Builder, svc: str, seps: list[str], affinity: bo
     rules.append(f"-A {svc} -j {seps[last]}")
 
 
-def _render_endpoint(builder: _Builder, sep: str, endpoint: Endpoint, affinity: bool) -> None:
+def _render_endpoint(builder: _RulesetBuilder, sep: str, endpoint: Endpoint, affinity: bool) -> None:
     remember = f" -m recent --set --name {sep} --mask 255.255.255.255 --rsource" if affinity else ""
     builder.rule_in(
         "nat", sep, f"-A {sep} -p {endpoint.protocol.lower()}{remember} -j DNAT --to-destination {endpoint}"
@@ -294,7 +295,7 @@ def _render_endpoint(builder: _Builder, sep: str, endpoint: Endpoint, affinity: 
 
 def parse_save(text: str) -> Ruleset:
     """kubeplay's chains and the jump rules to them, from ``iptables-save`` output of any or all tables."""
-    builder = _Builder()
+    builder = _RulesetBuilder()
     table = chain = ""
     rules: list[str] = []
     for raw in text.splitlines():

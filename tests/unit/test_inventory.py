@@ -12,7 +12,7 @@ from kubeplay.errors import InventoryError
 from kubeplay.inventory.declared import expand_host_pattern, split_port
 from kubeplay.inventory.ini import parse_value
 from kubeplay.inventory.load import limit, load_inventory
-from kubeplay.inventory.variables import parse_bool, parse_cpu, parse_labels, parse_memory
+from kubeplay.inventory.variables import parse_bool, parse_cpu_capacity, parse_labels, parse_memory_capacity
 from kubeplay.model import Inventory
 
 DATA = Path(__file__).parent / "data" / "inventory"
@@ -92,13 +92,13 @@ def test_split_port_leaves_bare_ipv6_alone() -> None:
     [(2000, 2000), (0, 0), ("2", 2000), ("1.5", 1500), ("500m", 500), (" 250m ", 250)],
 )
 def test_cpu_is_millicores_or_a_cores_string(value: object, millicores: int) -> None:
-    assert parse_cpu(value) == millicores
+    assert parse_cpu_capacity(value) == millicores
 
 
 @pytest.mark.parametrize("value", [2, 1.5, True, "two", "2 cores", "-1", -100, None])
 def test_cpu_rejects_ambiguous_or_invalid_values(value: object) -> None:
     with pytest.raises(ValueError):
-        parse_cpu(value)
+        parse_cpu_capacity(value)
 
 
 @pytest.mark.parametrize(
@@ -109,19 +109,20 @@ def test_cpu_rejects_ambiguous_or_invalid_values(value: object) -> None:
         ("512Mi", 512 * 2**20),
         ("2G", 2 * 10**9),
         ("1.5Gi", 3 * 2**29),
-        ("4096Ki", 4 * 2**20),
+        ("8192Ki", 8 * 2**20),
+        ("6Mi", 6 * 2**20),
         ("100000000", 10**8),
         (0, 0),
     ],
 )
 def test_memory_is_bytes_or_a_quantity(value: object, size: int) -> None:
-    assert parse_memory(value) == size
+    assert parse_memory_capacity(value) == size
 
 
-@pytest.mark.parametrize("value", [8, "8", "8GB", "8 Gi", "lots", True, -(2**30), 1.5])
+@pytest.mark.parametrize("value", [8, "8", "8GB", "8 Gi", "lots", True, -(2**30), 1.5, "4096Ki", 6 * 2**20 - 1])
 def test_memory_rejects_missing_units_and_garbage(value: object) -> None:
     with pytest.raises(ValueError):
-        parse_memory(value)
+        parse_memory_capacity(value)
 
 
 @pytest.mark.parametrize(

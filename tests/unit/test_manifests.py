@@ -27,7 +27,7 @@ from kubeplay.model import (
 )
 from kubeplay.names import dns_label_error, image_error, label_key_error, label_value_error, port_name_error
 from kubeplay.pods.spechash import pod_hash
-from kubeplay.quantities import format_cpu, format_memory, parse_cpu, parse_memory
+from kubeplay.quantities import parse_cpu, parse_memory
 
 MANIFESTS = Path(__file__).parents[2] / "manifests"
 SEED = (MANIFESTS / "redis.json", MANIFESTS / "redisController.json")
@@ -461,18 +461,6 @@ def test_bad_quantities(parse: object, value: object, message: str) -> None:
     assert callable(parse)
     with pytest.raises(ValueError, match=message.replace("?", r"\?")):
         parse(value)
-
-
-@pytest.mark.parametrize(("millicores", "text"), [(500, "500m"), (2000, "2"), (1500, "1500m"), (0, "0")])
-def test_format_cpu(millicores: int, text: str) -> None:
-    assert format_cpu(millicores) == text
-    assert parse_cpu(text) == millicores
-
-
-@pytest.mark.parametrize(("size", "text"), [(128 * 2**20, "128Mi"), (2**30, "1Gi"), (1000, "1000"), (0, "0")])
-def test_format_memory(size: int, text: str) -> None:
-    assert format_memory(size) == text
-    assert parse_memory(text) == size
 
 
 def test_valid_json_that_yaml_cannot_compose_still_loads_without_lines(tmp_path: Path) -> None:

@@ -1,0 +1,96 @@
+"""The one reader of YAML and JSON with lines: lines, duplicates, merge keys, aliases, and the scalar rules."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from kubeplay.yamlnodes import InvalidDocument, Node, Scalars, parse_json, parse_yaml, parse_yaml_document
+
+
+def test_every_node_and_key_keeps_its_line() -> None:
+    (doc,) = parse_yaml("a: 1\nb:\n  - x\n  - {c: 2}\n")
+    assert (doc.line, doc.line_of("a"), doc.line_of("b"), doc.line_of("absent")) == (1, 1, 2, 1)
+    assert isinstance(doc.value, dict)
+    items = doc.value["b"].value
+    assert isinstance(items, list)
+    assert [item.line for item in items] == [3, 4]
+    assert doc.plain() == {"a": 1, "b": ["x", {"c": 2}]}
+
+
+def test_a_key_given_twice_is_recorded_the_later_value_wins() -> None:
+    doc = parse_yaml_document("a: 1\nb: 2\na: 3\n")
+    assert doc is not None
+    assert doc.duplicate_keys == (("a", 3),)
+    assert doc.plain() == {"a": 3, "b": 2}
+
+
+def test_merge_keys_are_applied_and_written_keys_override_them() -> None:
+    (doc,) = parse_yaml("base: &base {a: 1, b: 2}\nx:\n  <<: *base\n  b: 3\n")
+    assert doc.plain() == {"base": {"a": 1, "b": 2}, "x": {"a": 1, "b": 3}}
+    assert doc.duplicate_keys == ()
+
+
+def test_aliases_share_one_node_so_a_billion_laughs_stays_small() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 leaves if expanded
+    (doc,) = parse_yaml("\n".join(lines) + "\n")
+    plain = doc.plain()
+    assert isinstance(plain, dict)
+    assert plain["a8"][0] is plain["a8"][1] is plain["a7"]
+
+
+def test_an_alias_inside_the_node_it_names_is_refused_at_the_anchor_s_line() -> None:
+    with pytest.raises(InvalidDocument, match="an alias refers to the node that contains it") as caught:
+        parse_yaml("top:\n  a: &a\n    b: *a\n")
+    assert caught.value.line == 2
+
+
+@pytest.mark.parametrize(
+    ("scalars", "text", "value"),
+    [
+        ("kubernetes", "2014-10-01", "2014-10-01"),
+        ("ansible", "2014-10-01", datetime.date(2014, 10, 1)),
+        ("kubernetes", "yes", True),
+        ("kubernetes", "0x10", 16),
+        ("kubernetes", "~", None),
+        ("kubernetes", "!foo bar", "bar"),
+        ("ansible", "!!binary aGk=", b"hi"),
+    ],
+)
+def test_scalars_are_typed_by_the_reader_s_rules(scalars: Scalars, text: str, value: object) -> None:
+    assert parse_yaml_document(f"v: {text}\n", scalars) == Node({"v": Node(value, 1)}, 1, {"v": 1})
+
+
+def test_ansible_refuses_a_tag_it_does_not_know_such_as_vault() -> None:
+    with pytest.raises(InvalidDocument, match="could not determine a constructor for the tag '!vault'") as caught:
+        parse_yaml_document("a: 1\nuser: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n", "ansible")
+    assert caught.value.line == 2
+
+
+def test_keys_are_the_text_written() -> None:
+    doc = parse_yaml_document("yes: a\n1: b\n", "ansible")
+    assert doc is not None
+    assert doc.plain() == {"yes": "a", "1": "b"}
+
+
+def test_syntax_errors_carry_their_line_and_context() -> None:
+    with pytest.raises(InvalidDocument) as caught:
+        parse_yaml("a:\n  b: {c: 1\n  d:\n")
+    assert caught.value.line == 3
+    assert caught.value.message.startswith("invalid YAML: expected ',' or '}', but got ':' (while parsing a flow")
+
+
+def test_one_document_is_expected_where_one_is_read() -> None:
+    assert parse_yaml_document("") is None
+    with pytest.raises(InvalidDocument, match="expected a single document"):
+        parse_yaml_document("a: 1\n---\nb: 2\n")
+
+
+def test_json_keeps_its_own_scalars_and_lines() -> None:
+    doc = parse_json('{\n  "a": "2014-10-01",\n  "b": 1.0,\n  "c": [null, true]\n}\n')
+    assert doc.plain() == {"a": "2014-10-01", "b": 1.0, "c": [None, True]}
+    assert (doc.line_of("a"), doc.line_of("c")) == (2, 4)
+    with pytest.raises(InvalidDocument, match=r"invalid JSON: Expecting property name .*\(column 3\)"):
+        parse_json("{\n  ,\n}")
