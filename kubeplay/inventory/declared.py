@@ -13,21 +13,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kubeplay.errors import Problem
-from kubeplay.inventory.variables import Scope, check_var
+from kubeplay.inventory.variables import Scope, Setting, check_var
 from kubeplay.model import Source
 
 Layer = Literal["inventory", "file"]
 """Where a variable came from: the inventory file itself, or a group_vars/host_vars file (which wins)."""
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One variable as one file set it."""
-
-    value: object
-    source: Source
-    base_dir: str
-    """The inventory's folder: relative paths in this value are resolved against it."""
 
 
 @dataclass

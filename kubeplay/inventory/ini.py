@@ -22,7 +22,8 @@ import shlex
 import warnings
 from dataclasses import dataclass
 
-from kubeplay.inventory.declared import Declared, Setting, expand_host_pattern
+from kubeplay.inventory.declared import Declared, expand_host_pattern
+from kubeplay.inventory.variables import Setting
 from kubeplay.model import Source
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$")

@@ -24,10 +24,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from kubeplay.errors import InventoryError
-from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl, Setting
+from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl
 from kubeplay.inventory.ini import parse_ini
 from kubeplay.inventory.limit import limit
-from kubeplay.inventory.variables import build_minion, parse_bool, parse_cidr, parse_text, resolve_path
+from kubeplay.inventory.variables import Setting, build_minion, parse_bool, parse_cidr, parse_text, resolve_path
 from kubeplay.inventory.yaml import parse_yaml_inventory, read_vars_file, read_yaml
 from kubeplay.model import Inventory, Minion, Source
 from kubeplay.yamlnodes import InvalidDocument

@@ -18,16 +18,24 @@ import ipaddress
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from kubeplay import quantities
-from kubeplay.model import Connection, Minion
+from kubeplay.model import Connection, Minion, Source
 from kubeplay.names import label_key_error, label_value_error
 
-if TYPE_CHECKING:
-    from kubeplay.inventory.declared import Setting
-
 Scope = Literal["all", "group", "host", "extra"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable as one file set it."""
+
+    value: object
+    source: Source
+    base_dir: str
+    """The inventory's folder: relative paths in this value are resolved against it."""
 
 
 # --- value parsers ------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import difflib
 import os
 from collections.abc import Iterator
 
-from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl, Layer, Setting, expand_host_pattern
+from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl, Layer, expand_host_pattern
+from kubeplay.inventory.variables import Setting
 from kubeplay.model import Source
 from kubeplay.yamlnodes import InvalidDocument, Node, parse_yaml_document
 
