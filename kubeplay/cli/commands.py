@@ -11,6 +11,7 @@ from kubeplay.cli.main import EXIT_CHANGED, EXIT_ERROR, EXIT_OK, EXIT_UNREACHABL
 from kubeplay.cli.views import pod_rows, unknown_rows
 from kubeplay.errors import InputError, Problem
 from kubeplay.kubelet.execute import Environment, MinionExecutor, Result, execute
+from kubeplay.kubelet.observe import relist
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.planner.pods import Options, Plan, plan
 from kubeplay.planner.scheduler import get_scheduler
@@ -103,7 +104,7 @@ def apply(args: argparse.Namespace) -> int:
                 service_plan.env, service_plan.hosts, infra_image=inputs.inventory.infra_image or INFRA_IMAGE
             )
             results = execute(the_plan, session.connections, environment, render.progress, args.forks)
-            now = network_sync.relist(observed, session.connections, args.forks)
+            now = relist(observed, session.connections, args.forks)
         # services, after the pods: endpoints, then each minion's rules and routes where they differ
         acted = {(a.minion, a.pod) for a in the_plan.actions}
         serving = serving_pods(now.pods, set(probe_failures) - acted)

@@ -292,8 +292,12 @@ def _render_endpoint(builder: _Builder, sep: str, endpoint: Endpoint, affinity: 
 # --- parse ---------------------------------------------------------------------------------------------------
 
 
+SAVE = ("iptables-save",)
+"""The command whose output ``parse_save`` reads."""
+
+
 def parse_save(text: str) -> Ruleset:
-    """kubeplay's chains and the jump rules to them, from ``iptables-save`` output of any or all tables."""
+    """kubeplay's chains and the jump rules to them, from ``iptables-save`` output (SAVE) of any or all tables."""
     builder = _Builder()
     table = chain = ""
     rules: list[str] = []
