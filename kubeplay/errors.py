@@ -5,7 +5,9 @@ KubeplayError
 │   ├── ManifestError          one or more problems in manifest files (each with file, object, field, line)
 │   └── InventoryError         one or more problems in inventory files
 ├── ConnectionFailed           a minion could not be reached or authenticated (host key rejected, ...)
-├── MinionError                a command or Docker call on a minion failed
+├── MinionError                a command on a minion failed
+├── DockerError                a minion's Docker daemon refused or failed a call (docker-py's errors, translated)
+│   └── DockerNotFound         the container, image or volume named does not exist
 └── LabError                   the local lab cluster could not be built or inspected
 """
 
@@ -68,6 +70,14 @@ class MinionError(KubeplayError):
         self.minion = minion
         self.reason = reason
         super().__init__(f"{minion}: {reason}")
+
+
+class DockerError(KubeplayError):
+    """The message is Docker's own explanation."""
+
+
+class DockerNotFound(DockerError):
+    pass
 
 
 class LabError(KubeplayError):

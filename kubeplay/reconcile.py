@@ -26,7 +26,7 @@ from kubeplay.errors import InputError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
 from kubeplay.kubelet.execute import Environment, Result, execute
-from kubeplay.kubelet.observe import Session
+from kubeplay.kubelet.observe import Session, relist
 from kubeplay.kubelet.observe import observe as observe_minions
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
@@ -35,7 +35,7 @@ from kubeplay.planner.pods import Options, Plan, plan_pods
 from kubeplay.planner.scheduler import Scheduler
 from kubeplay.pods.infra import INFRA_IMAGE
 from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_services, plan_sync, serving_pods
-from kubeplay.proxy.sync import NetworkResult, read_failures, read_minion_network, relist, write
+from kubeplay.proxy.sync import NetworkResult, read_failures, read_minion_network, write
 
 Say = Callable[[str], None]
 """Where a stage reports progress, one line per event."""

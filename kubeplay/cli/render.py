@@ -101,10 +101,11 @@ def pod_plan(p: Plan, *, diff: bool, check: bool) -> None:
                     style = "red" if line.startswith("-") else "green"
                     out.print(f"      [{style}]{escape(line)}[/{style}]")
         for n, step in enumerate(p.rollout, 1):
-            new = ", ".join(f"{pod.name} on {p.rollout_placements.get(pod.name, '?')}" for pod in step.create)
+            new = ", ".join(f"{pod.name} on {minion or '?'}" for pod, minion in step.create)
             old = ", ".join(f"{pod.name} on {pod.minion}" for pod in step.remove)
-            in_place = n - 1 in p.rollout_in_place
-            order = f"remove {old}, then create {new} (in place)" if in_place else f"create {new}, then remove {old}"
+            order = (
+                f"remove {old}, then create {new} (in place)" if step.in_place else f"create {new}, then remove {old}"
+            )
             out.print(f"  [yellow]rollout[/yellow]   {escape(step.controller)} step {n}: {escape(order)}")
     else:
         out.print("[bold]PLAN[/bold]: nothing to change, the cluster matches the manifests")
@@ -179,11 +180,11 @@ def plan_json(
         "rollout": [
             {
                 "controller": s.controller,
-                "create": [pod.name for pod in s.create],
+                "create": [pod.name for pod, _ in s.create],
                 "remove": [o.name for o in s.remove],
-                "in_place": i in p.rollout_in_place,
+                "in_place": s.in_place,
             }
-            for i, s in enumerate(p.rollout)
+            for s in p.rollout
         ],
         "results": [{**_action_json(r.action), "ok": r.ok, "error": r.error} for r in results],
         "unschedulable": p.unschedulable,

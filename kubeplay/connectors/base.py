@@ -1,14 +1,15 @@
 """What kubeplay needs from a minion: run a program, talk to its Docker, reach an address from it.
 
 Connectors are built once per run by the CLI and passed in (as httpx passes its transport), so tests can swap
-in their own.
+in their own. A minion's Docker is seen through ``DockerOps`` and the plain records below: no SDK object and no
+SDK error crosses this boundary (``connectors/docker.py`` is the one implementation over docker-py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from kubeplay.model import Minion
 
@@ -25,6 +26,133 @@ class CommandResult:
         return self.exit_code == 0
 
 
+@dataclass(frozen=True)
+class ContainerSummary:
+    """One container as Docker lists it (GET /containers/json)."""
+
+    id: str
+    name: str
+    """Without Docker's leading "/"."""
+    image: str
+    state: str
+    """Docker's state: created, running, restarting, exited, dead, ..."""
+    status: str
+    """Docker's status text, e.g. "Exited (1) 2 minutes ago", "Up 3 hours (healthy)"."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ip: str = ""
+    """The first network's IP address, or "" (a container in another one's network namespace has none)."""
+    created: int = 0
+    """Seconds since the epoch; 0 when unknown."""
+
+
+@dataclass(frozen=True)
+class DaemonFacts:
+    """What the daemon tells about the minion: capacity, the bridge's subnet, the images it holds."""
+
+    cpus: int
+    memory: int
+    """Bytes."""
+    bridge_subnet: str
+    """The IPv4 subnet of Docker's default bridge network, or ""."""
+    images: frozenset[str]
+    """Every RepoTag and RepoDigest of the images present ("redis:latest", "redis@sha256:...")."""
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """A container port published on the minion."""
+
+    container_port: int
+    protocol: str
+    """"tcp" or "udp", as Docker writes it."""
+    host_port: int
+    host_ip: str = ""
+    """"" for every address of the minion."""
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    """Everything kubeplay sets when it creates a container (empty values mean Docker's default)."""
+
+    name: str
+    image: str
+    labels: Mapping[str, str]
+    command: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    working_dir: str = ""
+    hostname: str = ""
+    exposed_ports: tuple[tuple[int, str], ...] = ()
+    """(port, "tcp" or "udp"), each once."""
+    port_bindings: tuple[PortBinding, ...] = ()
+    """At most one per (container_port, protocol)."""
+    restart_policy: str = "no"
+    """Docker's name: "always", "on-failure" or "no"."""
+    extra_hosts: Mapping[str, str] = field(default_factory=dict)
+    """Name -> IP address, written to the container's /etc/hosts."""
+    network_mode: str = ""
+    """"container:<id>" to join another container's network namespace; "" for Docker's default."""
+    privileged: bool = False
+    binds: tuple[str, ...] = ()
+    """"source:target:rw|ro", source a host path or a volume name."""
+    memory_limit: int = 0
+    """Bytes; 0 for no limit."""
+    nano_cpus: int = 0
+    """CPU quota in billionths of a CPU; 0 for no limit."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: str
+
+
+class DockerOps(Protocol):
+    """What kubeplay needs of a minion's Docker daemon. Failures raise ``DockerError`` (``DockerNotFound`` for a
+    container, image or volume that does not exist)."""
+
+    def containers(self, label: str) -> list[ContainerSummary]:
+        """Every container, in any state, that carries the label ("key" or "key=value")."""
+        ...
+
+    def facts(self) -> DaemonFacts: ...
+
+    def create(self, config: ContainerConfig) -> str:
+        """Create a container (not started); returns its id."""
+        ...
+
+    def start(self, container_id: str) -> None: ...
+
+    def remove(self, container_id: str) -> None:
+        """Remove a container, running or not, with its anonymous volumes; one already gone is no error."""
+        ...
+
+    def volumes(self, prefix: str) -> list[str]:
+        """Names of the volumes whose name starts with prefix."""
+        ...
+
+    def remove_volume(self, name: str) -> None:
+        """Remove a volume; one already gone is no error."""
+        ...
+
+    def pull(self, reference: str) -> None:
+        """Pull an image ("repository:tag" or "repository@digest"); an error the registry streams back raises."""
+        ...
+
+    def import_image(self, rootfs: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
+        """Import a tar of a root filesystem as an image, with Dockerfile instructions (``changes``) applied."""
+        ...
+
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        """Run a command in a running container and wait for it to finish."""
+        ...
+
+    def logs(self, container_id: str, tail: int) -> str:
+        """The last ``tail`` lines the container wrote, stdout and stderr."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class MinionConnection(Protocol):
     """One open connection to a minion, reused for everything during a run."""
 
@@ -39,8 +167,8 @@ class MinionConnection(Protocol):
         """Run a program on the minion. argv is quoted, never interpreted by a shell."""
         ...
 
-    def docker_api(self) -> Any:
-        """A docker.APIClient talking to the minion's own Docker daemon over this connection."""
+    def docker(self) -> DockerOps:
+        """The minion's own Docker daemon, over this connection (made on first use, closed with it)."""
         ...
 
     def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:

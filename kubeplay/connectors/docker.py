@@ -1,4 +1,5 @@
-"""The Docker SDK boundary: a docker.APIClient over kubeplay's own SSH connection, or over a local socket.
+"""The one implementation of ``DockerOps``: docker-py's APIClient over kubeplay's own SSH connection, or over a
+local socket. The only module that imports docker-py; its objects and errors stay here.
 
 docker-py's own ssh:// support opens a paramiko connection of its own; kubeplay wants one connection per minion
 per run, so the SDK's SSH adapter is given kubeplay's already-connected (and host-key-verified) client. Each
@@ -7,32 +8,39 @@ HTTP connection is then one `docker system dial-stdio` channel on that same SSH 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import docker
-import paramiko
-from docker.transport.sshconn import RecentlyUsedContainer, SSHConnectionPool, SSHHTTPAdapter
+import docker.errors
+from docker.transport.sshconn import SSHConnectionPool, SSHHTTPAdapter
+
+from kubeplay.connectors.base import ContainerConfig, ContainerSummary, DaemonFacts, ExecResult
+from kubeplay.errors import DockerError, DockerNotFound
+
+if TYPE_CHECKING:
+    import paramiko
 
 API_VERSION = "1.41"
 """Docker Engine 20.10; every later engine still speaks it."""
 TIMEOUT = 120
+_SSH_URL = "http+docker://ssh"
+"""docker-py reads an exec or attach stream's socket from the SSH channel when base_url starts with this."""
 
 
 class _SharedSSHAdapter(SSHHTTPAdapter):  # type: ignore[misc]
     """docker-py's SSH adapter, on a paramiko client that is already connected."""
 
     def __init__(self, ssh_client: paramiko.SSHClient) -> None:
+        # shell_out=True: the parent neither builds nor connects a paramiko client of its own.
+        super().__init__("ssh://minion", timeout=TIMEOUT, pool_connections=1, shell_out=True)
         self.ssh_client = ssh_client
-        self.ssh_host = "minion"
-        self.ssh_params: dict[str, Any] = {}
-        self.timeout = TIMEOUT
-        self.max_pool_size = 10
-        self.pools = RecentlyUsedContainer(1, dispose_func=lambda p: p.close())
-        super(SSHHTTPAdapter, self).__init__()
 
     def get_connection(self, url: str, proxies: Any = None) -> SSHConnectionPool:
         """One pool for every URL (docker-py keys pools by URL, so each new endpoint would start another
-        `docker system dial-stdio` on the minion, about 0.1 s each)."""
+        `docker system dial-stdio` on the minion, about 0.1 s each). Never reconnects behind kubeplay's back:
+        a dropped connection is an unreachable minion."""
         with self.pools.lock:
             pool = self.pools.get("minion")
             if pool is None:
@@ -42,23 +50,170 @@ class _SharedSSHAdapter(SSHHTTPAdapter):  # type: ignore[misc]
                 self.pools["minion"] = pool
             return pool
 
-    def _connect(self) -> None:
-        """Never reconnect behind kubeplay's back: a dropped connection is an unreachable minion."""
-
     def close(self) -> None:
+        """Close the pools, not the SSH client (kubeplay's connection closes it)."""
         self.pools.clear()
 
 
-def api_over_ssh(ssh_client: paramiko.SSHClient) -> Any:
-    # No request is sent at construction: with an explicit version the client does not ask the server.
+def docker_over_ssh(ssh_client: paramiko.SSHClient) -> DockerClient:
+    # No request is sent at construction: with an explicit version the client does not ask the server. The unix
+    # socket is never used: the adapter mounted on the same prefix replaces the one the constructor made for it.
     api = docker.APIClient(base_url="unix:///nonexistent.sock", version=API_VERSION, timeout=TIMEOUT)
-    adapter = _SharedSSHAdapter(ssh_client)
-    api._unmount("http+docker://")
-    api.mount("http+docker://ssh", adapter)
-    api._custom_adapter = adapter
-    api.base_url = "http+docker://ssh"
-    return api
+    api.mount("http+docker://", _SharedSSHAdapter(ssh_client))
+    api.base_url = _SSH_URL
+    return DockerClient(api)
 
 
-def api_local(docker_host: str) -> Any:
-    return docker.APIClient(base_url=docker_host, version=API_VERSION, timeout=TIMEOUT)
+def docker_local(docker_host: str) -> DockerClient:
+    return DockerClient(docker.APIClient(base_url=docker_host, version=API_VERSION, timeout=TIMEOUT))
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """docker-py's errors (and the transport's) as kubeplay's: the message is Docker's explanation."""
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise DockerNotFound(str(exc.explanation or exc)) from exc
+    except docker.errors.APIError as exc:
+        raise DockerError(str(exc.explanation or exc)) from exc
+    except (docker.errors.DockerException, OSError) as exc:
+        raise DockerError(str(exc) or type(exc).__name__) from exc
+
+
+def container_summary(entry: dict[str, Any]) -> ContainerSummary:
+    """One entry of Docker's container list (GET /containers/json), tolerant of missing fields."""
+    networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
+    names = entry.get("Names") or [""]
+    return ContainerSummary(
+        id=str(entry.get("Id", "")),
+        name=str(names[0]).lstrip("/"),
+        image=str(entry.get("Image", "")),
+        state=str(entry.get("State", "")),
+        status=str(entry.get("Status") or ""),
+        labels={str(k): str(v) for k, v in (entry.get("Labels") or {}).items()},
+        ip=next((str(n.get("IPAddress")) for n in networks.values() if n.get("IPAddress")), ""),
+        created=int(entry.get("Created") or 0),
+    )
+
+
+def host_config_args(c: ContainerConfig) -> dict[str, Any]:
+    """docker.APIClient.create_host_config's keyword arguments (None where Docker's default applies)."""
+    bindings: dict[str, list[tuple[str, int]] | list[int]] = {
+        f"{b.container_port}/{b.protocol}": [(b.host_ip, b.host_port)] if b.host_ip else [b.host_port]
+        for b in c.port_bindings
+    }
+    args: dict[str, Any] = {
+        "port_bindings": bindings or None,
+        "restart_policy": {"Name": c.restart_policy},
+        "extra_hosts": dict(c.extra_hosts) or None,
+        "network_mode": c.network_mode or None,
+        "privileged": c.privileged,
+        "binds": list(c.binds) or None,
+    }
+    if c.memory_limit:
+        args["mem_limit"] = c.memory_limit
+    if c.nano_cpus:
+        args["nano_cpus"] = c.nano_cpus
+    return args
+
+
+def container_args(c: ContainerConfig) -> dict[str, Any]:
+    """docker.APIClient.create_container's keyword arguments besides image, name and host_config."""
+    return {
+        "hostname": c.hostname or None,
+        "labels": dict(c.labels),
+        "ports": list(c.exposed_ports) or None,
+        "command": list(c.command) or None,
+        "environment": dict(c.env) or None,
+        "working_dir": c.working_dir or None,
+    }
+
+
+class DockerClient:
+    """``DockerOps`` over one docker.APIClient."""
+
+    def __init__(self, api: docker.APIClient) -> None:
+        self.api = api
+
+    def containers(self, label: str) -> list[ContainerSummary]:
+        with _translated():
+            return [container_summary(c) for c in self.api.containers(all=True, filters={"label": label})]
+
+    def facts(self) -> DaemonFacts:
+        with _translated():
+            info = self.api.info()
+            bridge = self.api.inspect_network("bridge")
+            images = self.api.images()
+        subnets = [c.get("Subnet", "") for c in ((bridge.get("IPAM") or {}).get("Config") or [])]
+        return DaemonFacts(
+            cpus=int(info.get("NCPU", 0)),
+            memory=int(info.get("MemTotal", 0)),
+            bridge_subnet=next((s for s in subnets if s and ":" not in s), ""),
+            images=frozenset(
+                ref
+                for image in images
+                for ref in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]
+                if not ref.startswith("<none>")
+            ),
+        )
+
+    def create(self, config: ContainerConfig) -> str:
+        with _translated():
+            host_config = self.api.create_host_config(**host_config_args(config))
+            created = self.api.create_container(
+                config.image, name=config.name, host_config=host_config, **container_args(config)
+            )
+        return str(created["Id"])
+
+    def start(self, container_id: str) -> None:
+        with _translated():
+            self.api.start(container_id)
+
+    def remove(self, container_id: str) -> None:
+        try:
+            with _translated():
+                self.api.remove_container(container_id, force=True, v=True)
+        except DockerNotFound:  # already gone: converged
+            pass
+
+    def volumes(self, prefix: str) -> list[str]:
+        with _translated():
+            listing = self.api.volumes(filters={"name": prefix}) or {}
+        names = (str(v.get("Name", "")) for v in listing.get("Volumes") or [])
+        return [n for n in names if n.startswith(prefix)]  # Docker's name filter matches anywhere in the name
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            with _translated():
+                self.api.remove_volume(name, force=True)
+        except DockerNotFound:
+            pass
+
+    def pull(self, reference: str) -> None:
+        # Docker takes a digest where the tag goes: redis@sha256:... -> ("redis", "sha256:...")
+        repository, tag = reference.split("@", 1) if "@" in reference else reference.rsplit(":", 1)
+        with _translated():
+            for line in self.api.pull(repository, tag=tag, stream=True, decode=True):
+                if isinstance(line, dict) and line.get("error"):
+                    raise DockerError(f"pull {reference}: {line['error']}")
+
+    def import_image(self, rootfs: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
+        with _translated():
+            self.api.import_image_from_data(rootfs, repository=repository, tag=tag, changes=list(changes))
+
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        with _translated():
+            exec_id = self.api.exec_create(container_id, list(command))["Id"]
+            output = self.api.exec_start(exec_id)
+            code = self.api.exec_inspect(exec_id).get("ExitCode")
+        text = output.decode(errors="replace") if isinstance(output, bytes) else str(output or "")
+        return ExecResult(-1 if code is None else int(code), text)
+
+    def logs(self, container_id: str, tail: int) -> str:
+        with _translated():
+            data = self.api.logs(container_id, stdout=True, stderr=True, tail=tail)
+        return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
+
+    def close(self) -> None:
+        self.api.close()

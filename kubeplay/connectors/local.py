@@ -7,18 +7,20 @@ import os
 import socket
 import subprocess
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from kubeplay.connectors.base import CommandResult
-from kubeplay.connectors.docker import api_local
+from kubeplay.connectors.base import CommandResult, DockerOps
 from kubeplay.model import Minion
+
+if TYPE_CHECKING:
+    from kubeplay.connectors.docker import DockerClient
 
 
 class LocalConnection:
     def __init__(self, minion: Minion) -> None:
         self.minion = minion
         self._docker_host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        self._api: Any = None
+        self._docker: DockerClient | None = None
 
     @property
     def address(self) -> str:
@@ -31,10 +33,12 @@ class LocalConnection:
             tuple(argv), proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
         )
 
-    def docker_api(self) -> Any:
-        if self._api is None:
-            self._api = api_local(self._docker_host)
-        return self._api
+    def docker(self) -> DockerOps:
+        if self._docker is None:
+            from kubeplay.connectors.docker import docker_local  # docker-py only once a daemon is talked to
+
+            self._docker = docker_local(self._docker_host)
+        return self._docker
 
     def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
         with socket.create_connection((address, port), timeout=timeout) as sock:
@@ -49,5 +53,5 @@ class LocalConnection:
             return data
 
     def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
+        if self._docker is not None:
+            self._docker.close()

@@ -13,14 +13,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 
-from kubeplay.connectors.base import CommandResult
-from kubeplay.connectors.docker import api_over_ssh
+from kubeplay.connectors.base import CommandResult, DockerOps
 from kubeplay.errors import ConnectionFailed
 from kubeplay.model import Minion
+
+if TYPE_CHECKING:
+    from kubeplay.connectors.docker import DockerClient
 
 CONNECT_TIMEOUT = 10.0
 
@@ -79,7 +81,7 @@ class SSHConnection:
     def __init__(self, minion: Minion, options: SSHOptions) -> None:
         self.minion = minion
         self._client = paramiko.SSHClient()
-        self._api: Any = None
+        self._docker: DockerClient | None = None
         known = Path("~/.ssh/known_hosts").expanduser()
         if known.exists():
             self._client.load_host_keys(str(known))
@@ -130,10 +132,12 @@ class SSHConnection:
             raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
         return CommandResult(tuple(argv), code, out.decode(errors="replace"), err.decode(errors="replace"))
 
-    def docker_api(self) -> Any:
-        if self._api is None:
-            self._api = api_over_ssh(self._client)
-        return self._api
+    def docker(self) -> DockerOps:
+        if self._docker is None:
+            from kubeplay.connectors.docker import docker_over_ssh  # docker-py only once a daemon is talked to
+
+            self._docker = docker_over_ssh(self._client)
+        return self._docker
 
     def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
         try:
@@ -160,8 +164,8 @@ class SSHConnection:
             chan.close()
 
     def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
+        if self._docker is not None:
+            self._docker.close()
         self._client.close()
 
 

@@ -10,14 +10,14 @@ import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from kubeplay.connectors.base import Connector, MinionConnection
+from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, MinionConnection
 from kubeplay.errors import KubeplayError
 from kubeplay.model import Minion, Observed, ObservedContainer, ObservedMinion
-from kubeplay.parallel import workers
+from kubeplay.parallel import in_parallel, workers
 from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
 
 _EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
@@ -36,57 +36,66 @@ class Session:
                 conn.close()
 
 
-def parse_container(summary: Mapping[str, Any]) -> ObservedContainer:
-    """One entry of Docker's container list (GET /containers/json) as kubeplay sees it."""
-    labels: dict[str, str] = dict(summary.get("Labels") or {})
-    status = str(summary.get("Status") or "")
-    exit_match = _EXIT_CODE.search(status)
-    health_match = _HEALTH.search(status)
-    networks = (summary.get("NetworkSettings") or {}).get("Networks") or {}
-    ip = next((str(n.get("IPAddress")) for n in networks.values() if n.get("IPAddress")), "")
-    created = summary.get("Created")
-    names = summary.get("Names") or [""]
+def pod_containers(docker: DockerOps, pod: str = "") -> list[ContainerSummary]:
+    """kubeplay's containers on a minion, in any state (of one pod when ``pod`` is given): the one list call."""
+    return docker.containers(f"{LABEL_POD}={pod}" if pod else LABEL_POD)
+
+
+def parse_container(summary: ContainerSummary) -> ObservedContainer:
+    """One container of Docker's list as kubeplay sees it."""
+    labels = dict(summary.labels)
+    exit_match = _EXIT_CODE.search(summary.status)
+    health_match = _HEALTH.search(summary.status)
     return ObservedContainer(
-        id=str(summary.get("Id", "")),
-        name=str(names[0]).lstrip("/"),
+        id=summary.id,
+        name=summary.name,
         pod=labels.get(LABEL_POD, ""),
         container=labels.get(LABEL_CONTAINER, ""),
         spec_hash=labels.get(LABEL_HASH, ""),
-        image=str(summary.get("Image", "")),
-        state=str(summary.get("State", "")),
+        image=summary.image,
+        state=summary.state,
         exit_code=int(exit_match.group(1)) if exit_match else 0,
-        created=datetime.fromtimestamp(int(created), UTC).isoformat() if created else "",
+        created=datetime.fromtimestamp(summary.created, UTC).isoformat() if summary.created else "",
         controller=labels.get(LABEL_CONTROLLER, ""),
         pod_labels=read_pod_labels(labels),
         ports=read_ports(labels),
-        ip=ip,
+        ip=summary.ip,
         health=health_match.group(1).replace("health: ", "") if health_match else "",
         labels=labels,
     )
 
 
 def observe_minion(conn: MinionConnection) -> ObservedMinion:
-    api = conn.docker_api()
-    containers = api.containers(all=True, filters={"label": LABEL_POD})
-    info = api.info()
-    bridge = api.inspect_network("bridge")
-    images = api.images()
-    subnets = [c.get("Subnet", "") for c in ((bridge.get("IPAM") or {}).get("Config") or [])]
+    docker = conn.docker()
+    containers = pod_containers(docker)
+    facts = docker.facts()
     return ObservedMinion(
         name=conn.minion.name,
         reachable=True,
         containers=tuple(parse_container(c) for c in containers),
-        bridge_subnet=next((s for s in subnets if s and ":" not in s), ""),
+        bridge_subnet=facts.bridge_subnet,
         address=conn.address,
-        cpu=int(info.get("NCPU", 0)) * 1000,
-        memory=int(info.get("MemTotal", 0)),
-        images=frozenset(
-            ref
-            for image in images
-            for ref in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]
-            if not ref.startswith("<none>")
-        ),
+        cpu=facts.cpus * 1000,
+        memory=facts.memory,
+        images=facts.images,
     )
+
+
+def relist(observed: Observed, connections: Mapping[str, MinionConnection], forks: int) -> Observed:
+    """The cluster after the pods were changed: each connected minion's kubeplay containers listed again
+    (one call per minion), for the pods' new IPs. A minion whose list fails keeps what was observed before."""
+
+    def one(name: str) -> ObservedMinion:
+        before = observed.minions[name]
+        try:
+            listed = pod_containers(connections[name].docker())
+        except Exception:  # Docker's error or the SSH channel's under it: keep the earlier observation
+            return before
+        return replace(before, containers=tuple(parse_container(c) for c in listed))
+
+    names = [n for n in observed.minions if n in connections and observed.minions[n].reachable]
+    fresh = {m.name: m for m in in_parallel(one, names, forks)}
+    return Observed({n: fresh.get(n, m) for n, m in observed.minions.items()})
 
 
 T = TypeVar("T")

@@ -48,10 +48,7 @@ def run_probe(conn: MinionConnection, pod: ObservedPod, container: Container, ob
     assert probe is not None
     timeout = float(max(1, probe.timeout_seconds))
     if probe.kind == "exec":
-        api = conn.docker_api()
-        exec_id = api.exec_create(observed.id, list(probe.command))["Id"]
-        api.exec_start(exec_id)
-        code = api.exec_inspect(exec_id).get("ExitCode")
+        code = conn.docker().exec(observed.id, probe.command).exit_code
         return "" if code == 0 else f"exec {' '.join(probe.command)}: exit {code}"
     address = probe.host or pod.ip
     port = _port(probe, container)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kubeplay.model import INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod
-from kubeplay.planner.replicas import ReplicaPlan, RolloutStep, plan_replicas
-from kubeplay.planner.rollout import place_rollout
+from kubeplay.planner.replicas import plan_replicas
+from kubeplay.planner.rollout import PlacedStep, place_rollout
 from kubeplay.planner.scheduler import PlacedPod, Scheduler, minion_info
 from kubeplay.pods.dockerspec import image_ref
 from kubeplay.pods.infra import INFRA_IMAGE
@@ -57,10 +57,8 @@ class Failure:
 @dataclass(frozen=True)
 class Plan:
     actions: tuple[Action, ...]
-    rollout: tuple[RolloutStep, ...] = ()
-    rollout_placements: dict[str, str] = field(default_factory=dict)
-    rollout_in_place: frozenset[int] = frozenset()
-    """Indices of the rollout steps run remove-first (their new pods fit only where the old ones are)."""
+    rollout: tuple[PlacedStep, ...] = ()
+    """Rolling update steps, run one by one after the actions."""
     unschedulable: dict[str, str] = field(default_factory=dict)
     failures: tuple[Failure, ...] = ()
     notes: tuple[str, ...] = ()
@@ -68,7 +66,6 @@ class Plan:
     """Unreachable minion -> why."""
     converged: dict[str, int] = field(default_factory=dict)
     """Minion -> number of desired pods already as desired on it (Ansible's "ok")."""
-    replicas: ReplicaPlan = field(default_factory=ReplicaPlan)
 
     @property
     def changes(self) -> bool:
@@ -221,20 +218,16 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
         if where:
             why = f"replica of {new.controller}" if new.controller else "new pod"
             b.act(Action("create", where, f"{why}, scheduled on {where}", pod=new.name, desired=new))
-    rollout_pods = {p.name: p for step in steps for p in step.create}
-    _images(b, inventory, [(m, rollout_pods[name]) for name, m in rollout.placements.items()])
+    _images(b, inventory, [(minion, pod) for step in rollout.steps for pod, minion in step.create if minion])
     actions = sorted(b.actions, key=lambda a: (a.minion, VERB_ORDER[a.verb], a.subject))
     return Plan(
         actions=tuple(actions),
-        rollout=steps,
-        rollout_placements=rollout.placements,
-        rollout_in_place=rollout.in_place,
+        rollout=rollout.steps,
         unschedulable={**schedule.unschedulable, **rollout.unschedulable},
         failures=tuple(b.failures),
         notes=(*replicas.notes, *b.notes),
         unreachable={name: observed.minions[name].error for name in observed.unreachable},
         converged=b.converged,
-        replicas=replicas,
     )
 
 

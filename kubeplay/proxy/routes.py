@@ -66,8 +66,13 @@ def forward_rules(minions: Sequence[ObservedMinion], *, extra_subnets: Collectio
     )
 
 
+SHOW_ROUTES = ("ip", "-4", "route", "show")
+"""The command whose output ``parse_routes`` reads."""
+
+
 def parse_routes(text: str) -> tuple[Route, ...]:
-    """The gateway routes in ``ip -4 route show`` output; routes without ``via`` and the default are skipped."""
+    """The gateway routes in ``ip -4 route show`` output (SHOW_ROUTES); routes without ``via`` and the default are
+    skipped."""
     routes = []
     for line in text.splitlines():
         words = line.split()

@@ -293,8 +293,12 @@ def _render_endpoint(builder: _RulesetBuilder, sep: str, endpoint: Endpoint, aff
 # --- parse ---------------------------------------------------------------------------------------------------
 
 
+SAVE = ("iptables-save",)
+"""The command whose output ``parse_save`` reads."""
+
+
 def parse_save(text: str) -> Ruleset:
-    """kubeplay's chains and the jump rules to them, from ``iptables-save`` output of any or all tables."""
+    """kubeplay's chains and the jump rules to them, from ``iptables-save`` output (SAVE) of any or all tables."""
     builder = _RulesetBuilder()
     table = chain = ""
     rules: list[str] = []

@@ -1,4 +1,4 @@
-"""The service stage's I/O: read each minion's iptables and routes, re-list its pods, write rules and routes.
+"""The service stage's I/O: read each minion's iptables and routes, write rules and routes.
 
 Everything runs over the run's one connection per minion, minions in parallel. Per minion, reading is
 ``iptables-save`` and ``ip -4 route show``; writing is at most ONE ``iptables-restore --noflush`` (only when the
@@ -20,29 +20,24 @@ import gzip
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.errors import KubeplayError
-from kubeplay.kubelet.observe import parse_container
-from kubeplay.model import Observed, ObservedMinion
 from kubeplay.parallel import in_parallel
-from kubeplay.pods.labels import LABEL_POD
 from kubeplay.proxy.plan import MinionNetwork, MinionSync
-from kubeplay.proxy.routes import parse_routes
-from kubeplay.proxy.rules import parse_save
+from kubeplay.proxy.routes import SHOW_ROUTES, parse_routes
+from kubeplay.proxy.rules import SAVE, parse_save
 
 Say = Callable[[str], None]
 
-SAVE = ("iptables-save",)
 RESTORE = ("iptables-restore", "--noflush", "--wait=10")
 RESTORE_GZIPPED = ("sh", "-c", f"command -v gzip >/dev/null || exit 127; gzip -dc | {shlex.join(RESTORE)}")
 """RESTORE reading gzip. Exit 127 (a program not found) means nothing was written: the plain RESTORE is tried."""
 GZIP_FROM = 1 << 20
 """Restore texts from this many bytes on are sent gzipped."""
 _NOT_FOUND = 127
-ROUTES = ("ip", "-4", "route", "show")
 _OTHER_BACKEND = "iptables-legacy tables present"
 
 
@@ -91,7 +86,7 @@ def read_minion_network(conn: MinionConnection) -> MinionNetwork:
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:  # two channels on the one connection, side by side
             saving = pool.submit(_run, conn, SAVE)
-            routes = _run(conn, ROUTES)
+            routes = _run(conn, SHOW_ROUTES)
             saved = saving.result()
     except KubeplayError as exc:
         return MinionNetwork(name, error=str(exc))
@@ -105,23 +100,6 @@ def read_networks(connections: Mapping[str, MinionConnection], forks: int) -> di
     """Every connected minion's kubeplay rules and routes, read in parallel."""
     found = in_parallel(read_minion_network, list(connections.values()), forks)
     return {n.minion: n for n in found}
-
-
-def relist(observed: Observed, connections: Mapping[str, MinionConnection], forks: int) -> Observed:
-    """The cluster after the pods were changed: each connected minion's kubeplay containers listed again
-    (one call per minion), for the pods' new IPs. A minion whose list fails keeps what was observed before."""
-
-    def one(name: str) -> ObservedMinion:
-        before = observed.minions[name]
-        try:
-            listed = connections[name].docker_api().containers(all=True, filters={"label": LABEL_POD})
-        except Exception:  # the docker SDK raises many kinds: keep the earlier observation
-            return before
-        return replace(before, containers=tuple(parse_container(c) for c in listed))
-
-    names = [n for n in observed.minions if n in connections and observed.minions[n].reachable]
-    fresh = {m.name: m for m in in_parallel(one, names, forks)}
-    return Observed({n: fresh.get(n, m) for n, m in observed.minions.items()})
 
 
 def write(

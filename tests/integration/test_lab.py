@@ -28,11 +28,13 @@ def test_each_minion_answers_over_ssh_with_its_own_docker_daemon(lab: Lab) -> No
     for i in range(lab.size):
         conn = _connect(lab, i, (str(lab.layout.known_hosts),))
         try:
-            info = conn.docker_api().info()
-            ids.add(info["ID"])
+            engine = conn.run(["docker", "info", "--format", "{{.ID}}"])
+            assert engine.ok, engine.stderr
+            ids.add(engine.stdout.strip())
             out = conn.run(["docker", "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Subnet}}"])
             assert out.ok, out.stderr
             subnets.add(out.stdout.strip())
+            assert conn.docker().facts().bridge_subnet == out.stdout.strip()  # the SDK over SSH, the same daemon
             assert conn.address == lab.layout.minions[i].address
         finally:
             conn.close()
@@ -67,7 +69,7 @@ def test_an_image_pushed_to_the_lab_registry_is_pullable_from_every_minion(lab: 
             try:
                 pulled = conn.run(["docker", "pull", "-q", tag])
                 assert pulled.ok, pulled.stderr
-                assert conn.docker_api().inspect_image(tag)["Id"]
+                assert tag in conn.docker().facts().images
             finally:
                 conn.close()
     finally:

@@ -1,4 +1,4 @@
-"""A pod as Docker create arguments: the infra container, the app containers, image references."""
+"""A pod as Docker container configs: the infra container, the app containers, image references."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from kubeplay.connectors.base import ContainerConfig, PortBinding
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,
@@ -17,7 +18,7 @@ from kubeplay.model import (
     Volume,
     VolumeMount,
 )
-from kubeplay.pods.dockerspec import app_args, image_ref, infra_args
+from kubeplay.pods.dockerspec import app_config, image_ref, infra_config
 from kubeplay.pods.infra import INFRA_IMAGE
 from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_HASH, LABEL_POD, LABEL_PORTS, LABEL_SPEC
 from kubeplay.pods.spechash import pod_document
@@ -34,21 +35,19 @@ HOSTS = {"redis-master": "10.0.0.11", "db": "10.0.0.10"}
 
 
 def test_infra_container_holds_hostname_ports_and_hosts() -> None:
-    args = infra_args(FRONT, "abc123", INFRA_IMAGE, HOSTS)
-    assert (args.name, args.image) == ("kp_front_POD", INFRA_IMAGE)
-    assert args.container["hostname"] == "front"
-    assert args.container["ports"] == [(80, "tcp"), (53, "udp"), (8080, "tcp")]
-    assert args.host_config == {
-        "port_bindings": {"80/tcp": [("127.0.0.1", 8080)], "53/udp": [5353]},
-        "restart_policy": {"Name": "always"},
-        "extra_hosts": {"db": "10.0.0.10", "redis-master": "10.0.0.11"},
-    }
-    assert list(args.host_config["extra_hosts"]) == ["db", "redis-master"]  # sorted: the same pod, the same args
-    assert args.volumes == ()
+    config = infra_config(FRONT, "abc123", INFRA_IMAGE, HOSTS)
+    assert (config.name, config.image) == ("kp_front_POD", INFRA_IMAGE)
+    assert config.hostname == "front"
+    assert config.exposed_ports == ((80, "tcp"), (53, "udp"), (8080, "tcp"))
+    assert config.port_bindings == (PortBinding(80, "tcp", 8080, "127.0.0.1"), PortBinding(53, "udp", 5353))
+    assert config.restart_policy == "always"
+    assert config.extra_hosts == {"db": "10.0.0.10", "redis-master": "10.0.0.11"}
+    assert list(config.extra_hosts) == ["db", "redis-master"]  # sorted: the same pod, the same config
+    assert (config.network_mode, config.binds, config.privileged) == ("", (), False)
 
 
 def test_infra_container_labels_name_the_pod_and_keep_its_ports_and_spec() -> None:
-    labels = infra_args(FRONT, "abc123", INFRA_IMAGE, {}).container["labels"]
+    labels = infra_config(FRONT, "abc123", INFRA_IMAGE, {}).labels
     assert (labels[LABEL_POD], labels[LABEL_CONTAINER], labels[LABEL_HASH]) == ("front", INFRA_CONTAINER, "abc123")
     assert json.loads(labels[LABEL_PORTS]) == [
         {"name": "http", "containerPort": 80, "hostPort": 8080, "protocol": "TCP"},
@@ -59,35 +58,30 @@ def test_infra_container_labels_name_the_pod_and_keep_its_ports_and_spec() -> No
 
 
 def test_infra_container_of_a_pod_without_ports_or_hosts() -> None:
-    args = infra_args(pod("quiet", Container("app", "busybox")), "h", INFRA_IMAGE, {})
-    assert args.container["ports"] is None
-    assert args.host_config["port_bindings"] is None
-    assert args.host_config["extra_hosts"] is None
+    config = infra_config(pod("quiet", Container("app", "busybox")), "h", INFRA_IMAGE, {})
+    assert config.exposed_ports == ()
+    assert config.port_bindings == ()
+    assert config.extra_hosts == {}
 
 
 def test_a_port_declared_twice_is_exposed_once() -> None:
     twice = pod("twice", Container("a", "x", ports=(Port(80),)), Container("b", "y", ports=(Port(80, host_port=80),)))
-    args = infra_args(twice, "h", INFRA_IMAGE, {})
-    assert args.container["ports"] == [(80, "tcp")]
-    assert args.host_config["port_bindings"] == {"80/tcp": [80]}
+    config = infra_config(twice, "h", INFRA_IMAGE, {})
+    assert config.exposed_ports == ((80, "tcp"),)
+    assert config.port_bindings == (PortBinding(80, "tcp", 80),)
 
 
 def test_app_container_joins_the_infra_network_namespace() -> None:
-    args = app_args(FRONT, WEB, "abc123", "infra-id", [])
-    assert (args.name, args.image) == ("kp_front_web", "nginx")
-    assert args.host_config == {
-        "network_mode": "container:infra-id",
-        "restart_policy": {"Name": "always"},
-        "privileged": False,
-        "binds": None,
-    }
-    assert args.container == {
-        "command": None,
-        "environment": None,
-        "working_dir": None,
-        "labels": args.container["labels"],
-    }
-    labels = args.container["labels"]
+    config = app_config(FRONT, WEB, "abc123", "infra-id", [])
+    assert (config.name, config.image) == ("kp_front_web", "nginx")
+    assert config == ContainerConfig(
+        name="kp_front_web",
+        image="nginx",
+        labels=config.labels,
+        network_mode="container:infra-id",
+        restart_policy="always",
+    )
+    labels = config.labels
     assert (labels[LABEL_POD], labels[LABEL_CONTAINER], labels[LABEL_HASH]) == ("front", "web", "abc123")
     assert LABEL_SPEC not in labels and LABEL_PORTS not in labels
 
@@ -95,7 +89,7 @@ def test_app_container_joins_the_infra_network_namespace() -> None:
 def test_service_env_comes_first_and_the_containers_own_env_wins() -> None:
     own = replace(WEB, env=(EnvVar("MODE", "prod"), EnvVar("REDIS_MASTER_SERVICE_HOST", "override")))
     service = [EnvVar("REDIS_MASTER_SERVICE_HOST", "10.0.0.11"), EnvVar("REDIS_MASTER_SERVICE_PORT", "6379")]
-    environment = app_args(FRONT, own, "h", "infra", service).container["environment"]
+    environment = app_config(FRONT, own, "h", "infra", service).env
     assert list(environment.items()) == [
         ("REDIS_MASTER_SERVICE_HOST", "override"),
         ("REDIS_MASTER_SERVICE_PORT", "6379"),
@@ -105,30 +99,30 @@ def test_service_env_comes_first_and_the_containers_own_env_wins() -> None:
 
 def test_command_and_working_dir() -> None:
     worker = replace(WEB, command=("nginx", "-g", "daemon off;"), working_dir="/srv")
-    container = app_args(FRONT, worker, "h", "infra", []).container
-    assert (container["command"], container["working_dir"]) == (["nginx", "-g", "daemon off;"], "/srv")
+    config = app_config(FRONT, worker, "h", "infra", [])
+    assert (config.command, config.working_dir) == (("nginx", "-g", "daemon off;"), "/srv")
 
 
 @pytest.mark.parametrize(("policy", "docker"), [("always", "always"), ("onFailure", "on-failure"), ("never", "no")])
 def test_restart_policy_maps_to_docker(policy: RestartPolicy, docker: str) -> None:
     restarting = replace(FRONT, spec=replace(FRONT.spec, restart_policy=policy))
-    assert app_args(restarting, WEB, "h", "infra", []).host_config["restart_policy"] == {"Name": docker}
-    assert infra_args(restarting, "h", INFRA_IMAGE, {}).host_config["restart_policy"] == {"Name": "always"}
+    assert app_config(restarting, WEB, "h", "infra", []).restart_policy == docker
+    assert infra_config(restarting, "h", INFRA_IMAGE, {}).restart_policy == "always"
 
 
 @pytest.mark.parametrize(
     ("cpu", "memory", "limits"),
     [
-        (0, 0, {}),
-        (250, 0, {"nano_cpus": 250_000_000}),
-        (1000, 128 * 1024 * 1024, {"nano_cpus": 1_000_000_000, "mem_limit": 134217728}),
-        (0, 64 * 1024 * 1024, {"mem_limit": 67108864}),
+        (0, 0, (0, 0)),
+        (250, 0, (250_000_000, 0)),
+        (1000, 128 * 1024 * 1024, (1_000_000_000, 134217728)),
+        (0, 64 * 1024 * 1024, (0, 67108864)),
     ],
 )
-def test_cpu_millicores_and_memory_bytes_become_docker_limits(cpu: int, memory: int, limits: dict[str, int]) -> None:
+def test_cpu_millicores_and_memory_bytes_become_docker_limits(cpu: int, memory: int, limits: tuple[int, int]) -> None:
     limited = replace(WEB, cpu=cpu, memory=memory)
-    host_config = app_args(FRONT, limited, "h", "infra", []).host_config
-    assert {k: v for k, v in host_config.items() if k in ("nano_cpus", "mem_limit")} == limits
+    config = app_config(FRONT, limited, "h", "infra", [])
+    assert (config.nano_cpus, config.memory_limit) == limits  # 0: no limit
 
 
 def test_volumes_emptydir_is_a_named_volume_hostdir_a_bind() -> None:
@@ -140,19 +134,18 @@ def test_volumes_emptydir_is_a_named_volume_hostdir_a_bind() -> None:
     volumes = (Volume("scratch"), Volume("logs", host_path="/srv/logs"))
     with_volumes = pod("vols", app)
     with_volumes = replace(with_volumes, spec=replace(with_volumes.spec, volumes=volumes))
-    args = app_args(with_volumes, app, "h", "infra", [])
-    assert args.host_config["binds"] == ["kp_vols_scratch:/tmp/scratch:rw", "/srv/logs:/var/log/app:ro"]
-    assert args.volumes == ("kp_vols_scratch",)
+    config = app_config(with_volumes, app, "h", "infra", [])
+    assert config.binds == ("kp_vols_scratch:/tmp/scratch:rw", "/srv/logs:/var/log/app:ro")
 
 
 def test_privileged_is_passed_on() -> None:
-    assert app_args(FRONT, replace(WEB, privileged=True), "h", "infra", []).host_config["privileged"] is True
+    assert app_config(FRONT, replace(WEB, privileged=True), "h", "infra", []).privileged is True
 
 
 def test_controller_label_only_on_replicas() -> None:
     replica: Pod = replace(FRONT, controller="frontController")
-    assert app_args(replica, WEB, "h", "i", []).container["labels"]["kubeplay.controller"] == "frontController"
-    assert "kubeplay.controller" not in app_args(FRONT, WEB, "h", "i", []).container["labels"]
+    assert app_config(replica, WEB, "h", "i", []).labels["kubeplay.controller"] == "frontController"
+    assert "kubeplay.controller" not in app_config(FRONT, WEB, "h", "i", []).labels
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""The pure pieces around observation: Docker's container list parsed, labels read back, pod status, spec diffs,
-probe helpers and the recap/controller summaries.
+"""The pure pieces around observation: Docker's container list parsed (docker-py's entry -> ContainerSummary ->
+ObservedContainer), labels read back, pod status, spec diffs, probe helpers and the recap/controller summaries.
 
 Docker list entries live in data/containers/, one per file: {"entry": <GET /containers/json item>, "expected":
 {<ObservedContainer field>: value}}, in the shape Docker 20.10 returns them.
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kubeplay.cli.views import controller_rows, pod_status, recap_rows
+from kubeplay.connectors.docker import container_summary
 from kubeplay.kubelet.execute import Result
 from kubeplay.kubelet.observe import parse_container
 from kubeplay.kubelet.probe import desired_spec, http_status
@@ -51,14 +52,15 @@ REDIS = pod()
 @pytest.mark.parametrize("path", CONTAINERS, ids=lambda p: p.stem)
 def test_parse_container(path: Path) -> None:
     case = json.loads(path.read_text())
-    observed = dataclasses.asdict(parse_container(case["entry"]))
-    observed["ports"] = [dataclasses.asdict(p) for p in parse_container(case["entry"]).ports]
+    parsed = parse_container(container_summary(case["entry"]))
+    observed = dataclasses.asdict(parsed)
+    observed["ports"] = [dataclasses.asdict(p) for p in parsed.ports]
     assert {k: observed[k] for k in case["expected"]} == case["expected"]
     assert observed["labels"] == case["entry"]["Labels"]
 
 
 def test_parse_container_tolerates_missing_fields() -> None:
-    parsed = parse_container({"Id": "abc", "Labels": None, "NetworkSettings": None, "Names": None})
+    parsed = parse_container(container_summary({"Id": "abc", "Labels": None, "NetworkSettings": None, "Names": None}))
     assert (parsed.id, parsed.name, parsed.pod, parsed.created, parsed.ip, parsed.labels) == ("abc", "", "", "", "", {})
 
 

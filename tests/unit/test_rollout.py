@@ -11,7 +11,7 @@ import pytest
 from kubeplay.model import Container, Desired, ObservedPod, Pod, PodSpec, PodTemplate, Port, Source
 from kubeplay.planner.pods import Options, Plan, plan_pods
 from kubeplay.planner.replicas import RolloutStep
-from kubeplay.planner.rollout import place_rollout
+from kubeplay.planner.rollout import PlacedStep, place_rollout
 from kubeplay.planner.scheduler import HostPort, MinionInfo, PlacedPod, get_scheduler, schedule_default
 from tests.unit.builders import REDIS_IMAGE, REDIS_PORT, Seen, cluster, inventory, pod, redis_controller
 
@@ -103,12 +103,26 @@ CASES = [
 ]
 
 
+def placements(placed: Sequence[PlacedStep]) -> dict[str, str]:
+    """New pod name -> minion, for the new pods that were placed."""
+    return {pod.name: minion for step in placed for pod, minion in step.create if minion}
+
+
+def in_place(placed: Sequence[PlacedStep]) -> frozenset[int]:
+    """Indices of the steps run remove-first."""
+    return frozenset(i for i, step in enumerate(placed) if step.in_place)
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_place_rollout(case: Case) -> None:
-    placement = place_rollout(steps(case.steps), schedule_default, case.minions, case.old)
-    assert placement.placements == case.placements
-    assert placement.in_place == frozenset(case.in_place)
+    planned = steps(case.steps)
+    placement = place_rollout(planned, schedule_default, case.minions, case.old)
+    assert placements(placement.steps) == case.placements
+    assert in_place(placement.steps) == frozenset(case.in_place)
     assert placement.unschedulable == case.unschedulable
+    assert [(s.controller, [p for p, _ in s.create], s.remove) for s in placement.steps] == [
+        (s.controller, list(s.create), s.remove) for s in planned
+    ]
 
 
 def test_other_pods_keep_their_ports() -> None:
@@ -117,7 +131,7 @@ def test_other_pods_keep_their_ports() -> None:
     placement = place_rollout(
         steps([([new_pod("x", host_port=6379)], [old])]), schedule_default, minions("m1", "m2"), [old, other]
     )
-    assert (placement.placements, placement.in_place) == ({"x": "m1"}, frozenset({0}))
+    assert (placements(placement.steps), in_place(placement.steps)) == ({"x": "m1"}, frozenset({0}))
 
 
 # --- through the planner ----------------------------------------------------------------------------------------
@@ -136,9 +150,9 @@ def _rollout_plan(image: str = REDIS_IMAGE) -> Plan:
 def test_a_rollout_with_a_host_port_on_every_minion_is_planned_in_place() -> None:
     the_plan = _rollout_plan()
     assert the_plan.unschedulable == {}
-    assert the_plan.rollout_in_place == frozenset({0, 1})
+    assert in_place(the_plan.rollout) == frozenset({0, 1})
     for step in the_plan.rollout:
-        assert [the_plan.rollout_placements[p.name] for p in step.create] == [o.minion for o in step.remove]
+        assert [minion for _, minion in step.create] == [o.minion for o in step.remove]
 
 
 def test_a_rollout_pulls_the_new_image_where_its_pods_go() -> None:

@@ -1,0 +1,202 @@
+"""In-memory stand-ins for a minion: ``FakeDocker`` (DockerOps) and ``FakeConnection`` (MinionConnection).
+
+FakeDocker holds containers, volumes and images as Docker would (a named volume in a bind is made on create, a
+removed container takes nothing else with it), records every call, and fails a call it was told to fail with
+``DockerError``, as the real client does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kubeplay.connectors.base import (
+    CommandResult,
+    ContainerConfig,
+    ContainerSummary,
+    DaemonFacts,
+    ExecResult,
+)
+from kubeplay.errors import DockerError, DockerNotFound
+from kubeplay.model import Minion
+
+
+@dataclass
+class FakeContainer:
+    id: str
+    config: ContainerConfig
+    state: str = "created"
+    ip: str = ""
+    created: int = 0
+
+
+Call = tuple[str, str]
+"""(method, subject): the container's name, the volume's name, the image reference."""
+
+
+@dataclass
+class FakeDocker:
+    images: set[str] = field(default_factory=set)
+    journal: list[tuple[str, str, str]] | None = None
+    """When given (shared by several fakes), every call is also appended here as (minion, method, subject)."""
+    minion: str = "m1"
+    started_state: str = "running"
+    """The state a started container is in (e.g. "exited": it dies at once)."""
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    """Creation time given to new containers, in seconds since the epoch."""
+    exit_codes: dict[tuple[str, ...], int] = field(default_factory=dict)
+    """Exec command -> its exit code (0 when not listed)."""
+    held: dict[str, FakeContainer] = field(default_factory=dict)
+    volume_names: set[str] = field(default_factory=set)
+    calls: list[Call] = field(default_factory=list)
+    failing: dict[Call, str] = field(default_factory=dict)
+
+    def fail(self, method: str, subject: str = "", message: str = "") -> None:
+        """Make every later call of method (on subject, or on anything when "") raise DockerError."""
+        self.failing[(method, subject)] = message or f"{method} {subject} refused".strip()
+
+    def _call(self, method: str, subject: str) -> None:
+        self.calls.append((method, subject))
+        if self.journal is not None:
+            self.journal.append((self.minion, method, subject))
+        why = self.failing.get((method, subject)) or self.failing.get((method, ""))
+        if why:
+            raise DockerError(why)
+
+    def _container(self, container_id: str) -> FakeContainer:
+        found = self.held.get(container_id)
+        if found is None:
+            raise DockerNotFound(f"No such container: {container_id}")
+        return found
+
+    def named(self, name: str) -> FakeContainer:
+        """The container of that name (a test's look-up, not a call)."""
+        return next(c for c in self.held.values() if c.config.name == name)
+
+    # --- DockerOps ---
+
+    def containers(self, label: str) -> list[ContainerSummary]:
+        self._call("containers", label)
+        key, _, value = label.partition("=")
+        return [
+            ContainerSummary(
+                c.id,
+                c.config.name,
+                c.config.image,
+                c.state,
+                c.state.capitalize(),
+                dict(c.config.labels),
+                c.ip,
+                c.created,
+            )
+            for c in self.held.values()
+            if key in c.config.labels and (not value or c.config.labels[key] == value)
+        ]
+
+    def facts(self) -> DaemonFacts:
+        self._call("facts", "")
+        return DaemonFacts(2, 4 << 30, "172.17.0.0/16", frozenset(self.images))
+
+    def create(self, config: ContainerConfig) -> str:
+        self._call("create", config.name)
+        if any(c.config.name == config.name for c in self.held.values()):
+            raise DockerError(f'Conflict. The container name "/{config.name}" is already in use')
+        container_id = f"{config.name}@{len(self.calls)}"
+        ip = "" if config.network_mode else f"172.17.0.{len(self.held) + 2}"
+        self.held[container_id] = FakeContainer(container_id, config, ip=ip, created=self.created_at)
+        self.volume_names.update(b.split(":")[0] for b in config.binds if not b.startswith("/"))
+        return container_id
+
+    def start(self, container_id: str) -> None:
+        self._call("start", self.held[container_id].config.name if container_id in self.held else container_id)
+        self._container(container_id).state = self.started_state
+
+    def remove(self, container_id: str) -> None:
+        self._call("remove", self.held[container_id].config.name if container_id in self.held else container_id)
+        self.held.pop(container_id, None)
+
+    def volumes(self, prefix: str) -> list[str]:
+        self._call("volumes", prefix)
+        return sorted(v for v in self.volume_names if v.startswith(prefix))
+
+    def remove_volume(self, name: str) -> None:
+        self._call("remove_volume", name)
+        self.volume_names.discard(name)
+
+    def pull(self, reference: str) -> None:
+        self._call("pull", reference)
+        self.images.add(reference)
+
+    def import_image(self, rootfs: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
+        self._call("import_image", f"{repository}:{tag}")
+        self.images.add(f"{repository}:{tag}")
+
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        self._call("exec", self._container(container_id).config.name)
+        return ExecResult(self.exit_codes.get(tuple(command), 0), "")
+
+    def logs(self, container_id: str, tail: int) -> str:
+        self._call("logs", self._container(container_id).config.name)
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one scripted run() returns."""
+
+    exit_code: int = 0
+    stdout: str = ""
+    stderr: str = ""
+
+
+TcpAnswer = bytes | OSError
+
+
+class FakeConnection:
+    """A minion connection whose run() answers from a script (in order; exit 0 and no output once it is used up)
+    and whose tcp_exchange() answers per (address, port): bytes, or an OSError raised."""
+
+    def __init__(
+        self,
+        name: str = "m1",
+        docker: FakeDocker | None = None,
+        *,
+        answers: Iterable[Answer] = (),
+        tcp: Mapping[tuple[str, int], TcpAnswer] | None = None,
+    ) -> None:
+        self.minion = Minion(name, "10.0.0.1")
+        self.fake_docker = docker if docker is not None else FakeDocker(minion=name)
+        self.answers = list(answers)
+        self.tcp = dict(tcp or {})
+        self.runs: list[tuple[tuple[str, ...], bytes | None]] = []
+        self.exchanges: list[tuple[str, int, bytes]] = []
+
+    @property
+    def address(self) -> str:
+        return self.minion.host
+
+    def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
+        self.runs.append((tuple(argv), stdin))
+        answer = self.answers.pop(0) if self.answers else Answer()
+        return CommandResult(tuple(argv), answer.exit_code, answer.stdout, answer.stderr)
+
+    def docker(self) -> FakeDocker:
+        return self.fake_docker
+
+    def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
+        self.exchanges.append((address, port, send))
+        answer = self.tcp.get((address, port), ConnectionRefusedError(f"{address}:{port}: connection refused"))
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+    def close(self) -> None:
+        pass
+
+
+def connections(*conns: FakeConnection) -> dict[str, FakeConnection]:
+    return {c.minion.name: c for c in conns}
