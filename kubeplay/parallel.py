@@ -1,4 +1,5 @@
-"""Work on many minions at once: the one place that decides how many run side by side (--forks)."""
+"""Work on many minions at once: the one place that decides how many run side by side (--forks), and how such
+work reports progress (``Say``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+Say = Callable[[str], None]
+"""Where work reports progress, one line per event (the CLI prints them to stderr)."""
 
 
 def workers(forks: int, items: int) -> int:

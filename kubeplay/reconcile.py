@@ -16,7 +16,7 @@ new IPs, then write each minion's proxy rules and routes where they differ.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,15 +31,12 @@ from kubeplay.kubelet.observe import observe as observe_minions
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
 from kubeplay.model import Desired, Inventory, Minion, Observed
+from kubeplay.parallel import Say
 from kubeplay.planner.pods import Options, Plan, plan_pods
 from kubeplay.planner.scheduler import Scheduler
 from kubeplay.pods.infra import INFRA_IMAGE
 from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_services, plan_sync, serving_pods
 from kubeplay.proxy.sync import NetworkResult, read_failures, read_minion_network, write
-
-Say = Callable[[str], None]
-"""Where a stage reports progress, one line per event."""
-
 
 # --- load ------------------------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from kubeplay.connectors.base import ContainerConfig, MinionConnection
 from kubeplay.errors import DockerError
 from kubeplay.kubelet.observe import pod_containers
 from kubeplay.model import INFRA_CONTAINER, EnvVar, ObservedPod, Pod
-from kubeplay.parallel import in_parallel
+from kubeplay.parallel import Say, in_parallel
 from kubeplay.planner.pods import Action, Plan
 from kubeplay.planner.rollout import PlacedStep
 from kubeplay.pods.dockerspec import app_config, image_ref, infra_config, volume_name
@@ -22,7 +22,6 @@ from kubeplay.pods.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs
 from kubeplay.pods.labels import LABEL_CONTAINER
 from kubeplay.pods.spechash import pod_hash
 
-Say = Callable[[str], None]
 ROLLOUT_TIMEOUT = 120.0
 
 
@@ -60,7 +59,7 @@ class MinionExecutor:
         self.docker = conn.docker()
         self.environment = environment
 
-    def run(self, action: Action) -> Result:
+    def perform(self, action: Action) -> Result:
         try:
             getattr(self, f"_{action.verb}")(action)
         except (DockerError, OSError) as exc:
@@ -158,14 +157,14 @@ def execute(
         executor = MinionExecutor(connections[minion], environment)
         results = []
         for action in by_minion[minion]:
-            result = executor.run(action)
+            result = executor.perform(action)
             say(f"{minion}: {action.verb} {action.subject}: {'ok' if result.ok else 'FAILED: ' + result.error}")
             results.append(result)
         return results
 
     results = [r for minion_results in in_parallel(run_minion, sorted(by_minion), forks) for r in minion_results]
     rollout = _Rollout(connections, environment, say, waiting)
-    results.extend(rollout.run(plan.rollout))
+    results.extend(rollout.perform_steps(plan.rollout))
     return results
 
 
@@ -179,7 +178,7 @@ class _Rollout:
     say: Say
     waiting: Waiting
 
-    def run(self, steps: Sequence[PlacedStep]) -> list[Result]:
+    def perform_steps(self, steps: Sequence[PlacedStep]) -> list[Result]:
         results: list[Result] = []
         for n, step in enumerate(steps, 1):
             label = f"rollout {step.controller}: step {n}/{len(steps)}" + (" (in place)" if step.in_place else "")
@@ -210,7 +209,7 @@ class _Rollout:
         for pod, minion in step.create:
             action = Action("create", minion, f"rollout of {step.controller}", pod=pod.name, desired=pod)
             executor = MinionExecutor(self.connections[minion], self.environment)
-            result = executor.run(action)
+            result = executor.perform(action)
             if result.ok and not self.wait_running(executor, pod.name):
                 result = Result(action, False, f"not running within {self.waiting.timeout:.0f} s")
             self.say(
@@ -232,7 +231,7 @@ class _Rollout:
             action = Action(
                 "remove", old.minion, "rolled out: replaced by a pod of the new template", pod=old.name, observed=old
             )
-            result = MinionExecutor(self.connections[old.minion], self.environment).run(action)
+            result = MinionExecutor(self.connections[old.minion], self.environment).perform(action)
             self.say(
                 f"{label}: "
                 + (

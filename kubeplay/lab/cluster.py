@@ -12,7 +12,6 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +29,7 @@ from kubeplay.lab.layout import (
     check_name,
     layout,
 )
-
-Say = Callable[[str], None]
+from kubeplay.parallel import Say
 
 # program -> Debian package that provides it
 REQUIRED_PROGRAMS = {

@@ -9,12 +9,12 @@ Per minion the actions run in this order: remove, provision, pull, replace, crea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal
 
 from kubeplay.model import INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod
-from kubeplay.planner.replicas import plan_replicas
+from kubeplay.planner.replicas import ReplicaPlan, plan_replicas
 from kubeplay.planner.rollout import PlacedStep, place_rollout
 from kubeplay.planner.scheduler import PlacedPod, Scheduler, minion_info
 from kubeplay.pods.dockerspec import image_ref
@@ -113,7 +113,7 @@ def _replace_reason(pod: ObservedPod, desired: Pod, probe_failure: str) -> str:
 
 
 @dataclass
-class _Builder:
+class _PlanBuilder:
     observed: Observed
     options: Options
     actions: list[Action] = field(default_factory=list)
@@ -165,43 +165,15 @@ class _Builder:
 
 def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, options: Options) -> Plan:
     replicas = plan_replicas(desired.controllers, desired.pods, observed, options.max_unavailable)
-    b = _Builder(observed, options)
-    by_name: dict[str, list[ObservedPod]] = {}
-    for pod in observed.pods:
-        by_name.setdefault(pod.name, []).append(pod)
-
+    b = _PlanBuilder(observed, options)
     wanted: list[Pod] = [*desired.pods, *replicas.keep]
-    wanted_names = {p.name for p in wanted} | {p.name for p in replicas.create}
-    for want in wanted:
-        if want.name in by_name:
-            b.existing(want, by_name[want.name])
-        else:
-            b.new.append(want)
-            if observed.unreachable and not want.controller:
-                b.notes.append(
-                    f"pod {want.name}: not found on reachable minions; it may be on unreachable "
-                    f"{', '.join(observed.unreachable)} (a duplicate is removed once that minion is back)"
-                )
+    _reconcile_wanted(b, wanted)
     b.new.extend(replicas.create)
-
-    controllers = {rc.name for rc in desired.controllers}
-    replica_removals = {(r.pod.minion, r.pod.name): r.reason for r in replicas.remove}
+    keep = {p.name for p in wanted} | {p.name for p in replicas.create} | set(replicas.rolling)
+    _remove_unwanted(b, replicas, keep, {rc.name for rc in desired.controllers})
+    wanted_names = {p.name for p in wanted}
     for pod in observed.pods:
-        key = (pod.minion, pod.name)
-        if key in replica_removals:
-            b.remove(pod, replica_removals[key])
-        elif pod.name in wanted_names or pod.name in replicas.rolling:
-            continue
-        elif pod.controller and pod.controller in controllers:
-            continue  # the controller's plan decides about its own replicas
-        elif pod.controller:
-            b.remove(pod, f"replication controller {pod.controller} is gone from the manifests")
-        else:
-            b.remove(pod, "not in the manifests")
-
-    desired_by_name = {p.name: p for p in wanted}
-    for pod in observed.pods:
-        if (pod.minion, pod.name) not in b.removed and pod.name not in desired_by_name:
+        if (pod.minion, pod.name) not in b.removed and pod.name not in wanted_names:
             b.placed.append(PlacedPod.observed(pod))
 
     minions = [
@@ -231,42 +203,85 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
     )
 
 
-def _images(b: _Builder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]] = ()) -> None:
+def _reconcile_wanted(b: _PlanBuilder, wanted: Sequence[Pod]) -> None:
+    """Each wanted pod found on the cluster is reconciled where it is; the others are new."""
+    by_name: dict[str, list[ObservedPod]] = {}
+    for pod in b.observed.pods:
+        by_name.setdefault(pod.name, []).append(pod)
+    unreachable = b.observed.unreachable
+    for want in wanted:
+        if want.name in by_name:
+            b.existing(want, by_name[want.name])
+            continue
+        b.new.append(want)
+        if unreachable and not want.controller:
+            b.notes.append(
+                f"pod {want.name}: not found on reachable minions; it may be on unreachable "
+                f"{', '.join(unreachable)} (a duplicate is removed once that minion is back)"
+            )
+
+
+def _remove_unwanted(b: _PlanBuilder, replicas: ReplicaPlan, keep: Set[str], controllers: Set[str]) -> None:
+    """Remove the replicas the controllers trim and every pod neither the manifests nor a controller keeps."""
+    replica_removals = {(r.pod.minion, r.pod.name): r.reason for r in replicas.remove}
+    for pod in b.observed.pods:
+        reason = replica_removals.get((pod.minion, pod.name))
+        if reason is None and pod.name not in keep and pod.controller not in controllers:
+            # (a pod of a declared controller is left to the controller's own plan)
+            reason = (
+                f"replication controller {pod.controller} is gone from the manifests"
+                if pod.controller
+                else "not in the manifests"
+            )
+        if reason is not None:
+            b.remove(pod, reason)
+
+
+def _images(b: _PlanBuilder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]] = ()) -> None:
     """Pull and provision actions for the pods about to be created (``rollout``: (minion, pod) a rolling update
-    creates later in the run), per minion and image pull policy."""
-    infra = inventory.infra_image or INFRA_IMAGE
+    creates later in the run), per minion and image pull policy. A pod whose PullNever image is missing fails
+    on its minion and brings no pull with it."""
     creating: dict[str, list[Pod]] = {}
     for minion, pod in [*((a.minion, a.desired) for a in b.actions if a.desired is not None), *rollout]:
         creating.setdefault(minion, []).append(pod)
     for minion, all_pods in sorted(creating.items()):
         have = b.observed.minions[minion].images
-        pods = []
-        for pod in all_pods:
-            missing = [
-                c.image
-                for c in pod.spec.containers
-                if c.image_pull_policy == "PullNever" and image_ref(c.image) not in have
-            ]
-            if missing:
-                why = f"image {missing[0]} is not on {minion}, imagePullPolicy PullNever"
-                b.failures.append(Failure(minion, pod.name, why))
-            else:
-                pods.append(pod)
-        if not pods:
-            continue
-        if image_ref(infra) not in have:
-            if inventory.infra_image:
-                b.act(Action("pull", minion, "infra image missing", image=infra))
-            else:
-                b.act(Action("provision", minion, "kubeplay's infra image is not on the minion yet", image=infra))
-        pulls: dict[str, str] = {}
-        for pod in pods:
-            for c in pod.spec.containers:
-                if c.image_pull_policy == "PullAlways":
-                    pulls.setdefault(c.image, "imagePullPolicy PullAlways")
-                elif c.image_pull_policy == "PullIfNotPresent" and image_ref(c.image) not in have:
-                    pulls.setdefault(c.image, "image not present")
-        for image, reason in sorted(pulls.items()):
-            b.act(Action("pull", minion, reason, image=image))
+        pods = [pod for pod in all_pods if not _missing_never_pulled(b, minion, pod, have)]
+        if pods:
+            _infra_image(b, inventory, minion, have)
+            for image, reason in sorted(_pulls(pods, have).items()):
+                b.act(Action("pull", minion, reason, image=image))
     never = {(f.minion, f.pod) for f in b.failures}
     b.actions[:] = [a for a in b.actions if (a.minion, a.pod) not in never or a.desired is None]
+
+
+def _missing_never_pulled(b: _PlanBuilder, minion: str, pod: Pod, have: Set[str]) -> bool:
+    """Record a failure when one of the pod's PullNever images is not on the minion."""
+    for c in pod.spec.containers:
+        if c.image_pull_policy == "PullNever" and image_ref(c.image) not in have:
+            b.failures.append(
+                Failure(minion, pod.name, f"image {c.image} is not on {minion}, imagePullPolicy PullNever")
+            )
+            return True
+    return False
+
+
+def _infra_image(b: _PlanBuilder, inventory: Inventory, minion: str, have: Set[str]) -> None:
+    infra = inventory.infra_image or INFRA_IMAGE
+    if image_ref(infra) in have:
+        return
+    if inventory.infra_image:
+        b.act(Action("pull", minion, "infra image missing", image=infra))
+    else:
+        b.act(Action("provision", minion, "kubeplay's infra image is not on the minion yet", image=infra))
+
+
+def _pulls(pods: Sequence[Pod], have: Set[str]) -> dict[str, str]:
+    """Image -> why it is pulled, per the containers' pull policies."""
+    pulls: dict[str, str] = {}
+    for c in (c for pod in pods for c in pod.spec.containers):
+        if c.image_pull_policy == "PullAlways":
+            pulls.setdefault(c.image, "imagePullPolicy PullAlways")
+        elif c.image_pull_policy == "PullIfNotPresent" and image_ref(c.image) not in have:
+            pulls.setdefault(c.image, "image not present")
+    return pulls

@@ -25,12 +25,10 @@ from functools import partial
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.errors import KubeplayError
-from kubeplay.parallel import in_parallel
+from kubeplay.parallel import Say, in_parallel
 from kubeplay.proxy.plan import MinionNetwork, MinionSync
 from kubeplay.proxy.routes import SHOW_ROUTES, parse_routes
 from kubeplay.proxy.rules import SAVE, parse_save
-
-Say = Callable[[str], None]
 
 RESTORE = ("iptables-restore", "--noflush", "--wait=10")
 RESTORE_GZIPPED = ("sh", "-c", f"command -v gzip >/dev/null || exit 127; gzip -dc | {shlex.join(RESTORE)}")
