@@ -8,6 +8,7 @@ the original v1beta1 objects and the Kubernetes-style form. Every problem in eve
     objects   a Document -> Pod | ReplicationController | Service, by form and kind
     podspec   containers, ports, volumes, probes: the pod spec both forms share
     nodes     Node, and Fields, the reader that reports problems with file, object, field and line
+    controllers  checks across replication controllers (a template its selector misses, a pod both count)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from kubeplay.errors import ManifestError, Problem
+from kubeplay.manifests.controllers import controller_problems
 from kubeplay.manifests.objects import Loaded, read_document
 from kubeplay.manifests.sources import read_documents
 from kubeplay.model import Desired, Pod, ReplicationController, Service, Source
@@ -32,14 +34,16 @@ def load_manifests(
     documents = read_documents(paths, variables or {}, stdin or sys.stdin, problems)
     loaded = [item for document in documents for item in read_document(document, problems)]
     problems.extend(duplicate_names(loaded))
-    if problems:
-        raise ManifestError(in_file_order(problems))
     objects = [item.object for item in loaded]
-    return Desired(
+    desired = Desired(
         pods=tuple(o for o in objects if isinstance(o, Pod)),
         controllers=tuple(o for o in objects if isinstance(o, ReplicationController)),
         services=tuple(o for o in objects if isinstance(o, Service)),
     )
+    problems.extend(controller_problems(desired.controllers, desired.pods))
+    if problems:
+        raise ManifestError(in_file_order(problems))
+    return desired
 
 
 def duplicate_names(loaded: Sequence[Loaded]) -> list[Problem]:

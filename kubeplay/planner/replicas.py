@@ -32,7 +32,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kubeplay.errors import ManifestError, Problem
+from kubeplay.errors import ManifestError
+from kubeplay.manifests.controllers import controller_problem
 from kubeplay.model import Observed, ObservedPod, Pod, ReplicationController
 from kubeplay.pods.spechash import spec_hash
 from kubeplay.selectors import format_selector, matches
@@ -100,9 +101,9 @@ def plan_replicas(
 ) -> ReplicaPlan:
     """Plan every controller against the observed cluster (see the module docstring for what counts).
 
-    Raises ManifestError when two controllers' selectors overlap, or a template's labels miss its own selector.
+    Raises ManifestError when a pod on the cluster is matched by two controllers' selectors.
     """
-    _check_controllers(controllers)
+    _check_observed(controllers, observed)
     if max_unavailable < 1:
         raise ValueError("max_unavailable must be at least 1")
     context = _Context.build(controllers, standalone, observed)
@@ -119,40 +120,21 @@ def plan_replicas(
 # --- checks ---------------------------------------------------------------------------------------------------
 
 
-def selectors_overlap(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-    """Some label set matches both: both non-empty and no key has different values in the two."""
-    return bool(a) and bool(b) and all(b.get(key, value) == value for key, value in a.items())
-
-
-def _check_controllers(controllers: Sequence[ReplicationController]) -> None:
-    problems = [p for p in map(_template_problem, controllers) if p]
-    for i, a in enumerate(controllers):
-        problems.extend(
-            _overlap_problem(a, b) for b in controllers[i + 1 :] if selectors_overlap(a.selector, b.selector)
-        )
+def _check_observed(controllers: Sequence[ReplicationController], observed: Observed) -> None:
+    """A pod on the cluster that two controllers' selectors both match: each would count it (the manifests' own
+    conflicts are found when they are loaded, see kubeplay.manifests.controllers)."""
+    problems = []
+    for pod in observed.pods:
+        owners = [rc for rc in controllers if rc.selector and matches(rc.selector, pod.labels)]
+        if len(owners) > 1:
+            names = " and ".join(f"ReplicationController {rc.name}" for rc in owners)
+            message = (
+                f"pod {pod.name} on {pod.minion} (labels {format_selector(pod.labels)}) is matched by the selectors "
+                f"of {names}: each would count it; change a selector, or relabel or delete that pod"
+            )
+            problems.append(controller_problem(owners[0], message))
     if problems:
         raise ManifestError(problems)
-
-
-def _template_problem(rc: ReplicationController) -> Problem | None:
-    """A template whose pods its own selector would not count: the controller would create pods forever."""
-    if not rc.selector or matches(rc.selector, rc.template.labels):
-        return None
-    labels, selector = format_selector(rc.template.labels), format_selector(rc.selector)
-    return _problem(rc, f"template labels {labels or '(none)'} do not match the selector {selector}")
-
-
-def _overlap_problem(a: ReplicationController, b: ReplicationController) -> Problem:
-    both = format_selector({**a.selector, **b.selector})
-    message = (
-        f"selector {format_selector(a.selector)} overlaps the selector {format_selector(b.selector)} of "
-        f"ReplicationController {b.name} ({b.source}): a pod labelled {both} would be counted by both"
-    )
-    return _problem(a, message)
-
-
-def _problem(rc: ReplicationController, message: str) -> Problem:
-    return Problem(file=rc.source.file, line=rc.source.line, object=f"ReplicationController {rc.name}", message=message)
 
 
 # --- what every controller sees -------------------------------------------------------------------------------

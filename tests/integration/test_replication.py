@@ -348,14 +348,26 @@ def test_a_rollout_with_a_host_port_on_every_minion_replaces_one_pod_in_place_at
 # --- errors and get ---------------------------------------------------------------------------------------------
 
 
-def test_two_controllers_with_overlapping_selectors_are_an_error_naming_both(lab: Lab, tmp_path: Path) -> None:
+def test_two_controllers_that_would_count_the_same_pods_are_an_error_naming_both(lab: Lab, tmp_path: Path) -> None:
     manifests = write(tmp_path / "both.yaml", controller("front", 1, app="web"), controller("back", 1, app="web"))
+    checked = kubeplay("validate", "-f", str(manifests), inventory=lab.inventory)
     run = apply(lab, manifests)
-    assert run.code == EXIT_ERROR
-    problem = "\n".join(lines_with(run.stderr, "overlaps"))
+    assert run.code == checked.code == EXIT_ERROR
+    problem = "\n".join(lines_with(run.stderr, "both would count"))
     assert "ReplicationController front" in problem and "ReplicationController back" in problem, run.stderr
+    assert lines_with(checked.stderr, "both would count") == lines_with(run.stderr, "both would count")
     assert "nothing was changed" in run.stderr
     assert not any(lab.kubeplay_containers().values())
+
+
+def test_the_seed_controller_and_a_web_controller_run_side_by_side(lab: Lab, tmp_path: Path) -> None:
+    web = write(tmp_path / "web.yaml", controller("web", 2))
+    seed = [SEED / "redisController.json", web]
+    assert kubeplay("validate", *(a for m in seed for a in ("-f", str(m))), inventory=lab.inventory).code == EXIT_OK
+    run = apply(lab, *seed)
+    assert run.code == EXIT_OK, run.stderr
+    assert len(running_replicas(lab, "web")) == 2
+    assert len(running_replicas(lab, "redisController")) == 1
 
 
 def test_get_replicationcontrollers_shows_id_images_selector_and_running_over_desired(lab: Lab, tmp_path: Path) -> None:

@@ -478,3 +478,46 @@ def test_valid_json_that_yaml_cannot_compose_still_loads_without_lines(tmp_path:
 )
 def test_an_empty_list_has_no_objects(tmp_path: Path, text: str) -> None:
     assert load_manifests([write(tmp_path, "list.yaml", text)]) == Desired()
+
+
+# --- controllers that would count the same pod ----------------------------------------------------------------
+
+
+def rc_yaml(name: str, selector: str, labels: str, replicas: int = 1) -> str:
+    return (
+        f"apiVersion: v1\nkind: ReplicationController\nmetadata: {{name: {name}}}\nspec:\n  replicas: {replicas}\n"
+        f"  selector: {{{selector}}}\n  template:\n    metadata: {{labels: {{{labels}}}}}\n"
+        "    spec: {containers: [{name: c, image: busybox}]}\n"
+    )
+
+
+def test_the_seed_controller_and_a_web_controller_load_together(tmp_path: Path) -> None:
+    web = write(tmp_path, "web.yaml", rc_yaml("web", "app: web", "app: web"))
+    desired = load_manifests([str(SEED[0]), str(SEED[1]), web])
+    assert [c.name for c in desired.controllers] == ["redisController", "web"]
+
+
+def test_a_controller_whose_pods_another_selector_matches_is_refused_naming_both(tmp_path: Path) -> None:
+    both = write(
+        tmp_path,
+        "both.yaml",
+        rc_yaml("front", "app: web", "app: web") + "---\n" + rc_yaml("back", "app: web", "app: web, tier: db"),
+    )
+    (problem,) = problems_of([both])
+    assert (problem.object, problem.line) == ("ReplicationController front", 1)
+    assert problem.message == (
+        f"its pods (template labels app=web) are also matched by the selector app=web of ReplicationController back "
+        f"({both}:11): both would count them"
+    )
+
+
+def test_a_declared_pod_both_selectors_match_is_refused(tmp_path: Path) -> None:
+    rcs = rc_yaml("web", "app: web", "app: web") + "---\n" + rc_yaml("cache", "tier: cache", "tier: cache")
+    stray = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: stray, labels: {app: web, tier: cache}}\n"
+        "spec: {containers: [{name: c, image: busybox}]}\n"
+    )
+    path = write(tmp_path, "all.yaml", rcs + "---\n" + stray)
+    (problem,) = problems_of([path])
+    assert problem.object == "ReplicationController web"
+    assert problem.message.startswith(f"pod stray ({path}:") and "ReplicationController cache" in problem.message

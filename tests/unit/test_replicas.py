@@ -22,7 +22,7 @@ from kubeplay.model import (
     RestartPolicy,
     Source,
 )
-from kubeplay.planner.replicas import ReplicaPlan, plan_replicas, replica_suffix, selectors_overlap
+from kubeplay.planner.replicas import ReplicaPlan, plan_replicas, replica_suffix
 from kubeplay.pods.spechash import pod_hash, spec_hash
 
 REDIS = {"name": "redis"}
@@ -339,39 +339,29 @@ def test_surplus_is_trimmed_to_the_exact_count_when_the_minion_is_back() -> None
     assert names(plan) == {"create": [], "keep": ["c", "a", "d"], "remove": ["b"]}
 
 
-# --- overlapping controllers ------------------------------------------------------------------------------------
+# --- controllers that would count the same pod ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "overlap"),
-    [
-        ({"name": "redis"}, {"name": "redis", "tier": "db"}, True),
-        ({"app": "a"}, {"tier": "b"}, True),
-        ({"app": "a"}, {"app": "b"}, False),
-        ({"app": "a", "tier": "x"}, {"app": "a", "tier": "y"}, False),
-        ({}, {"app": "a"}, False),
-    ],
-)
-def test_selectors_overlap(a: dict[str, str], b: dict[str, str], overlap: bool) -> None:
-    assert selectors_overlap(a, b) is overlap
-    assert selectors_overlap(b, a) is overlap
+def test_controllers_with_selectors_on_different_keys_live_side_by_side() -> None:
+    seed = controller(name="redisController")
+    web = controller(name="web", selector={"app": "web"})
+    web = replace(web, template=PodTemplate({"app": "web"}, REDIS_SPEC))
+    plan = plan_replicas([seed, web], [], cluster())
+    assert sorted(p.controller for p in plan.create) == ["redisController", "web"]
 
 
-def test_overlapping_controllers_are_an_error_naming_both() -> None:
-    first = controller(name="redis-a", source=Source("a.json", 1))
-    second = controller(name="redis-b", selector={"name": "redis", "tier": "db"}, source=Source("b.yaml", 3))
-    second = replace(second, template=PodTemplate({"name": "redis", "tier": "db"}, REDIS_SPEC))
+def test_a_pod_on_the_cluster_both_selectors_match_is_an_error_naming_both() -> None:
+    seed = controller(name="redisController")
+    web = controller(name="web", selector={"app": "web"})
+    web = replace(web, template=PodTemplate({"app": "web"}, REDIS_SPEC))
+    both = Seen("stray", minion="m2", controller="", labels={"name": "redis", "app": "web"})
     with pytest.raises(ManifestError) as error:
-        plan_replicas([first, second], [], cluster())
+        plan_replicas([seed, web], [], cluster(both))
     assert str(error.value) == (
-        "a.json:1: ReplicationController redis-a: selector name=redis overlaps the selector name=redis,tier=db of "
-        "ReplicationController redis-b (b.yaml:3): a pod labelled name=redis,tier=db would be counted by both"
+        "redisController.json: ReplicationController redisController: pod stray on m2 (labels app=web,name=redis) "
+        "is matched by the selectors of ReplicationController redisController and ReplicationController web: "
+        "each would count it; change a selector, or relabel or delete that pod"
     )
-
-
-def test_a_template_its_own_selector_misses_is_an_error() -> None:
-    with pytest.raises(ManifestError, match="template labels name=redis do not match the selector name=web"):
-        plan_replicas([controller(selector={"name": "web"})], [], cluster())
 
 
 def test_max_unavailable_must_be_positive() -> None:
