@@ -27,7 +27,15 @@ from kubeplay.errors import InventoryError
 from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl
 from kubeplay.inventory.ini import parse_ini
 from kubeplay.inventory.limit import limit
-from kubeplay.inventory.variables import Setting, build_minion, parse_bool, parse_cidr, parse_text, resolve_path
+from kubeplay.inventory.variables import (
+    Setting,
+    build_minion,
+    connection_problems,
+    parse_bool,
+    parse_cidr,
+    parse_text,
+    resolve_path,
+)
 from kubeplay.inventory.yaml import parse_yaml_inventory, read_vars_file, read_yaml
 from kubeplay.model import Inventory, Minion, Source
 from kubeplay.yamlnodes import InvalidDocument
@@ -280,6 +288,8 @@ def _group_tree(declared: Declared) -> _GroupTree:
 def _build(declared: Declared, extra: dict[str, Setting], path: str) -> Inventory:
     tree = _group_tree(declared)
     minions = tuple(_minion(declared, tree, host, extra) for host in declared.hosts.values())
+    if declared.problems:
+        raise InventoryError(declared.problems)
     cluster = _cluster_settings(declared, extra)
     return Inventory(
         minions=minions,
@@ -312,6 +322,8 @@ def _minion(declared: Declared, tree: _GroupTree, host: HostDecl, extra: dict[st
     magic = Setting(host.name, host.source, "")
     settings.setdefault("inventory_hostname", magic)
     settings.setdefault("group_names", Setting(sorted(groups), host.source, ""))
+    for where, field, message in connection_problems(host.name, settings):
+        declared.problem(where, message, f"host {host.name}", field)
     return build_minion(host.name, settings)
 
 
