@@ -131,7 +131,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
         if not self.options.accept_new_host_keys:
             raise ConnectionFailed(
                 self.minion,
-                f"host key of {name} ({presented}) is not in known_hosts "
+                f"host key of {name} ({presented}) not found in known_hosts "
                 "(add it to known_hosts, or pass --accept-new-host-keys)",
             )
         save_to = Path(USER_KNOWN_HOSTS).expanduser()
