@@ -75,9 +75,10 @@ def load_inventory(path: str, extra_vars: Mapping[str, object] | None = None) ->
     _check_groups(declared)
     if not declared.hosts and not declared.problems:
         declared.problem(Source(path), "the inventory has no hosts" + _skipped_note(sources.skipped))
+    inventory = _build(declared, extra, path)  # with the problems only found once variables are merged
     if declared.problems:
         raise InventoryError(declared.problems)
-    return _build(declared, extra, path)
+    return inventory
 
 
 # --- finding and reading files ------------------------------------------------------------------------------
@@ -288,8 +289,6 @@ def _group_tree(declared: Declared) -> _GroupTree:
 def _build(declared: Declared, extra: dict[str, Setting], path: str) -> Inventory:
     tree = _group_tree(declared)
     minions = tuple(_minion(declared, tree, host, extra) for host in declared.hosts.values())
-    if declared.problems:
-        raise InventoryError(declared.problems)
     cluster = _cluster_settings(declared, extra)
     return Inventory(
         minions=minions,
