@@ -16,7 +16,7 @@ import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +57,22 @@ class SSHOptions:
     ssh_config: str = "~/.ssh/config"
     timeout: float = CONNECT_TIMEOUT
     config: SSHConfig = field(default_factory=SSHConfig)
-    """The ssh config as read by ``ssh_options``."""
+    """The ssh config, once ``files_read``."""
     known: KnownHosts = field(default_factory=KnownHosts)
-    """The known_hosts files as read by ``ssh_options``."""
+    """The known_hosts files, once ``files_read``."""
+    files_read: bool = False
+
+    def with_files_read(self) -> SSHOptions:
+        """These options with ~/.ssh/config and the known_hosts files read (``ssh_options`` reads them once for a
+        run; a connection made with options that were not read reads them itself). Raises InputError."""
+        if self.files_read:
+            return self
+        try:
+            config = read_ssh_config(self.ssh_config)
+        except SSHConfigError as exc:
+            raise InputError([Problem(exc.file, exc.message, exc.line or None)]) from exc
+        known = read_known_hosts((USER_KNOWN_HOSTS, SYSTEM_KNOWN_HOSTS, *self.known_hosts))
+        return replace(self, config=config, known=known, files_read=True)
 
     def endpoint(self, minion: Minion) -> Endpoint:
         """How to reach the minion: the inventory's values over the ssh config's."""
@@ -73,17 +86,13 @@ def ssh_options(
     """Read ~/.ssh/config and the known_hosts files once for the run, and work out how to reach every minion
     (jump hosts and proxy programs included) before anything connects. Returns the options and the warnings to
     show. Raises InputError naming the file and line of every problem."""
-    options = SSHOptions(known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, timeout=timeout)
-    try:
-        config = read_ssh_config(options.ssh_config)
-    except SSHConfigError as exc:
-        raise InputError([Problem(exc.file, exc.message, exc.line or None)]) from exc
-    known = read_known_hosts((USER_KNOWN_HOSTS, SYSTEM_KNOWN_HOSTS, *known_hosts))
-    options = SSHOptions(known_hosts, accept_new_host_keys, options.ssh_config, timeout, config, known)
+    options = SSHOptions(
+        known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, timeout=timeout
+    ).with_files_read()
     problems = [problem for minion in minions for problem in _route_problems(options, minion)]
     if problems:
         raise InputError(problems)
-    return options, [*config.warnings, *known.warnings]
+    return options, [*options.config.warnings, *options.known.warnings]
 
 
 def _route_problems(options: SSHOptions, minion: Minion) -> list[Problem]:
@@ -271,6 +280,7 @@ class SSHConnection:
     def __init__(self, minion: Minion, options: SSHOptions) -> None:
         self.minion = minion
         self._docker: DockerClient | None = None
+        options = options.with_files_read()
         self._client = _open(minion.name, options.endpoint(minion), options)
         transport = self._client.get_transport()
         assert transport is not None
