@@ -4,7 +4,10 @@ KubeplayError
 ├── InputError                 bad input: nothing has been touched on any minion
 │   ├── ManifestError          one or more problems in manifest files (each with file, object, field, line)
 │   └── InventoryError         one or more problems in inventory files
-├── ConnectionFailed           a minion could not be reached or authenticated (host key rejected, ...)
+├── ConnectionFailed           a minion could not be reached or authenticated (unknown host key, ...)
+│   └── UntrustedHostKey       the minion presented a key known_hosts forbids: an error (exit 1), not unreachable
+│       ├── HostKeyChanged     another key than the one known_hosts holds for it
+│       └── HostKeyRevoked     a key a @revoked line names
 ├── MinionError                a command on a minion failed
 ├── DockerError                a minion's Docker daemon refused or failed a call (docker-py's errors, translated)
 │   └── DockerNotFound         the container, image or volume named does not exist
@@ -63,6 +66,18 @@ class ConnectionFailed(KubeplayError):
         self.minion = minion
         self.reason = reason
         super().__init__(f"{minion}: {reason}")
+
+
+class UntrustedHostKey(ConnectionFailed):
+    """A security event, not a network failure: the run stops for the minion and exits 1."""
+
+
+class HostKeyChanged(UntrustedHostKey):
+    pass
+
+
+class HostKeyRevoked(UntrustedHostKey):
+    pass
 
 
 class MinionError(KubeplayError):

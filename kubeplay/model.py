@@ -320,6 +320,8 @@ class ObservedMinion:
     """Bytes the minion's Docker reports (MemTotal)."""
     images: frozenset[str] = frozenset()
     """Image references present on the minion: "repo:tag" and "repo@sha256:..."."""
+    refused: bool = False
+    """Not reached because its host key was refused (changed or revoked): an error, not merely unreachable."""
 
     @property
     def pods(self) -> tuple[ObservedPod, ...]:
@@ -340,3 +342,8 @@ class Observed:
     @property
     def unreachable(self) -> tuple[str, ...]:
         return tuple(name for name, m in self.minions.items() if not m.reachable)
+
+    @property
+    def refused(self) -> tuple[str, ...]:
+        """The minions whose host key was refused (also in ``unreachable``: what is on them is unknown)."""
+        return tuple(name for name, m in self.minions.items() if m.refused)

@@ -99,6 +99,36 @@ def ipv4_error(address: str) -> str | None:
     return None
 
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9_])?")
+_LOGIN_NAME = re.compile(r"[A-Za-z0-9_][-A-Za-z0-9_.@]*\$?")
+
+
+def host_address_error(host: str) -> str | None:
+    """Why ``host`` is neither an IP address (IPv6 without brackets) nor a host name. What passes is safe as one
+    word of a command line: no whitespace, no leading '-', no shell metacharacters (OpenSSH's own rule for %h)."""
+    address, _, scope = host.partition("%")  # an IPv6 zone: fe80::1%eth0
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        pass
+    else:
+        if not scope or (":" in address and _HOST_NAME.fullmatch(scope)):
+            return None
+    if len(host) > DNS_SUBDOMAIN_MAX or not _HOST_NAME.fullmatch(host) or ".." in host:
+        return (
+            "must be an IP address or a host name (letters, digits, '-', '_' and '.', "
+            "not starting or ending with '-' or '.')"
+        )
+    return None
+
+
+def login_name_error(user: str) -> str | None:
+    """Why ``user`` cannot be a remote login name (letters, digits, '-', '_', '.', '@', not starting with '-')."""
+    if not _LOGIN_NAME.fullmatch(user) or len(user) > 256:
+        return "must be letters, digits, '-', '_', '.' and '@', not starting with '-'"
+    return None
+
+
 def image_error(image: str) -> str | None:
     """Why ``image`` cannot be a Docker image reference (the checks Docker would fail on at create time)."""
     if not image.strip():

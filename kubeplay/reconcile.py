@@ -16,7 +16,7 @@ new IPs, then write each minion's proxy rules and routes where they differ.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -73,17 +73,24 @@ def load(files: Sequence[str], inventory_path: str, extra_vars: Mapping[str, obj
 # --- observe ---------------------------------------------------------------------------------------------------
 
 
-def connector(inventory: Inventory, accept_new_host_keys: bool, timeout: float) -> Connector:
+def connector(
+    inventory: Inventory, accept_new_host_keys: bool, timeout: float, warn: Callable[[str], None]
+) -> Connector:
     """SSH to each minion (a local connection for ansible_connection=local). paramiko and docker are imported
-    only here, when a command connects: `validate` and `--help` never load them."""
+    only here, when a command connects: `validate` and `--help` never load them. ~/.ssh/config and known_hosts
+    are read here, once: a problem in them raises InputError before anything connects; ``warn`` is told
+    what was skipped in them."""
     from kubeplay.connectors.local import LocalConnection
-    from kubeplay.connectors.ssh import SSHConnection, SSHOptions
+    from kubeplay.connectors.ssh import SSHConnection, ssh_options
 
-    options = SSHOptions(
-        known_hosts=(inventory.known_hosts,) if inventory.known_hosts else (),
-        accept_new_host_keys=accept_new_host_keys,
-        timeout=timeout,
+    options, warnings = ssh_options(
+        [m for m in inventory.minions if m.connection == "ssh"],
+        (inventory.known_hosts,) if inventory.known_hosts else (),
+        accept_new_host_keys,
+        timeout,
     )
+    for warning in warnings:
+        warn(warning)
 
     def connect(minion: Minion) -> MinionConnection:
         if minion.connection == "local":
@@ -189,6 +196,7 @@ class Outcome:
         p = self.plan.pods
         return bool(
             self.declined
+            or p.refused
             or p.unschedulable
             or p.failures
             or not all(r.ok for r in self.results)

@@ -25,7 +25,7 @@ def _load(args: argparse.Namespace, files: list[str]) -> reconcile.Inputs:
 
 
 def _connector(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
-    return reconcile.connector(inputs.inventory, args.accept_new_host_keys, args.timeout)
+    return reconcile.connector(inputs.inventory, args.accept_new_host_keys, args.timeout, render.warning)
 
 
 def apply(args: argparse.Namespace) -> int:
@@ -73,7 +73,10 @@ def get(args: argparse.Namespace) -> int:
         _show(args.kind, args.output, inputs, seen, selector)
     observed = seen.observed
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
-        render.warning(f"{name} unreachable, its pods are Unknown: {why}")
+        if name in observed.refused:
+            render.error(f"{name}: {why}; its pods are Unknown")
+        else:
+            render.warning(f"{name} unreachable, its pods are Unknown: {why}")
     return _unreachable_or(EXIT_OK, observed)
 
 
@@ -111,7 +114,9 @@ def delete(args: argparse.Namespace) -> int:
 
 
 def _unreachable_or(code: int, observed: Observed) -> int:
-    """A minion that could not be reached makes an otherwise successful command exit 4."""
+    """A minion that could not be reached makes an otherwise successful command exit 4; a refused host key, 1."""
+    if code == EXIT_OK and observed.refused:
+        return EXIT_ERROR
     return EXIT_UNREACHABLE if code == EXIT_OK and observed.unreachable else code
 
 

@@ -1,9 +1,9 @@
 """kubeplay's exit codes, the contract with scripts (the README's table says the same).
 
-0 success; 1 an error (bad input, a failed action, an unschedulable pod, a declined confirmation); 2 with
---detailed-exitcode when changes were made (with --check: are pending); 4 a minion was unreachable (and nothing
-else failed); 5 a usage error (an unknown option or command, a missing argument: as Ansible's 5 for bad options);
-130 interrupted; 250 an internal error (a bug in kubeplay: please report it).
+0 success; 1 an error (bad input, a failed action, an unschedulable pod, a declined confirmation, a minion's host key
+changed or revoked); 2 with --detailed-exitcode when changes were made (with --check: are pending); 4 a minion was
+unreachable (and nothing else failed); 5 a usage error (an unknown option or command, a missing argument: as Ansible's
+5 for bad options); 130 interrupted; 250 an internal error (a bug in kubeplay: please report it).
 """
 
 from __future__ import annotations

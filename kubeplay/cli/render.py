@@ -115,8 +115,14 @@ def pod_plan(p: Plan, *, diff: bool, check: bool) -> None:
         error(f"pod {pod} is unschedulable: {why}")
     for f in p.failures:
         error(f"{f.minion}: pod {f.pod}: {f.reason}")
+    _unreached(p)
+
+
+def _unreached(p: Plan) -> None:
     for minion, why in sorted(p.unreachable.items()):
         warning(f"{minion} unreachable, nothing on it is changed or counted: {why}")
+    for minion, why in sorted(p.refused.items()):
+        error(f"{minion}: {why}; nothing on it is changed or counted")
 
 
 def confirm(p: Plan, syncs: Sequence[MinionSync] = ()) -> bool:

@@ -128,7 +128,9 @@ def recap_rows(
                 minion=m.name,
                 ok=plan.converged.get(m.name, 0),
                 changed=sum(1 for ok in mine if ok),
-                failed=sum(1 for ok in mine if not ok) + sum(1 for f in plan.failures if f.minion == m.name),
+                failed=sum(1 for ok in mine if not ok)
+                + sum(1 for f in plan.failures if f.minion == m.name)
+                + int(m.name in plan.refused),
                 unreachable=int(m.name in plan.unreachable),
             )
         )

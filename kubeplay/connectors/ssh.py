@@ -1,111 +1,287 @@
 """A minion over SSH (paramiko): one connection per minion per run, shared by Docker and by commands.
 
-Host keys are checked against ~/.ssh/known_hosts and the inventory's kubeplay_known_hosts; an unknown key is
-rejected unless the user opted in to accept new keys, and a changed key is always rejected.
-~/.ssh/config (HostName, Port, User, IdentityFile, ProxyCommand) and ssh-agent are honoured; inventory
-variables win over ~/.ssh/config, as in Ansible.
+Host keys are checked as OpenSSH checks them (kubeplay.connectors.knownhosts): against ~/.ssh/known_hosts,
+/etc/ssh/ssh_known_hosts and the inventory's kubeplay_known_hosts, hashed entries and ``[host]:port`` names
+included. An unknown key is rejected unless the user opted in to accept new keys; a changed key
+(``HostKeyChanged``) or a revoked one (``HostKeyRevoked``) is always refused, before any credential is sent.
+~/.ssh/config (HostName, Port, User, IdentityFile, ProxyCommand, ProxyJump) and ssh-agent are honoured; inventory
+variables win over ~/.ssh/config, as in Ansible. A ProxyJump goes through direct-tcpip channels of the jump hosts,
+each with its own host key check.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
+import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import paramiko
 
 from kubeplay.connectors.base import CommandResult, DockerOps
-from kubeplay.errors import ConnectionFailed
+from kubeplay.connectors.knownhosts import (
+    SYSTEM_KNOWN_HOSTS,
+    USER_KNOWN_HOSTS,
+    KnownHosts,
+    fingerprint,
+    host_key_name,
+    read_known_hosts,
+)
+from kubeplay.connectors.sshconfig import (
+    Endpoint,
+    Jump,
+    SSHConfig,
+    SSHConfigError,
+    read_ssh_config,
+    resolve,
+)
+from kubeplay.errors import ConnectionFailed, HostKeyChanged, HostKeyRevoked, InputError, Problem
 from kubeplay.model import Minion
 
 if TYPE_CHECKING:
     from kubeplay.connectors.docker import DockerClient
 
 CONNECT_TIMEOUT = 10.0
-
-
-class _AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
-    """Accept a host key never seen before and remember it; paramiko itself rejects a changed key."""
-
-    def __init__(self, save_to: Path) -> None:
-        self.save_to = save_to
-
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
-        client.get_host_keys().add(hostname, key.get_name(), key)
-        self.save_to.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self.save_to.open("a") as f:
-            f.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+_RSA_SIGNATURES = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
 
 
 @dataclass(frozen=True)
 class SSHOptions:
     known_hosts: tuple[str, ...] = ()
-    """Extra known_hosts files besides ~/.ssh/known_hosts."""
+    """Extra known_hosts files besides ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts."""
     accept_new_host_keys: bool = False
     ssh_config: str = "~/.ssh/config"
     timeout: float = CONNECT_TIMEOUT
+    config: SSHConfig = field(default_factory=SSHConfig)
+    """The ssh config, once ``files_read``."""
+    known: KnownHosts = field(default_factory=KnownHosts)
+    """The known_hosts files, once ``files_read``."""
+    files_read: bool = False
+
+    def with_files_read(self) -> SSHOptions:
+        """These options with ~/.ssh/config and the known_hosts files read (``ssh_options`` reads them once for a
+        run; a connection made with options that were not read reads them itself). Raises InputError."""
+        if self.files_read:
+            return self
+        try:
+            config = read_ssh_config(self.ssh_config)
+        except SSHConfigError as exc:
+            raise InputError([Problem(exc.file, exc.message, exc.line or None)]) from exc
+        known = read_known_hosts((USER_KNOWN_HOSTS, SYSTEM_KNOWN_HOSTS, *self.known_hosts))
+        return replace(self, config=config, known=known, files_read=True)
+
+    def endpoint(self, minion: Minion) -> Endpoint:
+        """How to reach the minion: the inventory's values over the ssh config's."""
+        want = Jump(minion.host, minion.user, minion.port if minion.port != 22 else 0)
+        return resolve(self.config, minion.host, want, (minion.key_file,) if minion.key_file else ())
 
 
-def _connect_params(minion: Minion, options: SSHOptions) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "hostname": minion.host,
-        "port": minion.port,
-        "timeout": options.timeout,
-        "banner_timeout": options.timeout,
-        "auth_timeout": options.timeout,
-    }
-    config_path = Path(options.ssh_config).expanduser()
-    if config_path.exists():
-        config = paramiko.SSHConfig.from_path(str(config_path)).lookup(minion.host)
-        params["hostname"] = config.get("hostname", minion.host)
-        if "port" in config and minion.port == 22:
-            params["port"] = int(config["port"])
-        if "user" in config:
-            params["username"] = config["user"]
-        if "identityfile" in config:
-            params["key_filename"] = [str(Path(p).expanduser()) for p in config["identityfile"]]
-        if "proxycommand" in config:
-            params["sock"] = paramiko.ProxyCommand(config["proxycommand"])
-    if minion.user:
-        params["username"] = minion.user
-    if minion.key_file:
-        params["key_filename"] = [str(Path(minion.key_file).expanduser())]
-    params.setdefault("username", "root")
-    return params
+def ssh_options(
+    minions: Sequence[Minion], known_hosts: tuple[str, ...], accept_new_host_keys: bool, timeout: float
+) -> tuple[SSHOptions, list[str]]:
+    """Read ~/.ssh/config and the known_hosts files once for the run, and work out how to reach every minion
+    (jump hosts and proxy programs included) before anything connects. Returns the options and the warnings to
+    show. Raises InputError naming the file and line of every problem."""
+    options = SSHOptions(
+        known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, timeout=timeout
+    ).with_files_read()
+    problems = [problem for minion in minions for problem in _route_problems(options, minion)]
+    if problems:
+        raise InputError(problems)
+    return options, [*options.config.warnings, *options.known.warnings]
+
+
+def _route_problems(options: SSHOptions, minion: Minion) -> list[Problem]:
+    try:
+        endpoint = options.endpoint(minion)
+    except SSHConfigError as exc:
+        return [Problem(exc.file, exc.message, exc.line, f"minion {minion.name}")]
+    except ValueError as exc:
+        return [Problem("inventory", f"host {minion.host!r} {exc}", None, f"minion {minion.name}", "ansible_host")]
+    return [
+        Problem(hop.command_at, f"ProxyCommand program {hop.command[0]!r} not found", None, f"minion {minion.name}")
+        for hop in _hops(endpoint)
+        if hop.command and shutil.which(hop.command[0]) is None
+    ]
+
+
+def _hops(endpoint: Endpoint | None) -> Iterator[Endpoint]:
+    while endpoint is not None:
+        yield endpoint
+        endpoint = endpoint.via
+
+
+class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
+    """Every presented key is judged here (paramiko's own host key store stays empty): known passes, changed and
+    revoked are refused, unknown is refused unless new keys are accepted (then remembered in ~/.ssh/known_hosts)."""
+
+    def __init__(self, minion: str, endpoint: Endpoint, options: SSHOptions) -> None:
+        self.minion, self.endpoint, self.options = minion, endpoint, options
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        host, port = self.endpoint.host, self.endpoint.port
+        name = host_key_name(host, port)
+        check = self.options.known.check(host, port, key.get_name(), key.asbytes())
+        presented = f"{key.get_name()} {fingerprint(key.asbytes())}"
+        if check.verdict == "revoked" and check.entry:
+            raise HostKeyRevoked(
+                self.minion, f"{name} presents the REVOKED host key {presented} ({check.entry.where}): refusing"
+            )
+        if check.verdict == "changed" and check.entry:
+            raise HostKeyChanged(self.minion, _changed_message(name, presented, check.entry.where, check.entry.key))
+        if check.verdict == "unknown":
+            self._unknown(name, key, presented)
+
+    def _unknown(self, name: str, key: paramiko.PKey, presented: str) -> None:
+        if not self.options.accept_new_host_keys:
+            raise ConnectionFailed(
+                self.minion,
+                f"host key of {name} ({presented}) not found in known_hosts "
+                "(add it to known_hosts, or pass --accept-new-host-keys)",
+            )
+        save_to = Path(USER_KNOWN_HOSTS).expanduser()
+        save_to.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with save_to.open("a") as f:
+            f.write(f"{name} {key.get_name()} {key.get_base64()}\n")
+
+
+def _changed_message(name: str, presented: str, where: str, known: bytes) -> str:
+    file, _, line = where.rpartition(":")
+    return (
+        f"host key of {name} CHANGED: it presents {presented}, {where} holds {fingerprint(known)}. "
+        "Someone may be intercepting the connection, or the host was reinstalled: refusing to connect. "
+        f"If the new key is right, remove line {line} of {file} (ssh-keygen -R {shlex.quote(name)} -f "
+        f"{shlex.quote(file)}) and add the new key"
+    )
+
+
+class _Carrier:
+    """The socket paramiko talks through when the connection is carried: a jump host's direct-tcpip channel (the
+    jump host's connection is closed with it) or a ProxyCommand. Reports the target as the peer."""
+
+    def __init__(self, inner: Any, peer: tuple[str, int], on_close: Callable[[], None] = lambda: None) -> None:
+        self.inner, self.peer, self.on_close = inner, peer, on_close
+
+    def send(self, data: bytes) -> int:
+        return int(self.inner.send(data))
+
+    def recv(self, size: int) -> bytes:
+        return bytes(self.inner.recv(size))
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.inner.settimeout(timeout)
+
+    def getpeername(self) -> tuple[str, int]:
+        return self.peer
+
+    @property
+    def _closed(self) -> bool:
+        return bool(self.inner._closed)
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        finally:
+            self.on_close()
+
+
+def _peer(endpoint: Endpoint) -> tuple[str, int]:
+    """The target's address when it is one (what ``SSHConnection.address`` reports), else "" (unknown)."""
+    try:
+        ipaddress.ip_address(endpoint.host.partition("%")[0])
+    except ValueError:
+        return "", endpoint.port
+    return endpoint.host, endpoint.port
+
+
+def _carrier(minion: str, endpoint: Endpoint, options: SSHOptions) -> _Carrier | None:
+    if endpoint.via is not None:
+        jump = _open(minion, endpoint.via, options, jump=True)
+        transport = jump.get_transport()
+        try:
+            assert transport is not None
+            channel = transport.open_channel(
+                "direct-tcpip", (endpoint.host, endpoint.port), ("127.0.0.1", 0), timeout=options.timeout
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            jump.close()
+            where = f"{endpoint.via.name} ({host_key_name(endpoint.via.host, endpoint.via.port)})"
+            raise ConnectionFailed(
+                minion, f"jump host {where} cannot reach {host_key_name(endpoint.host, endpoint.port)}: {exc}"
+            ) from exc
+        return _Carrier(channel, _peer(endpoint), jump.close)
+    if endpoint.command:
+        try:
+            return _Carrier(paramiko.ProxyCommand(shlex.join(endpoint.command)), _peer(endpoint))
+        except OSError as exc:
+            raise ConnectionFailed(minion, f"ProxyCommand ({endpoint.command_at}): {exc}") from exc
+    return None
+
+
+def _transport_factory(key_types: list[str]) -> Callable[..., paramiko.Transport]:
+    """Transports that ask the server first for the key types known_hosts holds for it (as OpenSSH does), so a
+    host with a known ECDSA key is not met with an unknown Ed25519 one."""
+    wanted = [t for known in key_types for t in (_RSA_SIGNATURES if known == "ssh-rsa" else (known,))]
+
+    def make(sock: Any, disabled_algorithms: dict[str, list[str]] | None = None) -> paramiko.Transport:
+        transport = paramiko.Transport(sock, disabled_algorithms=disabled_algorithms)
+        security = transport.get_security_options()
+        offered = list(security.key_types)
+        first = [t for t in wanted if t in offered]
+        security.key_types = [*first, *(t for t in offered if t not in first)]
+        return transport
+
+    return make
+
+
+def _open(minion: str, endpoint: Endpoint, options: SSHOptions, *, jump: bool = False) -> paramiko.SSHClient:
+    """A connected, authenticated client for the endpoint (through its jump host or proxy program)."""
+    sock = _carrier(minion, endpoint, options)
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(_HostKeyPolicy(minion, endpoint, options))
+    where = f"ssh {host_key_name(endpoint.host, endpoint.port)}"
+    if jump:
+        where = f"jump host {endpoint.name}: {where}"
+    try:
+        client.connect(
+            hostname=endpoint.host,
+            port=endpoint.port,
+            username=endpoint.user or "root",
+            key_filename=list(endpoint.key_files) or None,  # type: ignore[arg-type]  # paramiko takes a list too
+            sock=sock,  # type: ignore[arg-type]
+            timeout=options.timeout,
+            banner_timeout=options.timeout,
+            auth_timeout=options.timeout,
+            transport_factory=_transport_factory(options.known.key_types(endpoint.host, endpoint.port)),
+        )
+    except ConnectionFailed:
+        _close(client, sock)
+        raise
+    except paramiko.SSHException as exc:
+        _close(client, sock)
+        raise ConnectionFailed(minion, f"{where}: {exc}") from exc
+    except (OSError, EOFError) as exc:
+        _close(client, sock)
+        raise ConnectionFailed(minion, f"{where}: {exc}") from exc
+    return client
+
+
+def _close(client: paramiko.SSHClient, sock: _Carrier | None) -> None:
+    client.close()
+    if sock is not None:
+        sock.close()
 
 
 class SSHConnection:
     def __init__(self, minion: Minion, options: SSHOptions) -> None:
         self.minion = minion
-        self._client = paramiko.SSHClient()
         self._docker: DockerClient | None = None
-        known = Path("~/.ssh/known_hosts").expanduser()
-        if known.exists():
-            self._client.load_host_keys(str(known))
-        for path in options.known_hosts:
-            if Path(path).exists():
-                self._client.load_host_keys(path)
-        if options.accept_new_host_keys:
-            self._client.set_missing_host_key_policy(_AcceptNewPolicy(known))
-        else:
-            self._client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        params = _connect_params(minion, options)
-        try:
-            self._client.connect(**params)
-        except paramiko.BadHostKeyException as exc:
-            raise ConnectionFailed(minion.name, f"host key of {exc.hostname} CHANGED: refusing to connect") from exc
-        except paramiko.SSHException as exc:
-            hint = (
-                " (add it to known_hosts, or pass --accept-new-host-keys)"
-                if "not found in known_hosts" in str(exc)
-                else ""
-            )
-            raise ConnectionFailed(minion.name, f"ssh {params['hostname']}:{params['port']}: {exc}{hint}") from exc
-        except (OSError, EOFError) as exc:
-            raise ConnectionFailed(minion.name, f"ssh {params['hostname']}:{params['port']}: {exc}") from exc
+        options = options.with_files_read()
+        self._client = _open(minion.name, options.endpoint(minion), options)
         transport = self._client.get_transport()
         assert transport is not None
         transport.set_keepalive(15)

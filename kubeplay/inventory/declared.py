@@ -7,6 +7,7 @@ and line.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 from dataclasses import dataclass, field
@@ -119,10 +120,14 @@ _PORT = re.compile(r"^(?P<host>[^:]+|.*\])(?::(?P<port>\d+))$")
 
 
 def split_port(pattern: str) -> tuple[str, int | None]:
-    """``host:22`` -> ("host", 22); a bare IPv6 address (several colons outside brackets) has no port."""
-    if pattern.startswith("[") and "]:" in pattern and ":" in pattern[1 : pattern.index("]")]:
-        address, _, port = pattern[1:].partition("]:")  # [::1]:22
-        return address, int(port) if port.isdigit() else None
+    """``host:22`` -> ("host", 22); ``[::1]:22`` -> ("::1", 22), ``[::1]`` -> ("::1", None); a bare IPv6
+    address (several colons outside brackets) has no port. Raises ValueError for ``[::1]`` followed by no port."""
+    address = bracketed_address(pattern)
+    if address is not None:
+        rest = pattern[len(address) + 2 :]
+        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+            raise ValueError(f"host pattern {pattern!r}: expected [address] or [address]:port")
+        return address, int(rest[1:]) if rest else None
     outside_brackets = re.sub(r"\[[^\]]*\]", "", pattern)
     if outside_brackets.count(":") != 1 or "[" in outside_brackets:
         return pattern, None
@@ -130,6 +135,20 @@ def split_port(pattern: str) -> tuple[str, int | None]:
     if match is None:
         return pattern, None
     return match["host"], int(match["port"])
+
+
+def bracketed_address(text: str) -> str | None:
+    """The IPv6 address at the start of ``[2001:db8::1]...``, or None (``[1:3]`` is a host range, not one)."""
+    if not text.startswith("["):
+        return None
+    inside, closed, _ = text[1:].partition("]")
+    if not closed or ":" not in inside:
+        return None
+    try:
+        ipaddress.IPv6Address(inside)
+    except ValueError:
+        return None
+    return inside
 
 
 def expand_ranges(name: str) -> list[str]:

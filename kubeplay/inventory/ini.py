@@ -1,6 +1,7 @@
 """Ansible's INI inventory format, read line by line as Ansible's ini plugin does.
 
     minion-0                               # before any section: group "ungrouped"
+    [2001:db8::7]:2222                     # an IPv6 host (with a port), not a section header
     [web]
     web[1:3] ansible_user=deploy kubeplay_labels='{"disk": "ssd"}'
     [web:vars]
@@ -22,7 +23,7 @@ import shlex
 import warnings
 from dataclasses import dataclass
 
-from kubeplay.inventory.declared import Declared, expand_host_pattern
+from kubeplay.inventory.declared import Declared, bracketed_address, expand_host_pattern
 from kubeplay.inventory.variables import Setting
 from kubeplay.model import Source
 
@@ -60,7 +61,7 @@ def parse_ini(text: str, file: str, declared: Declared) -> None:
         if not line or line[0] in "#;":
             continue
         where = Source(file, number)
-        if line.startswith("["):
+        if line.startswith("[") and bracketed_address(line) is None:
             section = _enter_section(line, where, declared)
         elif section.kind == "hosts":
             _host_line(line, where, section.group, base_dir, declared)

@@ -27,7 +27,15 @@ from kubeplay.errors import InventoryError
 from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl
 from kubeplay.inventory.ini import parse_ini
 from kubeplay.inventory.limit import limit
-from kubeplay.inventory.variables import Setting, build_minion, parse_bool, parse_cidr, parse_text, resolve_path
+from kubeplay.inventory.variables import (
+    Setting,
+    build_minion,
+    connection_problems,
+    parse_bool,
+    parse_cidr,
+    parse_text,
+    resolve_path,
+)
 from kubeplay.inventory.yaml import parse_yaml_inventory, read_vars_file, read_yaml
 from kubeplay.model import Inventory, Minion, Source
 from kubeplay.yamlnodes import InvalidDocument
@@ -67,9 +75,10 @@ def load_inventory(path: str, extra_vars: Mapping[str, object] | None = None) ->
     _check_groups(declared)
     if not declared.hosts and not declared.problems:
         declared.problem(Source(path), "the inventory has no hosts" + _skipped_note(sources.skipped))
+    inventory = _build(declared, extra, path)  # with the problems only found once variables are merged
     if declared.problems:
         raise InventoryError(declared.problems)
-    return _build(declared, extra, path)
+    return inventory
 
 
 # --- finding and reading files ------------------------------------------------------------------------------
@@ -312,6 +321,8 @@ def _minion(declared: Declared, tree: _GroupTree, host: HostDecl, extra: dict[st
     magic = Setting(host.name, host.source, "")
     settings.setdefault("inventory_hostname", magic)
     settings.setdefault("group_names", Setting(sorted(groups), host.source, ""))
+    for where, field, message in connection_problems(host.name, settings):
+        declared.problem(where, message, f"host {host.name}", field)
     return build_minion(host.name, settings)
 
 

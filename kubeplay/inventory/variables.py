@@ -23,7 +23,7 @@ from typing import Literal
 
 from kubeplay import quantities
 from kubeplay.model import Connection, Minion, Source
-from kubeplay.names import label_key_error, label_value_error
+from kubeplay.names import host_address_error, label_key_error, label_value_error
 
 Scope = Literal["all", "group", "host", "extra"]
 
@@ -69,6 +69,18 @@ def parse_port(value: object) -> int:
     if not 1 <= value <= 65535:
         raise ValueError(f"port {value} is out of range 1-65535")
     return value
+
+
+def parse_host(value: object) -> str:
+    """The address to connect to: an IP address (IPv6 with or without brackets) or a host name; never anything
+    a command line could read as an option or a shell could interpret."""
+    text = parse_text(value)
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    problem = host_address_error(bare)
+    if problem:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ValueError(f"{shown!r} {problem}")
+    return bare
 
 
 _SSH_CONNECTIONS = {"ssh", "paramiko", "smart"}
@@ -183,8 +195,8 @@ CLUSTER_VARS: dict[str, Callable[[object], object]] = {
     "kubeplay_infra_image": parse_text,
 }
 CONNECTION_VARS: dict[str, Callable[[object], object]] = {
-    "ansible_host": parse_text,
-    "ansible_ssh_host": parse_text,
+    "ansible_host": parse_host,
+    "ansible_ssh_host": parse_host,
     "ansible_port": parse_port,
     "ansible_ssh_port": parse_port,
     "ansible_user": parse_text,
@@ -226,7 +238,7 @@ def build_minion(name: str, settings: Mapping[str, Setting]) -> Minion:
     labels = settings.get("kubeplay_labels")
     return Minion(
         name=name,
-        host=_text(_first(settings, "ansible_host", "ansible_ssh_host")) or name,
+        host=parse_host(address.value) if (address := _first(settings, "ansible_host", "ansible_ssh_host")) else name,
         port=parse_port(port.value) if (port := _first(settings, "ansible_port", "ansible_ssh_port")) else 22,
         user=_text(_first(settings, "ansible_user", "ansible_ssh_user")),
         key_file=resolve_path(key_file) if key_file else "",
@@ -238,6 +250,26 @@ def build_minion(name: str, settings: Mapping[str, Setting]) -> Minion:
         allow_privileged=_flag(settings, "kubeplay_allow_privileged", default=False),
         vars={key: setting.value for key, setting in settings.items()},
     )
+
+
+def connection_problems(name: str, settings: Mapping[str, Setting]) -> list[tuple[Source, str, str]]:
+    """What would fail only when host ``name`` is connected to, found now: an inventory name that is no address
+    (with no ansible_host), a private key file that does not exist. Each as (where, field, message)."""
+    connection = _first(settings, "ansible_connection")
+    if connection and parse_connection(connection.value) == "local":
+        return []
+    problems = []
+    named = settings.get("inventory_hostname")
+    problem = host_address_error(name)
+    if named and problem and not _first(settings, "ansible_host", "ansible_ssh_host"):
+        problems.append(
+            (named.source, "ansible_host", f"the host name {name!r} is no address to connect to: {problem}")
+        )
+    key_file = _first(settings, "ansible_ssh_private_key_file", "ansible_private_key_file")
+    if key_file and not os.path.isfile(path := resolve_path(key_file)):
+        why = "is not a file" if os.path.exists(path) else "does not exist"
+        problems.append((key_file.source, "ansible_ssh_private_key_file", f"the private key file {path} {why}"))
+    return problems
 
 
 def resolve_path(setting: Setting) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, MinionConnection
-from kubeplay.errors import KubeplayError
+from kubeplay.errors import KubeplayError, UntrustedHostKey
 from kubeplay.model import Minion, Observed, ObservedContainer, ObservedMinion
 from kubeplay.parallel import in_parallel, workers
 from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
@@ -108,7 +108,8 @@ def _observe_one(
     try:
         conn = connector(minion)
     except KubeplayError as exc:
-        return ObservedMinion(minion.name, reachable=False, error=_reason(exc)), None
+        refused = isinstance(exc, UntrustedHostKey)
+        return ObservedMinion(minion.name, reachable=False, error=_reason(exc), refused=refused), None
     extra = helpers.submit(alongside, conn)
     try:
         observed = observe_minion(conn)

@@ -64,6 +64,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     unreachable: dict[str, str] = field(default_factory=dict)
     """Unreachable minion -> why."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Minion whose host key was refused -> why: an error, and not counted as unreachable."""
     converged: dict[str, int] = field(default_factory=dict)
     """Minion -> number of desired pods already as desired on it (Ansible's "ok")."""
 
@@ -192,13 +194,15 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
             b.act(Action("create", where, f"{why}, scheduled on {where}", pod=new.name, desired=new))
     _images(b, inventory, [(minion, pod) for step in rollout.steps for pod, minion in step.create if minion])
     actions = sorted(b.actions, key=lambda a: (a.minion, VERB_ORDER[a.verb], a.subject))
+    refused = observed.refused
     return Plan(
         actions=tuple(actions),
         rollout=rollout.steps,
         unschedulable={**schedule.unschedulable, **rollout.unschedulable},
         failures=tuple(b.failures),
         notes=(*replicas.notes, *b.notes),
-        unreachable={name: observed.minions[name].error for name in observed.unreachable},
+        unreachable={name: observed.minions[name].error for name in observed.unreachable if name not in refused},
+        refused={name: observed.minions[name].error for name in refused},
         converged=b.converged,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -284,14 +283,21 @@ def test_a_folder_loads_every_inventory_in_it_sorted_like_ansible() -> None:
     [
         ("keys/id", "{folder}/keys/id"),
         ("../id", "{parent}/id"),
-        ("/etc/kubeplay/id", "/etc/kubeplay/id"),
+        ("{folder}/abs/id", "{folder}/abs/id"),
         ("~/.ssh/id", "{home}/.ssh/id"),
     ],
 )
-def test_key_files_resolve_against_the_inventory_folder(tmp_path: Path, written: str, expected: str) -> None:
-    (tmp_path / "hosts").write_text(f"m1 ansible_ssh_private_key_file={written}\n")
-    key_file = load_inventory(str(tmp_path / "hosts")).minion("m1").key_file
-    assert key_file == expected.format(folder=tmp_path, parent=tmp_path.parent, home=os.path.expanduser("~"))
+def test_key_files_resolve_against_the_inventory_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, expected: str
+) -> None:
+    folder = tmp_path / "inventory"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = Path(expected.format(folder=folder, parent=tmp_path, home=tmp_path / "home"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("key")
+    folder.mkdir(exist_ok=True)
+    (folder / "hosts").write_text(f"m1 ansible_ssh_private_key_file={written.format(folder=folder)}\n")
+    assert load_inventory(str(folder / "hosts")).minion("m1").key_file == str(path)
 
 
 @pytest.mark.parametrize(("connection", "expected"), [("ssh", "ssh"), ("paramiko", "ssh"), ("smart", "ssh")])

@@ -11,7 +11,7 @@ import pytest
 from kubeplay import reconcile
 from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_ERROR, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector, MinionConnection
-from kubeplay.errors import ConnectionFailed
+from kubeplay.errors import ConnectionFailed, HostKeyChanged
 from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
@@ -175,4 +175,20 @@ def test_a_failed_create_fails_the_run_and_the_other_minion_still_gets_its_pods(
     assert [(r.action.pod, r.error) for r in failed] == [("redis", "image is broken")]
     assert not any(c.startswith("kp_redis") for names in pods_on(minions).values() for c in names)  # rolled back
     assert sum(c.endswith("_httpd") for names in pods_on(minions).values() for c in names) == 2
+    assert apply_exit_code(outcome, detailed=False) == EXIT_ERROR
+
+
+def test_a_changed_host_key_is_an_error_not_an_unreachable_minion_and_the_other_minion_is_applied(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection]
+) -> None:
+    def connect(minion: Minion) -> MinionConnection:
+        if minion.name == "m2":
+            raise HostKeyChanged("m2", "host key of m2 CHANGED")
+        return minions[minion.name]
+
+    with reconcile.observe(inputs, connect, forks=4, network=True) as seen:
+        outcome = reconcile.apply(inputs, seen, reconcile.ApplyOptions(get_scheduler("default")), Screen())
+    assert outcome.plan.pods.refused == {"m2": "host key of m2 CHANGED"} and outcome.plan.pods.unreachable == {}
+    assert pods_on(minions)["m2"] == [] and minions["m2"].runs == []
+    assert pods_on(minions)["m1"], "the other minion is applied"
     assert apply_exit_code(outcome, detailed=False) == EXIT_ERROR
