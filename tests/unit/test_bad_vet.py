@@ -42,3 +42,17 @@ def test_validate_reports_each_problem(
 def test_every_case_has_its_expected_problems() -> None:
     for case in cases():
         assert (VET / f"{case.stem}.expected").exists(), case.name
+
+
+def test_validate_and_apply_refuse_portal_ips_with_the_same_check() -> None:
+    """What validate reports (portal_problems) is exactly what allocate_portals, at apply time, refuses."""
+    from kubeplay.errors import ManifestError
+    from kubeplay.manifests import load_manifests
+    from kubeplay.proxy.portals import allocate_portals, portal_problems
+
+    services = load_manifests([str(VET / "portal_ips.yaml")]).services
+    found = portal_problems(services, "10.9.0.0/16")
+    with pytest.raises(ManifestError) as raised:
+        allocate_portals(services, {}, "10.9.0.0/16")
+    assert raised.value.problems == found
+    assert len(found) == 3
