@@ -44,10 +44,13 @@ def apply(args: argparse.Namespace) -> int:
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=True) as seen:
         outcome = reconcile.apply(
-            inputs, seen, options, render.ApplyScreen(args.output, diff=args.diff, check=args.check)
+            inputs,
+            seen,
+            options,
+            render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets),
         )
     if not outcome.declined:
-        render.apply_outcome(outcome, inputs.inventory, args.output)
+        render.apply_outcome(outcome, inputs.inventory, args.output, diff=args.diff, show_secrets=args.show_secrets)
     return apply_exit_code(outcome, args.detailed_exitcode)
 
 

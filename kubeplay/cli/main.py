@@ -124,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     _connect_args(apply)
     apply.add_argument("--check", action="store_true", help="show the plan, change nothing")
     apply.add_argument("--diff", action="store_true", help="show a field-level diff of what changes")
+    apply.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show env values whose names contain PASSWORD, TOKEN, SECRET or KEY (hidden by --diff and -o json)",
+    )
     apply.add_argument("--yes", "-y", action="store_true", help="never ask for confirmation")
     apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
     apply.add_argument(
