@@ -323,6 +323,8 @@ class ObservedMinion:
     """Bytes the minion's Docker reports (MemTotal)."""
     images: frozenset[str] = frozenset()
     """Image references present on the minion: "repo:tag" and "repo@sha256:..."."""
+    warnings: tuple[str, ...] = ()
+    """What the minion reported that was invalid and is ignored (kubeplay.kubelet.observe.check_container)."""
 
     @property
     def pods(self) -> tuple[ObservedPod, ...]:
