@@ -198,6 +198,9 @@ class Minion:
     """kubeplay_memory capacity in bytes; 0: observe it from the minion's Docker."""
     cordoned: bool = False
     allow_privileged: bool = False
+    """kubeplay_allow_privileged: privileged containers and privileged host paths may run here."""
+    host_paths: tuple[str, ...] = ()
+    """kubeplay_host_paths: folders pods may bind mount from, besides kubeplay's data folder."""
     vars: dict[str, object] = field(default_factory=dict)
     """Every variable that applies to this host, merged as Ansible does (for templates)."""
 
@@ -322,6 +325,8 @@ class ObservedMinion:
     """Image references present on the minion: "repo:tag" and "repo@sha256:..."."""
     refused: bool = False
     """Not reached because its host key was refused (changed or revoked): an error, not merely unreachable."""
+    warnings: tuple[str, ...] = ()
+    """What the minion reported that was invalid and is ignored (kubeplay.kubelet.observe.check_container)."""
 
     @property
     def pods(self) -> tuple[ObservedPod, ...]:

@@ -1,4 +1,5 @@
-"""The naming rules of the Kubernetes model: DNS-1123 names, label keys and values, port and variable names.
+"""The naming rules of the Kubernetes model: DNS-1123 names, label keys and values, port and variable names, and
+the syntax of image references, paths and values that reach Docker or a minion.
 
 Each check returns why a value is invalid, or None when it is fine, so callers can word the problem with their
 own context (file, object, field) around it.
@@ -129,19 +130,89 @@ def login_name_error(user: str) -> str | None:
     return None
 
 
+_DOMAIN_COMPONENT = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_REGISTRY = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}")
+IMAGE_NAME_MAX = 255
+"""Docker's limit on the length of an image name (registry and repository, without tag and digest)."""
+
+
 def image_error(image: str) -> str | None:
-    """Why ``image`` cannot be a Docker image reference (the checks Docker would fail on at create time)."""
+    """Why ``image`` is not a Docker image reference, by Docker's grammar (distribution/reference):
+    ``[registry[:port]/]component[/component...][:tag][@algorithm:hex]``, components lower-case."""
     if not image.strip():
         return "must not be empty"
-    if any(c.isspace() for c in image):
-        return "must not contain whitespace"
-    name = image.split("@", 1)[0]
+    if any(c.isspace() or not c.isprintable() for c in image):
+        return "must not contain whitespace or control characters"
+    name, at, digest = image.partition("@")
+    if at and not _DIGEST.fullmatch(digest):
+        return f"digest {digest!r} must be algorithm:hex with at least 32 hex digits, e.g. sha256:<64 hex digits>"
     repository, colon, tag = name.rpartition(":")
     if not colon or "/" in tag:
-        repository = name
-    registry, slash, path = repository.partition("/")
-    if slash and ("." in registry or ":" in registry or registry == "localhost"):
-        repository = path
-    if repository != repository.lower():
-        return f"repository name {repository!r} must be lower-case"
+        repository, tag = name, ""
+    elif not _TAG.fullmatch(tag):
+        return f"tag {tag!r} must be at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+    return _repository_error(repository)
+
+
+def _repository_error(name: str) -> str | None:
+    """Why ``name`` ([registry/]path) is not an image name."""
+    if len(name) > IMAGE_NAME_MAX:
+        return f"name must be at most {IMAGE_NAME_MAX} characters (it has {len(name)})"
+    registry, slash, path = name.partition("/")
+    if not slash or not ("." in registry or ":" in registry or registry == "localhost" or registry != registry.lower()):
+        registry, path = "", name
+    if registry and not _REGISTRY.fullmatch(registry):
+        return f"registry {registry!r} must be a host name or address with an optional :port"
+    if path != path.lower():
+        return f"repository name {path!r} must be lower-case"
+    bad = next((part for part in path.split("/") if not _PATH_COMPONENT.fullmatch(part)), None)
+    if bad is not None:
+        return (
+            f"repository name component {bad!r} must be lower-case ASCII letters and digits, "
+            "separated by '.', '_', '__' or '-'"
+        )
     return None
+
+
+PATH_MAX = 4096
+
+
+def path_error(path: str) -> str | None:
+    """Why ``path`` cannot be a host path or a mount path: absolute, no control characters, no ':' (Docker's bind
+    string "source:target:mode" is split on it), no '..' component."""
+    if not path.startswith("/"):
+        return "must be an absolute path"
+    if len(path) > PATH_MAX:
+        return f"must be at most {PATH_MAX} characters (it has {len(path)})"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        return "must not contain control characters (NUL, newline, ESC, ...)"
+    if ":" in path:
+        return "must not contain ':' (Docker's bind syntax source:target:mode is split on it)"
+    if ".." in path.split("/"):
+        return "must not contain a '..' component"
+    return None
+
+
+def http_path_error(path: str) -> str | None:
+    """Why ``path`` cannot be the path of an HTTP request: it starts with '/' and is printable ASCII without spaces
+    (percent-encode anything else), so it can never add a line to the request."""
+    if not path.startswith("/"):
+        return "must start with '/'"
+    if not all(0x21 <= ord(c) <= 0x7E for c in path):
+        return "must be printable ASCII without spaces or control characters (percent-encode others)"
+    return None
+
+
+def host_name_error(host: str) -> str | None:
+    """Why ``host`` is neither an IPv4 address nor a DNS name."""
+    if ipv4_error(host) is None or dns_subdomain_error(host.lower()) is None:
+        return None
+    return "must be an IPv4 address or a DNS name"
+
+
+def text_error(value: str) -> str | None:
+    """Why ``value`` cannot be passed to a program (an environment value, an argument): it holds a NUL."""
+    return "must not contain a NUL character (a program cannot receive one)" if "\0" in value else None

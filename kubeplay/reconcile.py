@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kubeplay.connectors.base import Connector, MinionConnection
-from kubeplay.errors import InputError, Problem
+from kubeplay.errors import InputError, ManifestError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
 from kubeplay.kubelet.execute import Environment, Result, execute
@@ -32,10 +32,12 @@ from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
 from kubeplay.model import Desired, Inventory, Minion, Observed
 from kubeplay.parallel import Say
+from kubeplay.planner.consent import refused_everywhere
 from kubeplay.planner.pods import Options, Plan, plan_pods
 from kubeplay.planner.scheduler import Scheduler
 from kubeplay.pods.infra import INFRA_IMAGE
 from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_services, plan_sync, serving_pods
+from kubeplay.proxy.portals import portal_problems
 from kubeplay.proxy.sync import NetworkResult, read_failures, read_minion_network, write
 
 # --- load ------------------------------------------------------------------------------------------------------
@@ -66,6 +68,9 @@ def load(files: Sequence[str], inventory_path: str, extra_vars: Mapping[str, obj
     inventory = load_inventory(inventory_path, extra_vars)
     variables: dict[str, object] = {**inventory.vars, **extra_vars}
     desired = load_manifests(list(files), variables) if files else Desired()
+    problems = [*portal_problems(desired.services, inventory.portal_net), *refused_everywhere(desired, inventory)]
+    if problems:
+        raise ManifestError(problems)
     selected = frozenset(m.name for m in limit_inventory(inventory, limit).minions) if limit else None
     return Inputs(desired, inventory, selected)
 

@@ -43,11 +43,15 @@ def apply(args: argparse.Namespace) -> int:
     )
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=True) as seen:
+        _warn_ignored(seen.observed)
         outcome = reconcile.apply(
-            inputs, seen, options, render.ApplyScreen(args.output, diff=args.diff, check=args.check)
+            inputs,
+            seen,
+            options,
+            render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets),
         )
     if not outcome.declined:
-        render.apply_outcome(outcome, inputs.inventory, args.output)
+        render.apply_outcome(outcome, inputs.inventory, args.output, diff=args.diff, show_secrets=args.show_secrets)
     return apply_exit_code(outcome, args.detailed_exitcode)
 
 
@@ -70,6 +74,7 @@ def get(args: argparse.Namespace) -> int:
     inputs = _load(args, args.filename)
     network = args.kind in SERVICE_KINDS
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=network) as seen:
+        _warn_ignored(seen.observed)
         _show(args.kind, args.output, inputs, seen, selector)
     observed = seen.observed
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
@@ -101,6 +106,7 @@ def _show(
 def delete(args: argparse.Namespace) -> int:
     inputs = _load(args, [])
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=False) as seen:
+        _warn_ignored(seen.observed)
         code = EXIT_OK
         for name in args.names:
             where = [p.minion for p in seen.observed.pods if p.name == name]
@@ -111,6 +117,13 @@ def delete(args: argparse.Namespace) -> int:
                 render.error(f"pod {name} not found on any reachable minion")
                 code = EXIT_ERROR
     return _unreachable_or(code, seen.observed)
+
+
+def _warn_ignored(observed: Observed) -> None:
+    """What minions reported that was invalid, and is ignored (kubeplay.kubelet.observe.check_container)."""
+    for name, minion in observed.minions.items():
+        for warning in minion.warnings:
+            render.warning(f"{name}: {warning}")
 
 
 def _unreachable_or(code: int, observed: Observed) -> int:

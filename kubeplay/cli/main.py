@@ -31,6 +31,43 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (a usage error otherwise, before anything runs)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+def seconds(high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds above 0 and at most ``high`` (not nan, inf or negative)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        if not 0 < value <= high:  # also false for nan
+            raise argparse.ArgumentTypeError(f"must be more than 0 and at most {high:g} seconds, got {text}")
+        return value
+
+    parse.__name__ = "seconds"
+    return parse
+
+
+MAX_FORKS = 1000
+MAX_TIMEOUT = 3600.0
+MAX_UNAVAILABLE = 10_000
+
+
 def _inventory_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-i",
@@ -50,8 +87,15 @@ def _inventory_args(p: argparse.ArgumentParser) -> None:
 
 def _connect_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", default=None, metavar="PATTERN", help="only act on minions matching this Ansible pattern")
-    p.add_argument("--forks", type=int, default=20, help="minions handled in parallel (default 20)")
-    p.add_argument("--timeout", type=float, default=10.0, help="SSH connect timeout in seconds (default 10)")
+    p.add_argument(
+        "--forks", type=count(1, MAX_FORKS), default=20, help=f"minions handled in parallel, 1-{MAX_FORKS} (default 20)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=seconds(MAX_TIMEOUT),
+        default=10.0,
+        help=f"SSH connect timeout in seconds, up to {MAX_TIMEOUT:g} (default 10)",
+    )
     p.add_argument(
         "--accept-new-host-keys",
         action="store_true",
@@ -80,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     _connect_args(apply)
     apply.add_argument("--check", action="store_true", help="show the plan, change nothing")
     apply.add_argument("--diff", action="store_true", help="show a field-level diff of what changes")
+    apply.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show env values whose names contain PASSWORD, TOKEN, SECRET or KEY (hidden by --diff and -o json)",
+    )
     apply.add_argument("--yes", "-y", action="store_true", help="never ask for confirmation")
     apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
     apply.add_argument(
@@ -87,7 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     apply.add_argument("--scheduler", default="default", help="scheduler to place new pods (default: default)")
     apply.add_argument(
-        "--max-unavailable", type=int, default=1, help="replicas a rolling update may take down at a time (default 1)"
+        "--max-unavailable",
+        type=count(1, MAX_UNAVAILABLE),
+        default=1,
+        help="replicas a rolling update may take down at a time, at least 1 (default 1)",
     )
     apply.set_defaults(func=_cmd("apply"))
 

@@ -91,13 +91,15 @@ def _action_line(a: Action) -> str:
     return f"  {verb} {escape(a.minion):<12} {escape(subject):<30} [dim]{escape(a.reason)}[/dim]"
 
 
-def pod_plan(p: Plan, *, diff: bool, check: bool) -> None:
+def pod_plan(p: Plan, *, diff: bool, check: bool, show_secrets: bool = False) -> None:
+    """The pods' plan; with ``diff`` each replace's field diff (secret-looking env values masked unless
+    ``show_secrets``)."""
     if p.actions or p.rollout:
         out.print("[bold]PLAN[/bold]" + (" (check: nothing will be changed)" if check else ""))
         for a in p.actions:
             out.print(_action_line(a))
             if diff and a.verb == "replace" and a.observed is not None and a.desired is not None:
-                for line in spec_diff(a.observed, a.desired):
+                for line in spec_diff(a.observed, a.desired, show_secrets=show_secrets):
                     style = "red" if line.startswith("-") else "green"
                     out.print(f"      [{style}]{escape(line)}[/{style}]")
         for n, step in enumerate(p.rollout, 1):
@@ -169,6 +171,14 @@ def _action_json(a: Action) -> dict[str, Any]:
     return {"verb": a.verb, "minion": a.minion, "pod": a.pod, "image": a.image, "reason": a.reason}
 
 
+def _planned_json(a: Action, *, diff: bool, show_secrets: bool) -> dict[str, Any]:
+    """A planned action; with ``diff`` a replace carries its field diff (secrets masked unless ``show_secrets``)."""
+    doc = _action_json(a)
+    if diff and a.verb == "replace" and a.observed is not None and a.desired is not None:
+        doc["diff"] = spec_diff(a.observed, a.desired, show_secrets=show_secrets)
+    return doc
+
+
 def _sync_json(s: MinionSync) -> dict[str, Any]:
     return {"rules_in_sync": s.rules_in_sync, "rule_diff": s.rule_diff(), "routes": [list(c) for c in s.route_commands]}
 
@@ -180,9 +190,11 @@ def plan_json(
     *,
     syncs: Sequence[MinionSync] = (),
     network: Sequence[NetworkResult] = (),
+    diff: bool = False,
+    show_secrets: bool = False,
 ) -> None:
     doc = {
-        "plan": [_action_json(a) for a in p.actions],
+        "plan": [_planned_json(a, diff=diff, show_secrets=show_secrets) for a in p.actions],
         "rollout": [
             {
                 "controller": s.controller,
@@ -204,10 +216,21 @@ def plan_json(
     out.print_json(json.dumps(doc))
 
 
-def apply_outcome(outcome: Outcome, inventory: Inventory, output: str) -> None:
-    """An apply's result: as JSON (plan, results, network, recap), or the errors and the recap table."""
+def apply_outcome(
+    outcome: Outcome, inventory: Inventory, output: str, *, diff: bool = False, show_secrets: bool = False
+) -> None:
+    """An apply's result: as JSON (plan with --diff's field diffs, results, network, recap), or the errors and the
+    recap table."""
     if output == "json":
-        plan_json(outcome.plan.pods, outcome.results, inventory, syncs=outcome.syncs, network=outcome.network)
+        plan_json(
+            outcome.plan.pods,
+            outcome.results,
+            inventory,
+            syncs=outcome.syncs,
+            network=outcome.network,
+            diff=diff,
+            show_secrets=show_secrets,
+        )
     elif not outcome.checked:
         recap(outcome.plan.pods, outcome.results, inventory, network=outcome.network)
 
@@ -216,17 +239,18 @@ class ApplyScreen:
     """The terminal's side of an apply (reconcile.ApplyView): text output shows the plan and, with --check or
     --diff, the network changes; JSON output shows everything at the end instead."""
 
-    def __init__(self, output: str, *, diff: bool, check: bool) -> None:
+    def __init__(self, output: str, *, diff: bool, check: bool, show_secrets: bool = False) -> None:
         self.text = output == "text"
         self.diff = diff
         self.check = check
+        self.show_secrets = show_secrets
 
     def progress(self, message: str) -> None:
         progress(message)
 
     def planned(self, plan: Plan) -> None:
         if self.text:
-            pod_plan(plan, diff=self.diff, check=self.check)
+            pod_plan(plan, diff=self.diff, check=self.check, show_secrets=self.show_secrets)
 
     def network_planned(self, syncs: Sequence[MinionSync], *, check: bool) -> None:
         if self.text and (check or self.diff):

@@ -3,9 +3,13 @@
 Connection (Ansible's names, with their old ``ansible_ssh_*`` aliases):
     ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file, ansible_connection
 Per minion (any host or group):
-    kubeplay_labels, kubeplay_cpu, kubeplay_memory, kubeplay_cordoned, kubeplay_allow_privileged
+    kubeplay_labels, kubeplay_cpu, kubeplay_memory, kubeplay_cordoned, kubeplay_allow_privileged, kubeplay_host_paths
 Cluster-wide (the ``all`` group only, or extra vars):
     kubeplay_portal_net, kubeplay_pod_network, kubeplay_known_hosts, kubeplay_infra_image
+
+The variables that grant pods power over a minion (``PROTECTED_VARS``) can only be set in the inventory's own
+files, never with ``-e``: extra vars come from whoever types the command, the inventory from whoever runs the
+minions.
 
 Every ``parse_*`` function raises ValueError with a message fit for a ``Problem``; ``check_var`` returns it.
 """
@@ -17,13 +21,14 @@ import difflib
 import ipaddress
 import json
 import os
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from kubeplay import quantities
 from kubeplay.model import Connection, Minion, Source
-from kubeplay.names import host_address_error, label_key_error, label_value_error
+from kubeplay.names import host_address_error, label_key_error, label_value_error, path_error
 
 Scope = Literal["all", "group", "host", "extra"]
 
@@ -115,6 +120,20 @@ def parse_labels(value: object) -> dict[str, str]:
     return labels
 
 
+def parse_host_paths(value: object) -> tuple[str, ...]:
+    """kubeplay_host_paths: the minion's folders that pods may bind mount from (a list, or one path)."""
+    if isinstance(value, str):
+        value = _read_mapping_text(value)
+    paths = [value] if isinstance(value, str) else value
+    if not isinstance(paths, list | tuple) or not all(isinstance(path, str) for path in paths):
+        raise ValueError(f'must be a list of absolute paths like ["/srv/data"], got {value!r}')
+    for path in paths:
+        problem = path_error(path)
+        if problem:
+            raise ValueError(f"host path {path!r} {problem}")
+    return tuple(dict.fromkeys("/" + posixpath.normpath(path).lstrip("/") for path in paths))
+
+
 def _read_mapping_text(text: str) -> object:
     for read in (json.loads, ast.literal_eval):
         try:
@@ -187,7 +206,10 @@ MINION_VARS: dict[str, Callable[[object], object]] = {
     "kubeplay_memory": parse_memory_capacity,
     "kubeplay_cordoned": parse_bool,
     "kubeplay_allow_privileged": parse_bool,
+    "kubeplay_host_paths": parse_host_paths,
 }
+PROTECTED_VARS = ("kubeplay_allow_privileged", "kubeplay_host_paths")
+"""Variables that give pods power over a minion: set in the inventory's files only, never with -e."""
 CLUSTER_VARS: dict[str, Callable[[object], object]] = {
     "kubeplay_portal_net": parse_cidr,
     "kubeplay_pod_network": parse_bool,
@@ -213,6 +235,8 @@ def check_var(name: str, value: object, scope: Scope) -> str | None:
     parse = MINION_VARS.get(name) or CLUSTER_VARS.get(name) or CONNECTION_VARS.get(name)
     if parse is None:
         return _unknown_var(name) if name.startswith("kubeplay_") else None
+    if name in PROTECTED_VARS and scope == "extra":
+        return f"{name} grants pods access to the minions: set it in the inventory (host or group vars), not with -e"
     if name in CLUSTER_VARS and scope in ("group", "host"):
         return f"{name} is cluster-wide: set it in the vars of the all group (or group_vars/all)"
     try:
@@ -248,6 +272,7 @@ def build_minion(name: str, settings: Mapping[str, Setting]) -> Minion:
         memory=parse_memory_capacity(memory.value) if (memory := settings.get("kubeplay_memory")) else 0,
         cordoned=_flag(settings, "kubeplay_cordoned", default=False),
         allow_privileged=_flag(settings, "kubeplay_allow_privileged", default=False),
+        host_paths=parse_host_paths(paths.value) if (paths := settings.get("kubeplay_host_paths")) else (),
         vars={key: setting.value for key, setting in settings.items()},
     )
 

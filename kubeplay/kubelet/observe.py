@@ -2,11 +2,18 @@
 
 Per minion: one labelled container list, the daemon's capacity, its bridge subnet and its images. A minion
 that cannot be reached is recorded as unreachable (unknown), never as empty.
+
+What a minion reports is checked like what a user writes before it is used (``check_container``): a container
+whose id, pod, container or controller label is not a valid name is ignored (never touched: kubeplay did not make
+it so), an IP that is not an IPv4 address is dropped (the pod is no endpoint), invalid pod labels or ports are
+read as none; each is a warning in ``ObservedMinion.warnings``. Nothing a minion says reaches iptables or a
+command unchecked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +23,15 @@ from typing import TypeVar
 
 from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, MinionConnection
 from kubeplay.errors import KubeplayError, UntrustedHostKey
-from kubeplay.model import Minion, Observed, ObservedContainer, ObservedMinion
+from kubeplay.model import INFRA_CONTAINER, Minion, Observed, ObservedContainer, ObservedMinion
+from kubeplay.names import dns_label_error, label_key_error, label_value_error
 from kubeplay.parallel import in_parallel, workers
 from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
 
 _EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_CONTAINER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}")
+"""A container id as it may go back into Docker's API paths: Docker's are 64 hex digits; never a '/'."""
 
 
 @dataclass
@@ -65,15 +75,70 @@ def parse_container(summary: ContainerSummary) -> ObservedContainer:
     )
 
 
+def _excerpt(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def _identity_problem(c: ObservedContainer) -> str | None:
+    """Why a container's id or names cannot be kubeplay's own, or None."""
+    if not _CONTAINER_ID.fullmatch(c.id):
+        return f"id {_excerpt(c.id)} is not a container id"
+    for what, value, mixed in (
+        ("pod", c.pod, False),
+        ("container", c.container, False),
+        ("controller", c.controller, True),
+    ):
+        if (value or what != "controller") and value != INFRA_CONTAINER and dns_label_error(value, mixed_case=mixed):
+            return f"its {what} label {_excerpt(value)} is not a valid name"
+    return None
+
+
+def _ip_problem(ip: str) -> str | None:
+    try:
+        ipaddress.IPv4Address(ip)
+    except ValueError:
+        return f"its IP {_excerpt(ip)} is not an IPv4 address: the pod is no endpoint of any service"
+    return None
+
+
+def check_container(c: ObservedContainer) -> tuple[ObservedContainer | None, list[str]]:
+    """The container with what a minion must not have sent dropped (None: ignored altogether), and warnings."""
+    where = f"container {_excerpt(c.name)}"
+    problem = _identity_problem(c)
+    if problem:
+        return None, [f"{where} is ignored: {problem}"]
+    warnings = []
+    if c.ip and (problem := _ip_problem(c.ip)):
+        warnings.append(f"{where}: {problem}")
+        c = replace(c, ip="")
+    bad_labels = [k for k, v in c.pod_labels.items() if label_key_error(k) or label_value_error(v)]
+    if bad_labels:
+        warnings.append(f"{where}: pod label {_excerpt(bad_labels[0])} is invalid: its pod labels are ignored")
+        c = replace(c, pod_labels={})
+    if any(not 0 < p.container_port <= 65535 or not 0 <= p.host_port <= 65535 for p in c.ports):
+        warnings.append(f"{where}: its ports label holds a port out of range: its ports are ignored")
+        c = replace(c, ports=())
+    return c, warnings
+
+
+def _bridge_subnet(subnet: str) -> tuple[str, list[str]]:
+    try:
+        return str(ipaddress.IPv4Network(subnet, strict=False)), []
+    except ValueError:
+        return "", [f"Docker's bridge subnet {_excerpt(subnet)} is not an IPv4 network: no pod routes to this minion"]
+
+
 def observe_minion(conn: MinionConnection) -> ObservedMinion:
     docker = conn.docker()
-    containers = pod_containers(docker)
+    checked = [check_container(parse_container(c)) for c in pod_containers(docker)]
     facts = docker.facts()
+    subnet, subnet_warnings = _bridge_subnet(facts.bridge_subnet) if facts.bridge_subnet else ("", [])
     return ObservedMinion(
         name=conn.minion.name,
         reachable=True,
-        containers=tuple(parse_container(c) for c in containers),
-        bridge_subnet=facts.bridge_subnet,
+        containers=tuple(c for c, _ in checked if c is not None),
+        warnings=tuple(w for _, found in checked for w in found) + tuple(subnet_warnings),
+        bridge_subnet=subnet,
         address=conn.address,
         cpu=facts.cpus * 1000,
         memory=facts.memory,
@@ -91,7 +156,8 @@ def relist(observed: Observed, connections: Mapping[str, MinionConnection], fork
             listed = pod_containers(connections[name].docker())
         except Exception:  # Docker's error or the SSH channel's under it: keep the earlier observation
             return before
-        return replace(before, containers=tuple(parse_container(c) for c in listed))
+        checked = (check_container(parse_container(c))[0] for c in listed)
+        return replace(before, containers=tuple(c for c in checked if c is not None))
 
     names = [n for n in observed.minions if n in connections and observed.minions[n].reachable]
     fresh = {m.name: m for m in in_parallel(one, names, forks)}

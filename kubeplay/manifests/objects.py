@@ -39,6 +39,8 @@ Object = Pod | ReplicationController | Service
 API_VERSIONS: dict[str, Form] = {"v1beta1": "v1beta1", "v1": "v1"}
 KINDS = ("Pod", "ReplicationController", "Service", "List")
 SESSION_AFFINITIES: dict[str, SessionAffinity] = {"None": "None", "ClientIP": "ClientIP"}
+MAX_REPLICAS = 10_000
+"""The most replicas one controller may ask for: a bound on the work one manifest line can cause."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,9 @@ def _read_controller_spec(form: Form, f: Fields) -> _ControllerSpec:
     """v1beta1 ``desiredState`` (replicas, replicaSelector, podTemplate) or v1 ``spec`` (... selector, template)."""
     selector_key, template_key = ("replicaSelector", "podTemplate") if form == "v1beta1" else ("selector", "template")
     replicas = f.integer("replicas", default=1, minimum=0)
+    if replicas > MAX_REPLICAS:
+        f.problem("replicas", f"must be at most {MAX_REPLICAS}, got {replicas}")
+        replicas = MAX_REPLICAS
     selector = _labels(f, selector_key)
     read_template = _read_v1beta1_template if form == "v1beta1" else _read_v1_template
     template = f.mapping(template_key, read_template, required=True) or PodTemplate({}, NO_SPEC)

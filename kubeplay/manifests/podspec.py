@@ -28,11 +28,15 @@ from kubeplay.model import (
 from kubeplay.names import (
     dns_label_error,
     env_name_error,
+    host_name_error,
+    http_path_error,
     image_error,
     ipv4_error,
     label_key_error,
     label_value_error,
+    path_error,
     port_name_error,
+    text_error,
 )
 from kubeplay.quantities import DOCKER_MIN_MEMORY, parse_cpu, parse_memory
 
@@ -153,10 +157,8 @@ def _read_volume_source(kinds: tuple[str, str], f: Fields) -> str:
 
 
 def _read_host_path(f: Fields) -> str:
-    path = f.string("path", required=True)
-    if path and not path.startswith("/"):
-        f.problem("path", f"must be an absolute path, got {path!r}")
-    return path
+    """The minion's path, checked for syntax here; whether a minion consents to it is kubeplay.pods.hostpaths'."""
+    return _path(f, "path", required=True)
 
 
 # --- containers ----------------------------------------------------------------------------------------------
@@ -179,7 +181,7 @@ def read_container(context: PodContext, f: Fields) -> Container:
     return Container(
         name=name,
         image=image,
-        command=f.strings("command") + (f.strings("args") if context.form == "v1" else ()),
+        command=f.strings("command", text_error) + (f.strings("args", text_error) if context.form == "v1" else ()),
         working_dir=_absolute_path(f, "workingDir"),
         ports=tuple(ports),
         env=tuple(f.each("env", read_env)),
@@ -218,7 +220,10 @@ def read_env(f: Fields) -> EnvVar:
     name = f.string("name", required=True)
     if name:
         _check(f, "name", env_name_error(name), "variable name")
-    return EnvVar(name, f.string("value"))
+    value = f.string("value")
+    if text_error(value):
+        f.problem("value", f"the value of {name or 'this variable'} {text_error(value)}")
+    return EnvVar(name, value)
 
 
 def read_volume_mount(context: PodContext, paths: set[str], f: Fields) -> VolumeMount:
@@ -226,7 +231,7 @@ def read_volume_mount(context: PodContext, paths: set[str], f: Fields) -> Volume
     if name and name not in context.volumes:
         known = ", ".join(sorted(context.volumes)) or "none"
         f.problem("name", f'no volume named "{name}" in this pod (volumes: {known})')
-    mount_path = _absolute_path(f, "mountPath", required=True)
+    mount_path = _path(f, "mountPath", required=True)
     if mount_path in paths:
         f.problem("mountPath", f'"{mount_path}" is mounted more than once in this container')
     paths.add(mount_path)
@@ -299,9 +304,13 @@ def read_probe(port_names: set[str], f: Fields) -> Probe:
 def _read_http_get(port_names: set[str], f: Fields) -> Probe:
     port = _probe_port(port_names, f)
     path = f.string("path", default="/")
-    if not path.startswith("/"):
-        f.problem("path", f"must start with '/', got {path!r}")
-    return Probe("httpGet", port=port, path=path, host=f.string("host"))
+    problem = http_path_error(path)
+    if problem:
+        f.problem("path", f"{problem}, got {path!r}")
+    host = f.string("host")
+    if host:
+        _check(f, "host", host_name_error(host))
+    return Probe("httpGet", port=port, path=path, host=host)
 
 
 def _read_tcp_socket(port_names: set[str], f: Fields) -> Probe:
@@ -350,4 +359,13 @@ def _absolute_path(f: Fields, key: str, *, required: bool = False) -> str:
     path = f.string(key, required=required)
     if path and not path.startswith("/"):
         f.problem(key, f"must be an absolute path, got {path!r}")
+    return path
+
+
+def _path(f: Fields, key: str, *, required: bool = False) -> str:
+    """A host or mount path that goes into Docker's bind string (kubeplay.names.path_error)."""
+    path = f.string(key, required=required)
+    problem = path_error(path) if path else None
+    if problem:
+        f.problem(key, f"{problem}, got {path!r}")
     return path

@@ -16,7 +16,7 @@ from typing import Literal
 from kubeplay.model import INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod
 from kubeplay.planner.replicas import ReplicaPlan, plan_replicas
 from kubeplay.planner.rollout import PlacedStep, place_rollout
-from kubeplay.planner.scheduler import PlacedPod, Scheduler, minion_info
+from kubeplay.planner.scheduler import MinionInfo, PlacedPod, Scheduler, consent_refusal, minion_info
 from kubeplay.pods.dockerspec import image_ref
 from kubeplay.pods.infra import INFRA_IMAGE
 from kubeplay.pods.spechash import pod_hash
@@ -118,6 +118,8 @@ def _replace_reason(pod: ObservedPod, desired: Pod, probe_failure: str) -> str:
 class _PlanBuilder:
     observed: Observed
     options: Options
+    minions: Mapping[str, MinionInfo] = field(default_factory=dict)
+    """Every minion of the inventory, for the consent a pod replaced in place still needs."""
     actions: list[Action] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -146,6 +148,12 @@ class _PlanBuilder:
             self.remove(dup, f"duplicate of {keep.name} on {keep.minion}")
         reason = _replace_reason(keep, desired, self.options.probe_failures.get((keep.minion, keep.name), ""))
         self.placed.append(PlacedPod.of(desired, keep.minion))
+        minion = self.minions.get(keep.minion)
+        refusal = consent_refusal(desired, minion) if reason and minion else None
+        if refusal:
+            if self.acts_on((keep.minion,)):
+                self.failures.append(Failure(keep.minion, desired.name, f"cannot be replaced ({reason}): {refusal}"))
+            return
         if reason:
             self.act(Action("replace", keep.minion, reason, pod=desired.name, desired=desired, observed=keep))
             return
@@ -167,7 +175,8 @@ class _PlanBuilder:
 
 def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, options: Options) -> Plan:
     replicas = plan_replicas(desired.controllers, desired.pods, observed, options.max_unavailable)
-    b = _PlanBuilder(observed, options)
+    infos = {m.name: minion_info(m, observed.minions.get(m.name)) for m in inventory.minions}
+    b = _PlanBuilder(observed, options, infos)
     wanted: list[Pod] = [*desired.pods, *replicas.keep]
     _reconcile_wanted(b, wanted)
     b.new.extend(replicas.create)
@@ -178,11 +187,7 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
         if (pod.minion, pod.name) not in b.removed and pod.name not in wanted_names:
             b.placed.append(PlacedPod.observed(pod))
 
-    minions = [
-        minion_info(m, observed.minions.get(m.name))
-        for m in inventory.minions
-        if options.limit is None or m.name in options.limit
-    ]
+    minions = [info for info in infos.values() if options.limit is None or info.name in options.limit]
     schedule = options.scheduler(b.new, minions, b.placed, options.spread_selectors)
     placed_now = [*b.placed, *(PlacedPod.of(p, m) for p in b.new if (m := schedule.placements.get(p.name)))]
     steps = tuple(s for s in replicas.rollout if b.acts_on(o.minion for o in s.remove))

@@ -10,6 +10,8 @@ fits nowhere, the first one each minion fails gives the reason counted in the me
   * ``minion_reachable``, ``minion_not_cordoned``;
   * ``privileged_allowed``: a pod with a privileged container only goes where the inventory allows it
     (kubeplay_allow_privileged);
+  * ``host_paths_allowed``: a pod's host paths must be allowed on the minion (kubeplay_host_paths, and
+    kubeplay_allow_privileged for privileged paths: kubeplay.pods.hostpaths);
   * ``match_node_selector``: every ``nodeSelector`` label is on the minion with the same value;
   * ``pod_fits_ports``: none of the pod's host ports (port, protocol) is taken by a pod on the minion, new or
     already placed;
@@ -38,11 +40,12 @@ from __future__ import annotations
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from kubeplay.model import Minion, ObservedMinion, ObservedPod, Pod
 from kubeplay.model import Protocol as PortProtocol
+from kubeplay.pods.hostpaths import host_path_refusal
 
 HostPort = tuple[int, PortProtocol]
 SpreadGroup = tuple[str, str]
@@ -63,6 +66,8 @@ class MinionInfo:
     reachable: bool = True
     allow_privileged: bool = True
     """kubeplay_allow_privileged from the inventory (minion_info); pods with a privileged container need it."""
+    host_paths: tuple[str, ...] = ()
+    """kubeplay_host_paths from the inventory: where pods may bind mount from, besides kubeplay's data folder."""
 
 
 def minion_info(minion: Minion, observed: ObservedMinion | None) -> MinionInfo:
@@ -76,6 +81,7 @@ def minion_info(minion: Minion, observed: ObservedMinion | None) -> MinionInfo:
         cordoned=minion.cordoned,
         reachable=reachable,
         allow_privileged=minion.allow_privileged,
+        host_paths=minion.host_paths,
     )
 
 
@@ -136,6 +142,21 @@ class _PodClass:
     cpu: int
     memory: int
     privileged: bool = False
+    host_paths: tuple[str, ...] = ()
+
+
+def consent_class(pod: Pod) -> _PodClass:
+    """What the inventory's consent is asked about a pod: privileged containers and host paths."""
+    spec = pod.spec
+    return _PodClass(
+        groups=(),
+        host_ports=frozenset(),
+        node_selector=(),
+        cpu=0,
+        memory=0,
+        privileged=any(c.privileged for c in spec.containers),
+        host_paths=tuple(sorted({v.host_path for v in spec.volumes if v.host_path})),
+    )
 
 
 class _SelectorIndex:
@@ -182,13 +203,13 @@ class _Cluster:
 
     def pod_class(self, pod: Pod) -> _PodClass:
         spec = pod.spec
-        return _PodClass(
+        return replace(
+            consent_class(pod),
             groups=self.selectors.groups(pod.labels, pod.controller),
             host_ports=frozenset(spec.host_ports),
             node_selector=tuple(sorted(spec.node_selector.items())),
             cpu=spec.cpu,
             memory=spec.memory,
-            privileged=any(c.privileged for c in spec.containers),
         )
 
     def place(
@@ -260,9 +281,17 @@ def minion_not_cordoned(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -
     return "cordoned" if minion.cordoned else None
 
 
-def privileged_allowed(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> str | None:
+def privileged_allowed(pod: _PodClass, minion: MinionInfo, cluster: _Cluster | None) -> str | None:
     if pod.privileged and not minion.allow_privileged:
         return "privileged containers not allowed (kubeplay_allow_privileged)"
+    return None
+
+
+def host_paths_allowed(pod: _PodClass, minion: MinionInfo, cluster: _Cluster | None) -> str | None:
+    for path in pod.host_paths:
+        refusal = host_path_refusal(path, minion.host_paths, minion.allow_privileged)
+        if refusal:
+            return refusal
     return None
 
 
@@ -295,6 +324,7 @@ FIXED_PREDICATES: tuple[Predicate, ...] = (
     minion_reachable,
     minion_not_cordoned,
     privileged_allowed,
+    host_paths_allowed,
     match_node_selector,
 )
 """The predicates that never change during a call: checked once per pod class and minion."""
@@ -302,6 +332,17 @@ CHANGING_PREDICATES: tuple[Predicate, ...] = (pod_fits_ports, pod_fits_resources
 """The predicates that can only turn false during a call (ports get taken, requests grow): checked before each
 placement."""
 PREDICATES = FIXED_PREDICATES + CHANGING_PREDICATES
+CONSENT_PREDICATES = (privileged_allowed, host_paths_allowed)
+"""The predicates that ask the inventory's consent for what a pod does to a minion, whatever else is on it."""
+
+
+def consent_refusal(pod: Pod, minion: MinionInfo) -> str | None:
+    """Why the minion's inventory settings refuse the pod (privileged containers, host paths), or None: asked by
+    the scheduler for new pods, by the planner before a pod is replaced where it is, and by validate."""
+    cls = consent_class(pod)
+    return next((r for predicate in CONSENT_PREDICATES if (r := predicate(cls, minion, None)) is not None), None)
+
+
 """Every predicate, in the order ``explain`` looks for the reason a minion is not a candidate."""
 
 

@@ -58,13 +58,22 @@ def read_ports(labels: Mapping[str, str]) -> tuple[Port, ...]:
         return ()
     if not isinstance(value, list):
         return ()
-    return tuple(
-        Port(
-            container_port=int(p.get("containerPort", 0)),
-            host_port=int(p.get("hostPort", 0)),
-            protocol="UDP" if p.get("protocol") == "UDP" else "TCP",
-            name=str(p.get("name", "")),
+    try:
+        return tuple(
+            Port(
+                container_port=_number(p.get("containerPort", 0)),
+                host_port=_number(p.get("hostPort", 0)),
+                protocol="UDP" if p.get("protocol") == "UDP" else "TCP",
+                name=str(p.get("name", "")),
+            )
+            for p in value
+            if isinstance(p, dict)
         )
-        for p in value
-        if isinstance(p, dict)
-    )
+    except ValueError:
+        return ()  # not written by kubeplay: no ports known
+
+
+def _number(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"not a port number: {value!r}")
+    return value

@@ -13,6 +13,7 @@ A service's portal IP is, in this order of preference:
 
 Two services never share an address: explicit duplicates are a ``ManifestError`` naming both services and
 files; an observed address claimed explicitly by another service is given up and a new one allocated.
+``portal_problems`` is the same check of the explicit addresses, made by ``validate`` before anything connects.
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ class _PortalNetwork:
 def allocate_portals(services: Sequence[Service], observed: Mapping[str, str], portal_net: str) -> dict[str, str]:
     """Service name -> portal IP for every service. Raises ManifestError for bad or colliding explicit IPs."""
     network = _PortalNetwork(portal_net)
-    portals, owners = _explicit_portals(services, network)
+    owners, problems = _claim_explicit(services, network)
+    if problems:
+        raise ManifestError(problems)
+    portals = {service.name: ip for ip, service in owners.items()}
     implicit = sorted((s for s in services if not s.portal_ip), key=lambda s: s.name)
     for service in implicit:
         previous = observed.get(service.name, "")
@@ -79,10 +83,14 @@ def merge_observed(per_minion: Iterable[Mapping[str, str]]) -> dict[str, str]:
     return {service: key[2] for service, key in sorted(best.items())}
 
 
-def _explicit_portals(
-    services: Sequence[Service], network: _PortalNetwork
-) -> tuple[dict[str, str], dict[str, Service]]:
-    portals: dict[str, str] = {}
+def portal_problems(services: Sequence[Service], portal_net: str) -> list[Problem]:
+    """Every problem with the services' explicit portal IPs: outside the portal network, its network or broadcast
+    address, or another service's. Pure: what ``allocate_portals`` refuses, found without connecting."""
+    return _claim_explicit(services, _PortalNetwork(portal_net))[1]
+
+
+def _claim_explicit(services: Sequence[Service], network: _PortalNetwork) -> tuple[dict[str, Service], list[Problem]]:
+    """Portal IP -> the service that gives it explicitly (first by name), and the problems with the others."""
     owners: dict[str, Service] = {}
     problems: list[Problem] = []
     for service in sorted((s for s in services if s.portal_ip), key=lambda s: s.name):
@@ -90,11 +98,8 @@ def _explicit_portals(
         if problem:
             problems.append(problem)
             continue
-        portals[service.name] = service.portal_ip
         owners[service.portal_ip] = service
-    if problems:
-        raise ManifestError(problems)
-    return portals, owners
+    return owners, problems
 
 
 def _check_explicit(service: Service, network: _PortalNetwork, owners: Mapping[str, Service]) -> Problem | None:

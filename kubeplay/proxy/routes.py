@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion
+from kubeplay.names import ipv4_error
 from kubeplay.proxy.rules import JUMP_COMMENT_PREFIX, Ruleset, ruleset_of
 
 ROUTE_PROTO = "107"
@@ -77,6 +78,7 @@ def parse_routes(text: str) -> tuple[Route, ...]:
     for line in text.splitlines():
         words = line.split()
         via = _value_after(words, "via")
+        via = via if ipv4_error(via) is None else ""  # only an address goes back into an ip route command
         destination = _destination(words[0]) if words and via else ""
         if destination:
             routes.append(Route(destination, via, _value_after(words, "proto")))

@@ -408,7 +408,7 @@ def test_bad_manifest(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (port_name_error, "a-very-long-port-name", False),
         (image_error, "dockerfile/redis", True),
         (image_error, "localhost:5000/redis:2.8", True),
-        (image_error, "Registry.example.com/team/app@sha256:abc", True),
+        (image_error, "Registry.example.com/team/app@sha256:" + "ab" * 32, True),
         (image_error, "Redis", False),
         (image_error, "redis latest", False),
     ],
