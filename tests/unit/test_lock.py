@@ -4,73 +4,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 
-from kubeplay.connectors.base import CommandResult, HeldProcess
+from kubeplay.connectors.base import HeldProcess
 from kubeplay.errors import ConnectionFailed, Locked
 from kubeplay.kubelet.lock import LOCK_SCRIPT, Holder, LockRequest, hold_locks, parse_holder, this_process
 from kubeplay.kubelet.observe import Session
-from kubeplay.model import Minion
+from tests.unit.fakes import FakeConnection
 
 ALICE = Holder("alice", "ws1", 4242, "kubeplay apply -f shop/", "2026-11-29T22:40:01Z")
 ME = Holder("bob", "ci", 7, "kubeplay apply -f 'my shop/' -e 'x=$(rm -rf /)'")
 
 
-class Held:
-    """A lock program that answers with the given output, a few bytes at a time (lines arrive in pieces)."""
-
-    def __init__(self, output: str) -> None:
-        self.output = output.encode()
-        self.written = b""
-        self.closed = False
-
-    def read(self, timeout: float) -> bytes:
-        out, self.output = self.output[:3], self.output[3:]
-        return out
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class Minionside:
-    """A minion connection whose lock program answers ``output`` (or whose connection is gone)."""
+class Minionside(FakeConnection):
+    """A minion whose lock program answers ``output``, or whose connection is ``gone``; ``order`` (shared by
+    several minions) gets the names in the order their locks were asked for."""
 
     def __init__(self, name: str, output: str = "locked\n", gone: bool = False, order: list[str] | None = None) -> None:
-        self.minion = Minion(name, name)
-        self.held = Held(output)
+        super().__init__(name, held=output)
         self.gone = gone
-        self.spawned: list[tuple[str, ...]] = []
         self.order = [] if order is None else order
-        """Shared by several minions: the names in the order their locks were asked for."""
-        self.closed = False
-
-    @property
-    def address(self) -> str:
-        return ""
-
-    def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
-        raise NotImplementedError
-
-    def docker_api(self) -> Any:
-        raise NotImplementedError
-
-    def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self.closed = True
 
     def spawn(self, argv: Sequence[str]) -> HeldProcess:
         if self.gone:
             raise ConnectionFailed(self.minion.name, "connection lost")
-        self.spawned.append(tuple(argv))
         self.order.append(self.minion.name)
-        return self.held
+        return super().spawn(argv)
 
 
 def session(*conns: Minionside) -> Session:
