@@ -11,6 +11,7 @@ KubeplayError
 ├── MinionError                a command on a minion failed
 ├── DockerError                a minion's Docker daemon refused or failed a call (docker-py's errors, translated)
 │   └── DockerNotFound         the container, image or volume named does not exist
+├── Locked                     another run holds a minion's lock: nothing has been changed on any minion
 └── LabError                   the local lab cluster could not be built or inspected
 """
 
@@ -93,6 +94,16 @@ class DockerError(KubeplayError):
 
 class DockerNotFound(DockerError):
     pass
+
+
+class Locked(KubeplayError):
+    def __init__(self, minion: str, holder: str, waited: int) -> None:
+        self.minion = minion
+        self.holder = holder
+        """Who holds the lock, as its record names it."""
+        self.waited = waited
+        gave_up = f"gave up after {waited} s (--lock-timeout)" if waited else "did not wait (--lock-timeout 0)"
+        super().__init__(f"{minion} is locked by {holder}: {gave_up}, nothing was changed")
 
 
 class LabError(KubeplayError):

@@ -6,8 +6,11 @@ connections that ``observe`` opened, one per minion, closed when the ``Observati
 and whether they agree is injected as an ``ApplyView``, so the whole run is unit-testable with fake connections::
 
     inputs  = load(files, inventory, extra_vars, limit)              # pure, raises InputError
-    with observe(inputs, connect, forks, network=True) as seen:       # connect + observe, in parallel
+    with observe(inputs, connect, forks, network=True, lock=request) as seen:  # connect, lock, observe
         outcome = apply(inputs, seen, options, view)                 # probe, plan, confirm, execute, sync
+
+A run that may change minions passes a ``lock``: every minion it reached is locked (kubelet/lock.py) before it is
+observed, until the block is left, so no other run changes it meanwhile.
 
 ``apply``: probe the running pods, plan the services (portals, env vars, routes) and the pods, show the plan
 (``--check`` stops after showing what would change), ask, run the pods' actions, list the pods again for their
@@ -17,7 +20,7 @@ new IPs, then write each minion's proxy rules and routes where they differ.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,8 +29,9 @@ from kubeplay.errors import InputError, ManifestError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
 from kubeplay.kubelet.execute import Environment, Result, execute
-from kubeplay.kubelet.observe import Session, relist
-from kubeplay.kubelet.observe import observe as observe_minions
+from kubeplay.kubelet.lock import LockRequest, hold_locks
+from kubeplay.kubelet.observe import Session, observe_session, relist
+from kubeplay.kubelet.observe import connect as connect_minions
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
 from kubeplay.model import Desired, Inventory, Minion, Observed
@@ -123,18 +127,33 @@ def _no_network(conn: MinionConnection) -> MinionNetwork | None:
     return None
 
 
+def _quiet(message: str) -> None:
+    pass
+
+
 @contextmanager
-def observe(inputs: Inputs, connect: Connector, forks: int, *, network: bool) -> Iterator[Observation]:
-    """Connect to and observe every minion in parallel; with ``network``, each minion's rules and routes are read
-    at the same time, over the same connection. The connections close when the block is left."""
-    observed, session, read = observe_minions(
-        inputs.inventory.minions, connect, forks, read_minion_network if network else _no_network
-    )
-    try:
+def observe(
+    inputs: Inputs,
+    connect: Connector,
+    forks: int,
+    *,
+    network: bool,
+    lock: LockRequest | None = None,
+    say: Say = _quiet,
+) -> Iterator[Observation]:
+    """Connect to every minion in parallel, lock them in order when a ``lock`` is asked for (raises Locked when
+    another run holds one: nothing has been changed), then observe them in parallel; with ``network``, each
+    minion's rules and routes are read at the same time, over the same connection. The locks are released and
+    the connections closed when the block is left. ``say`` is told when the run waits for a lock."""
+    minions = inputs.inventory.minions
+    with ExitStack() as stack:
+        session = connect_minions(minions, connect, forks)
+        stack.callback(session.close)
+        if lock is not None:
+            stack.enter_context(hold_locks(session, lock, say))
+        observed, read = observe_session(minions, session, forks, read_minion_network if network else _no_network)
         networks = {name: n for name, n in read.items() if n is not None}
         yield Observation(observed, networks, session)
-    finally:
-        session.close()
 
 
 # --- plan, execute, sync -----------------------------------------------------------------------------------------

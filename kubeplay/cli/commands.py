@@ -12,6 +12,7 @@ from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_
 from kubeplay.connectors.base import Connector
 from kubeplay.errors import InputError, Problem
 from kubeplay.kubelet.execute import Environment, MinionExecutor
+from kubeplay.kubelet.lock import LockRequest, this_process
 from kubeplay.model import Observed
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy.plan import observed_portals, serving_pods
@@ -28,6 +29,11 @@ def _connector(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
     return reconcile.connector(inputs.inventory, args.accept_new_host_keys, args.timeout, render.warning)
 
 
+def _lock(args: argparse.Namespace) -> LockRequest:
+    """The lock a run that changes minions holds on each of them (not taken by get, validate, --check)."""
+    return LockRequest(this_process(), args.lock_timeout)
+
+
 def apply(args: argparse.Namespace) -> int:
     try:
         scheduler = get_scheduler(args.scheduler)
@@ -42,7 +48,9 @@ def apply(args: argparse.Namespace) -> int:
         ask=not args.yes and sys.stdin.isatty(),
     )
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=True) as seen:
+    lock = None if args.check else _lock(args)
+    connect = _connector(args, inputs)
+    with reconcile.observe(inputs, connect, args.forks, network=True, lock=lock, say=render.progress) as seen:
         _warn_ignored(seen.observed)
         outcome = reconcile.apply(
             inputs,
@@ -105,7 +113,8 @@ def _show(
 
 def delete(args: argparse.Namespace) -> int:
     inputs = _load(args, [])
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=False) as seen:
+    connect = _connector(args, inputs)
+    with reconcile.observe(inputs, connect, args.forks, network=False, lock=_lock(args), say=render.progress) as seen:
         _warn_ignored(seen.observed)
         code = EXIT_OK
         for name in args.names:

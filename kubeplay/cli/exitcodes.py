@@ -3,7 +3,8 @@
 0 success; 1 an error (bad input, a failed action, an unschedulable pod, a declined confirmation, a minion's host key
 changed or revoked); 2 with --detailed-exitcode when changes were made (with --check: are pending); 4 a minion was
 unreachable (and nothing else failed); 5 a usage error (an unknown option or command, a missing argument: as Ansible's
-5 for bad options); 130 interrupted; 250 an internal error (a bug in kubeplay: please report it).
+5 for bad options); 6 another run held a minion's lock past --lock-timeout (nothing was changed); 130 interrupted;
+250 an internal error (a bug in kubeplay: please report it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ EXIT_ERROR = 1
 EXIT_CHANGED = 2
 EXIT_UNREACHABLE = 4
 EXIT_USAGE = 5
+EXIT_LOCKED = 6
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 250
 

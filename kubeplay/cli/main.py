@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from kubeplay import __version__
-from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
-from kubeplay.errors import InputError, KubeplayError
+from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_USAGE
+from kubeplay.errors import InputError, KubeplayError, Locked
 
 DEFAULT_INVENTORY = os.environ.get("KUBEPLAY_INVENTORY", "inventory/lab.ini")
 
@@ -103,6 +103,26 @@ def _connect_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _seconds(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of seconds >= 0, got {text!r}")
+    return seconds
+
+
+def _lock_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lock-timeout",
+        type=_seconds,
+        default=60,
+        metavar="SECONDS",
+        help="wait this long for minions locked by another run, then exit 6 (default 60; 0: do not wait)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="kubeplay",
@@ -122,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _inventory_args(apply)
     _connect_args(apply)
-    apply.add_argument("--check", action="store_true", help="show the plan, change nothing")
+    apply.add_argument("--check", action="store_true", help="show the plan, change nothing (takes no lock)")
+    _lock_args(apply)
     apply.add_argument("--diff", action="store_true", help="show a field-level diff of what changes")
     apply.add_argument(
         "--show-secrets",
@@ -179,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("names", nargs="+", metavar="NAME")
     _inventory_args(delete)
     _connect_args(delete)
+    _lock_args(delete)
     delete.set_defaults(func=_cmd("delete"))
 
     validate = sub.add_parser("validate", help="check manifests and inventory without connecting anywhere")
@@ -226,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         render.input_error(exc)
         return EXIT_ERROR
+    except Locked as exc:
+        render.error(str(exc))
+        return EXIT_LOCKED
     except KubeplayError as exc:
         render.error(str(exc))
         return EXIT_ERROR

@@ -178,6 +178,33 @@ class MinionConnection(Protocol):
 
     def close(self) -> None: ...
 
+    def spawn(self, argv: Sequence[str]) -> HeldProcess:
+        """Start a program on the minion that lives as long as the run wants: it reads its stdin, which ends when
+        the HeldProcess is closed or when this connection drops (the run was killed). Its stdout and stderr
+        come back together."""
+        ...
+
 
 class Connector(Protocol):
     def __call__(self, minion: Minion) -> MinionConnection: ...
+
+
+HELD_EXIT_WAIT = 5.0
+"""Seconds a closed HeldProcess is given to exit."""
+
+
+class HeldProcess(Protocol):
+    """A program running on a minion, started by MinionConnection.spawn."""
+
+    def read(self, timeout: float) -> bytes:
+        """What the program wrote since the last read, waiting up to ``timeout`` seconds for something; b"" once
+        it has exited. Raises TimeoutError when it wrote nothing in time."""
+        ...
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the program's stdin."""
+        ...
+
+    def close(self) -> None:
+        """Close the program's stdin (it sees end of file) and wait a few seconds for it to exit."""
+        ...

@@ -3,13 +3,15 @@ socket), commands run directly."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import socket
 import subprocess
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kubeplay.connectors.base import CommandResult, DockerOps
+from kubeplay.connectors.base import HELD_EXIT_WAIT, CommandResult, DockerOps, HeldProcess
 from kubeplay.model import Minion
 
 if TYPE_CHECKING:
@@ -55,3 +57,38 @@ class LocalConnection:
     def close(self) -> None:
         if self._docker is not None:
             self._docker.close()
+
+    def spawn(self, argv: Sequence[str]) -> HeldProcess:
+        env = {**os.environ, "DOCKER_HOST": self._docker_host}
+        pipe = subprocess.PIPE
+        return _PipeProcess(subprocess.Popen(list(argv), stdin=pipe, stdout=pipe, stderr=subprocess.STDOUT, env=env))
+
+
+class _PipeProcess:
+    """A held program as a child process: its stdin pipe closes when kubeplay closes it or exits, killed or not."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = proc
+
+    def read(self, timeout: float) -> bytes:
+        assert self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError(f"nothing from {self._proc.args!r} in {timeout} s")
+        return os.read(self._proc.stdout.fileno(), 4096)
+
+    def write(self, data: bytes) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(data)
+        self._proc.stdin.flush()
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(HELD_EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc.stdout.close()

@@ -11,6 +11,7 @@ each with its own host key check.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import shlex
 import shutil
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import paramiko
 
-from kubeplay.connectors.base import CommandResult, DockerOps
+from kubeplay.connectors.base import HELD_EXIT_WAIT, CommandResult, DockerOps, HeldProcess
 from kubeplay.connectors.knownhosts import (
     SYSTEM_KNOWN_HOSTS,
     USER_KNOWN_HOSTS,
@@ -344,7 +345,37 @@ class SSHConnection:
             self._docker.close()
         self._client.close()
 
+    def spawn(self, argv: Sequence[str]) -> HeldProcess:
+        command = shlex.join(argv)
+        try:
+            chan = self._transport.open_session(timeout=CONNECT_TIMEOUT)
+            chan.set_combine_stderr(True)
+            chan.exec_command(command)
+        except (paramiko.SSHException, OSError) as exc:
+            raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
+        return _ChannelProcess(chan)
+
 
 def _drain(chan: paramiko.Channel) -> tuple[bytes, bytes]:
     """Read a channel's stdout to its end, then its stderr (paramiko buffers stderr meanwhile)."""
     return chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
+
+
+class _ChannelProcess:
+    """A held program on its own SSH channel: sshd closes its stdin when the channel or the connection closes."""
+
+    def __init__(self, chan: paramiko.Channel) -> None:
+        self._chan = chan
+
+    def read(self, timeout: float) -> bytes:
+        self._chan.settimeout(timeout)
+        return bytes(self._chan.recv(4096))  # raises TimeoutError (socket.timeout) when nothing came
+
+    def write(self, data: bytes) -> None:
+        self._chan.sendall(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(paramiko.SSHException, OSError):
+            self._chan.shutdown_write()
+            self._chan.status_event.wait(HELD_EXIT_WAIT)
+        self._chan.close()

@@ -1,7 +1,8 @@
-"""Observation: connect to every minion in parallel and read what kubeplay needs from its Docker.
+"""Observation: connect to every minion in parallel, then read what kubeplay needs from its Docker.
 
 Per minion: one labelled container list, the daemon's capacity, its bridge subnet and its images. A minion
-that cannot be reached is recorded as unreachable (unknown), never as empty.
+that cannot be reached is recorded as unreachable (unknown), never as empty. Connecting and observing are two
+steps (``connect``, ``observe_session``) so that a run can lock the minions in between (kubelet/lock.py).
 
 What a minion reports is checked like what a user writes before it is used (``check_container``): a container
 whose id, pod, container or controller label is not a valid name is ignored (never touched: kubeplay did not make
@@ -17,7 +18,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -39,6 +40,17 @@ class Session:
     """The open connections of one run, by minion name; closed in ``finally`` by whoever observed."""
 
     connections: dict[str, MinionConnection]
+    unreachable: dict[str, str] = field(default_factory=dict)
+    """Minion name -> why it has no connection this run (it is unknown)."""
+    refused: set[str] = field(default_factory=set)
+    """Of those, the minions whose host key was refused (changed or revoked): an error, not merely unknown."""
+
+    def drop(self, name: str, why: str) -> None:
+        """Close a minion's connection and record it as unreachable."""
+        conn = self.connections.pop(name)
+        with contextlib.suppress(Exception):
+            conn.close()
+        self.unreachable[name] = why
 
     def close(self) -> None:
         for conn in self.connections.values():
@@ -167,23 +179,37 @@ def relist(observed: Observed, connections: Mapping[str, MinionConnection], fork
 T = TypeVar("T")
 
 
+def connect(minions: Sequence[Minion], connector: Connector, forks: int) -> Session:
+    """Connect to every minion in parallel (forks at a time); one that cannot be reached is recorded as such."""
+
+    def connect_one(minion: Minion) -> MinionConnection | str:
+        try:
+            return connector(minion)
+        except KubeplayError as exc:
+            if isinstance(exc, UntrustedHostKey):
+                session.refused.add(minion.name)
+            return _reason(exc)
+
+    session = Session({})  # (made before connecting: connect_one records refused host keys in it)
+    for minion, conn in zip(minions, in_parallel(connect_one, minions, forks), strict=True):
+        if isinstance(conn, str):
+            session.unreachable[minion.name] = conn
+        else:
+            session.connections[minion.name] = conn
+    return session
+
+
 def _observe_one(
-    minion: Minion, connector: Connector, alongside: Callable[[MinionConnection], T], helpers: ThreadPoolExecutor
-) -> tuple[ObservedMinion, tuple[MinionConnection, T] | None]:
-    """The minion as observed and, when it answered, its open connection and what ``alongside`` read."""
-    try:
-        conn = connector(minion)
-    except KubeplayError as exc:
-        refused = isinstance(exc, UntrustedHostKey)
-        return ObservedMinion(minion.name, reachable=False, error=_reason(exc), refused=refused), None
+    conn: MinionConnection, alongside: Callable[[MinionConnection], T], helpers: ThreadPoolExecutor
+) -> tuple[ObservedMinion, T] | str:
+    """The minion as observed and what ``alongside`` read, or why its Docker could not be observed."""
     extra = helpers.submit(alongside, conn)
     try:
         observed = observe_minion(conn)
     except Exception as exc:  # any failure to observe makes the minion unknown, reported
         extra.exception()
-        conn.close()
-        return ObservedMinion(minion.name, reachable=False, error=f"docker: {_reason(exc)}"), None
-    return observed, (conn, extra.result())
+        return f"docker: {_reason(exc)}"
+    return observed, extra.result()
 
 
 def _reason(exc: BaseException) -> str:
@@ -191,21 +217,25 @@ def _reason(exc: BaseException) -> str:
     return str(reason) if isinstance(reason, str) else str(exc) or type(exc).__name__
 
 
-def observe(
-    minions: Sequence[Minion], connector: Connector, forks: int, alongside: Callable[[MinionConnection], T]
-) -> tuple[Observed, Session, dict[str, T]]:
-    """Connect to and observe every minion in parallel (forks at a time). ``alongside`` runs on each connected
-    minion at the same time as its Docker observation, over the same connection; what it returns is the third
-    value, by minion name, for the minions that were observed."""
-    session = Session({})
+def observe_session(
+    minions: Sequence[Minion], session: Session, forks: int, alongside: Callable[[MinionConnection], T]
+) -> tuple[Observed, dict[str, T]]:
+    """Observe every connected minion of the session in parallel (forks at a time). ``alongside`` runs on each
+    at the same time as its Docker observation, over the same connection; what it returns is the second value,
+    by minion name, for the minions that were observed. A minion whose Docker fails is dropped from the session
+    as unreachable."""
+    names = [m.name for m in minions if m.name in session.connections]
     results: dict[str, ObservedMinion] = {}
     read: dict[str, T] = {}
-    if not minions:
-        return Observed({}), session, read
-    size = workers(forks, len(minions))
-    with ThreadPoolExecutor(max_workers=size) as pool, ThreadPoolExecutor(max_workers=size) as helpers:
-        for observed, connected in pool.map(lambda m: _observe_one(m, connector, alongside, helpers), minions):
-            results[observed.name] = observed
-            if connected is not None:
-                session.connections[observed.name], read[observed.name] = connected
-    return Observed({m.name: results[m.name] for m in minions}), session, read
+    if names:
+        size = workers(forks, len(names))
+        with ThreadPoolExecutor(max_workers=size) as pool, ThreadPoolExecutor(max_workers=size) as helpers:
+            found = list(pool.map(lambda n: _observe_one(session.connections[n], alongside, helpers), names))
+        for name, outcome in zip(names, found, strict=True):
+            if isinstance(outcome, str):
+                session.drop(name, outcome)
+            else:
+                results[name], read[name] = outcome
+    for name, why in session.unreachable.items():
+        results[name] = ObservedMinion(name, reachable=False, error=why, refused=name in session.refused)
+    return Observed({m.name: results[m.name] for m in minions}), read

@@ -17,6 +17,7 @@ from kubeplay.connectors.base import (
     ContainerSummary,
     DaemonFacts,
     ExecResult,
+    HeldProcess,
 )
 from kubeplay.errors import DockerError, DockerNotFound
 from kubeplay.model import Minion
@@ -167,6 +168,7 @@ class FakeConnection:
         *,
         answers: Iterable[Answer] = (),
         tcp: Mapping[tuple[str, int], TcpAnswer] | None = None,
+        held: str = "locked\n",
     ) -> None:
         self.minion = Minion(name, "10.0.0.1")
         self.fake_docker = docker if docker is not None else FakeDocker(minion=name)
@@ -174,6 +176,10 @@ class FakeConnection:
         self.tcp = dict(tcp or {})
         self.runs: list[tuple[tuple[str, ...], bytes | None]] = []
         self.exchanges: list[tuple[str, int, bytes]] = []
+        self.held = FakeHeld(held)
+        """What the lock program answers (kubelet/lock.py); spawn() returns it."""
+        self.spawned: list[tuple[str, ...]] = []
+        self.closed = False
 
     @property
     def address(self) -> str:
@@ -195,7 +201,31 @@ class FakeConnection:
         return answer
 
     def close(self) -> None:
-        pass
+        self.closed = True
+
+    def spawn(self, argv: Sequence[str]) -> HeldProcess:
+        self.spawned.append(tuple(argv))
+        return self.held
+
+
+class FakeHeld:
+    """A held program (MinionConnection.spawn) that answers with the given output, a few bytes at a time (lines
+    arrive in pieces), and records what it was sent."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output.encode()
+        self.written = b""
+        self.closed = False
+
+    def read(self, timeout: float) -> bytes:
+        out, self.output = self.output[:3], self.output[3:]
+        return out
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def connections(*conns: FakeConnection) -> dict[str, FakeConnection]:

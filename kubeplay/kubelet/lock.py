@@ -1,0 +1,200 @@
+"""The cluster lock: one run at a time changes a minion.
+
+A run that may change minions (apply without --check, delete) locks every minion it reached, in the order of their
+names (so two runs never each hold a lock the other waits for), before it observes them, and holds the locks until
+it ends. Each lock is a flock(1) taken by a shell on the minion whose stdin is a channel of the run's own SSH
+connection (a pipe for a local minion). When the run ends, is killed or loses its connection, that stdin closes,
+the shell exits and the minion's kernel releases the lock: a killed run leaves no stale lock, and neither does a
+reboot (/run is a tmpfs).
+
+The lock file is ``/run/lock/kubeplay-NETNS.lock``, NETNS being the inode number of the minion's network namespace,
+so that minions sharing one filesystem (as the lab's do) have a lock each. Once it holds the lock, the run writes
+who it is into the file, one JSON line (user, host, pid, command, since); a run that has to wait reads it to name
+the holder.
+
+Nothing from the user reaches a shell: the script is fixed, the wait is its one positional argument, and the
+holder's record is sent on its stdin.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import math
+import os
+import shlex
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+
+from kubeplay.connectors.base import HeldProcess, MinionConnection
+from kubeplay.errors import ConnectionFailed, Locked, MinionError
+from kubeplay.kubelet.observe import Session
+from kubeplay.parallel import Say, in_parallel
+
+LOCK_SCRIPT = """\
+dir=/run/lock; [ -d "$dir" ] || dir=/tmp
+ns=$(stat -L -c %i /proc/self/ns/net 2>/dev/null) || ns=host
+lock="$dir/kubeplay-$ns.lock"
+command -v flock >/dev/null || { echo "flock not found (util-linux)"; exit 127; }
+exec 9>>"$lock"
+if ! flock -n 9; then
+  echo "waiting $(head -n 1 "$lock")"
+  if [ "$1" = 0 ] || ! flock -w "$1" 9; then echo "timeout $(head -n 1 "$lock")"; exit 75; fi
+fi
+: >"$lock"
+echo locked || exit 1
+IFS= read -r holder && printf '%s\\n' "$holder" >"$lock"
+cat >/dev/null
+: >"$lock"
+"""
+"""Run as ``sh -c LOCK_SCRIPT kubeplay-lock WAIT``. Answers one line per event: ``waiting RECORD`` when another run
+holds the lock, ``timeout RECORD`` when it still does after WAIT seconds, ``locked`` once the lock is held; then
+it reads the holder's record (one line) from stdin into the lock file and keeps the lock until stdin ends, when
+it empties the file again."""
+
+ANSWER_SLACK = 15.0
+"""Seconds the lock program may take to answer, beyond the wait it was given."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds (or asks for) a minion's lock."""
+
+    user: str
+    host: str
+    pid: int
+    command: str
+    since: str = ""
+    """When the lock was taken, UTC, ISO 8601 ("2026-11-29T22:40:01Z")."""
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host} (pid {self.pid}, {self.command}, since {self.since or '?'})"
+
+    def record(self) -> str:
+        """The line written into the lock file."""
+        return json.dumps(asdict(self), ensure_ascii=True)
+
+
+def parse_holder(record: str) -> Holder | None:
+    """The holder named by a lock file's line; None when it is empty or not a holder record."""
+    try:
+        data = json.loads(record)
+        holder = Holder(
+            str(data["user"]), str(data["host"]), int(data["pid"]), str(data["command"]), str(data.get("since", ""))
+        )
+    except (ValueError, TypeError, KeyError):
+        return None
+    return holder
+
+
+def describe_holder(record: str) -> str:
+    holder = parse_holder(record)
+    return str(holder) if holder else "another run (that has not written who it is yet)"
+
+
+def this_process(argv: Sequence[str] | None = None) -> Holder:
+    """This kubeplay process as a lock holder (``since`` is set when each lock is taken)."""
+    args = sys.argv[1:] if argv is None else argv
+    return Holder(getpass.getuser(), socket.gethostname(), os.getpid(), shlex.join(["kubeplay", *args]))
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    holder: Holder
+    timeout: int
+    """Seconds to wait, in all, for locks held by other runs; 0: do not wait."""
+
+
+def take(conn: MinionConnection, holder: Holder, wait: int, waiting: Callable[[str], None]) -> HeldProcess:
+    """Lock one minion, waiting up to ``wait`` seconds while another run holds it (``waiting`` is told that run's
+    record once). Returns the program that holds the lock: closing it releases the lock. Raises Locked when
+    another run still holds it, MinionError when the lock cannot be taken for another reason."""
+    name = conn.minion.name
+    proc = conn.spawn(["sh", "-c", LOCK_SCRIPT, "kubeplay-lock", str(wait)])
+    try:
+        said: list[str] = []
+        for line in _lines(proc, time.monotonic() + wait + ANSWER_SLACK, name):
+            verb, _, record = line.partition(" ")
+            if verb == "waiting" and wait > 0:
+                waiting(record)
+            elif verb == "timeout":
+                raise Locked(name, describe_holder(record), wait)
+            elif line == "locked":
+                proc.write((replace(holder, since=utc_now()).record() + "\n").encode())
+                return proc
+            elif verb != "waiting":
+                said.append(line)
+        raise MinionError(name, "lock: " + ("; ".join(said) or "the lock program ended without an answer"))
+    except OSError as exc:
+        proc.close()
+        raise MinionError(name, f"lock: {exc}") from exc
+    except BaseException:
+        proc.close()
+        raise
+
+
+def _lines(proc: HeldProcess, deadline: float, minion: str) -> Iterator[str]:
+    """The program's output, line by line, until it exits; MinionError when it is silent past the deadline."""
+    buffer = b""
+    while True:
+        try:
+            chunk = proc.read(max(0.0, deadline - time.monotonic()))
+        except TimeoutError as exc:
+            raise MinionError(minion, "lock: no answer from the lock program") from exc
+        if not chunk:
+            if buffer.strip():
+                yield buffer.decode(errors="replace").strip()
+            return
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        yield from (line.decode(errors="replace").strip() for line in lines)
+
+
+@contextmanager
+def hold_locks(
+    session: Session, request: LockRequest, say: Say, clock: Callable[[], float] = time.monotonic
+) -> Iterator[None]:
+    """Lock every connected minion of the session, in the order of their names, and hold the locks for the
+    block. The whole wait for other runs is at most ``request.timeout`` seconds; each holder is named once.
+    A minion whose lock cannot be taken for another reason (the connection dropped, no flock) is moved to the
+    session's unreachable minions: it is unknown, and not changed. Raises Locked, after releasing the locks
+    already taken, when another run still holds a lock."""
+    deadline = clock() + request.timeout
+    held: list[HeldProcess] = []
+    named: set[str] = set()
+
+    def waiting(minion: str, wait: int) -> Callable[[str], None]:
+        def announce(record: str) -> None:
+            holder = describe_holder(record)
+            if holder not in named:
+                named.add(holder)
+                say(f"waiting up to {wait} s for the lock of {minion}, held by {holder}")
+
+        return announce
+
+    try:
+        for name in sorted(session.connections):
+            wait = max(0, math.ceil(deadline - clock()))
+            try:
+                held.append(take(session.connections[name], request.holder, wait, waiting(name, wait)))
+            except (ConnectionFailed, MinionError) as exc:
+                session.drop(name, exc.reason)
+            except Locked as exc:
+                raise Locked(exc.minion, exc.holder, request.timeout) from None  # the whole wait, not this one's
+        yield
+    finally:
+        release(held)
+
+
+def release(held: Sequence[HeldProcess]) -> None:
+    """Release locks (in parallel): each program is closed and given a few seconds to exit."""
+    in_parallel(lambda proc: proc.close(), list(held), len(held))

@@ -1,0 +1,182 @@
+"""The cluster lock on the lab, through the CLI (issue 9, item 3): one run at a time changes a minion, a killed
+run leaves no stale lock, and runs that only read take no lock.
+
+The run holding the lock is a separate process that takes the locks exactly as `kubeplay apply` does (through
+reconcile.observe with the real connector) and holds them until its stdin closes, so the tests decide when it
+ends, or kill it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import ROOT, Lab, kubeplay
+
+pytestmark = pytest.mark.integration
+
+EXIT_OK, EXIT_LOCKED = 0, 6
+
+HOLD = """\
+import sys
+from kubeplay import reconcile
+from kubeplay.kubelet.lock import LockRequest, this_process
+inputs = reconcile.load([], sys.argv[1], {}, None)
+connect = reconcile.connector(inputs.inventory, False, 10)
+with reconcile.observe(inputs, connect, 5, network=False, lock=LockRequest(this_process(), 0)):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+class Holder:
+    """A run holding every minion's lock until ``release()`` (its stdin closes) or ``kill()`` (SIGKILL)."""
+
+    def __init__(self, lab: Lab) -> None:
+        argv = [sys.executable, "-c", HOLD, str(lab.inventory)]
+        pipe = subprocess.PIPE
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=pipe, stdout=pipe, stderr=pipe, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line == "held\n", f"{line!r} {self.proc.stderr.read() if self.proc.stderr else ''}"
+
+    @property
+    def named(self) -> str:
+        """How a waiting run names this holder (its user@host is the machine's own)."""
+        return f"(pid {self.proc.pid}, kubeplay "
+
+    def release(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        assert self.proc.wait(30) == 0
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(30)
+
+
+@pytest.fixture
+def holder(lab: Lab) -> Iterator[Holder]:
+    held = Holder(lab)
+    yield held
+    if held.proc.poll() is None:
+        held.kill()
+
+
+SPEC = {"containers": [{"name": "redis", "image": "dockerfile/redis", "imagePullPolicy": "IfNotPresent"}]}
+
+
+def pod(name: str) -> str:
+    return json.dumps(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}}, "spec": SPEC}
+    )
+
+
+def controller(name: str, replicas: int) -> str:
+    labels = {"app": name}
+    template = {"metadata": {"labels": labels}, "spec": SPEC}
+    spec = {"replicas": replicas, "selector": labels, "template": template}
+    return json.dumps({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": name}, "spec": spec})
+
+
+def folder(tmp_path: Path, **objects: str) -> Path:
+    path = tmp_path / "manifests"
+    path.mkdir()
+    for name, text in objects.items():
+        (path / f"{name}.json").write_text(text)
+    return path
+
+
+def pods_by_name(lab: Lab) -> Counter[str]:
+    """How many containers each kubeplay pod has, over every minion."""
+    return Counter(c["Labels"]["kubeplay.pod"] for found in lab.kubeplay_containers().values() for c in found)
+
+
+def apply(lab: Lab, path: Path, *extra: str) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "kubeplay.cli", "apply", "-f", str(path), "-i", str(lab.inventory), "--yes", *extra]
+    pipe = subprocess.PIPE
+    return subprocess.Popen(argv, cwd=ROOT, stdout=pipe, stderr=pipe, text=True)
+
+
+def test_a_second_run_that_does_not_wait_exits_6_naming_the_holder_and_changes_nothing(
+    lab: Lab, holder: Holder, tmp_path: Path
+) -> None:
+    manifests = folder(tmp_path, web=pod("web"))
+    run = kubeplay("apply", "-f", str(manifests), "--yes", "--lock-timeout", "0", inventory=lab.inventory)
+    assert run.code == EXIT_LOCKED, run.stdout + run.stderr
+    assert "minion-1 is locked by " in run.stderr and holder.named in run.stderr, run.stderr
+    assert "nothing was changed" in run.stderr
+    assert pods_by_name(lab) == Counter()
+
+    removal = kubeplay("delete", "pod", "web", "--lock-timeout", "0", inventory=lab.inventory)
+    assert removal.code == EXIT_LOCKED and holder.named in removal.stderr, removal.stderr
+
+
+def test_a_run_that_may_wait_goes_on_once_the_holder_ends(lab: Lab, holder: Holder, tmp_path: Path) -> None:
+    manifests = folder(tmp_path, web=pod("web"))
+    waiting = apply(lab, manifests, "--lock-timeout", "30")
+    time.sleep(3)
+    assert waiting.poll() is None, "the second run waits while the lock is held"
+    assert pods_by_name(lab) == Counter()
+    holder.release()
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == EXIT_OK, out + err
+    assert err.count("waiting up to") == 1 and holder.named in err, err
+    assert pods_by_name(lab) == Counter({"web": 2})  # infra + app
+
+
+def test_a_killed_run_leaves_no_stale_lock(lab: Lab, holder: Holder, tmp_path: Path) -> None:
+    holder.kill()
+    manifests = folder(tmp_path, web=pod("web"))
+    run = kubeplay("apply", "-f", str(manifests), "--yes", "--lock-timeout", "0", inventory=lab.inventory)
+    assert run.code == EXIT_OK, run.stdout + run.stderr
+    assert pods_by_name(lab) == Counter({"web": 2})
+
+
+def test_a_killed_apply_leaves_no_stale_lock(lab: Lab, tmp_path: Path) -> None:
+    """SIGKILL of the CLI itself while it holds the lock (its record is in the first minion's lock file)."""
+    netns = Path("/var/run/netns") / lab.layout.minions[0].netns
+    lock_file = Path(f"/run/lock/kubeplay-{os.stat(netns).st_ino}.lock")
+    manifests = folder(tmp_path, web=controller("web", 6))
+    first = apply(lab, manifests, "--lock-timeout", "0")
+    deadline = time.monotonic() + 30
+    while f'"pid": {first.pid},' not in (lock_file.read_text() if lock_file.exists() else ""):
+        assert first.poll() is None and time.monotonic() < deadline, "the apply never held the lock"
+        time.sleep(0.02)
+    first.kill()
+    first.wait(30)
+    again = kubeplay("apply", "-f", str(manifests), "--yes", "--lock-timeout", "0", inventory=lab.inventory)
+    assert again.code != EXIT_LOCKED, again.stderr
+    assert "is locked by" not in again.stderr
+
+
+def test_get_and_check_take_no_lock(lab: Lab, holder: Holder, tmp_path: Path) -> None:
+    """With the default --lock-timeout a run that took the lock would wait 60 s and exit 6."""
+    manifests = folder(tmp_path, web=pod("web"))
+    started = time.monotonic()
+    get = kubeplay("get", "pods", inventory=lab.inventory)
+    check = kubeplay("apply", "-f", str(manifests), "--check", inventory=lab.inventory)
+    assert get.code == EXIT_OK, get.stderr
+    assert check.code == EXIT_OK and "web" in check.stdout, check.stdout + check.stderr
+    assert time.monotonic() - started < 30
+    assert "waiting" not in get.stderr + check.stderr
+
+
+def test_four_applies_of_one_folder_at_once_all_succeed_with_exactly_the_desired_pods(lab: Lab, tmp_path: Path) -> None:
+    manifests = folder(tmp_path, cache=pod("cache"), web=controller("web", 3))
+    runs = [apply(lab, manifests) for _ in range(4)]
+    for run in runs:
+        out, err = run.communicate(timeout=240)
+        assert run.returncode == EXIT_OK, out + err
+        assert "error" not in err.lower(), err
+    found = pods_by_name(lab)
+    assert found.pop("cache") == 2, found
+    assert len(found) == 3 and all(n.startswith("web-") and count == 2 for n, count in found.items()), found

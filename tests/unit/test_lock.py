@@ -1,0 +1,128 @@
+"""The cluster lock without a cluster: the holder's record, the order locks are taken in, the wait, the message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from kubeplay.connectors.base import HeldProcess
+from kubeplay.errors import ConnectionFailed, Locked
+from kubeplay.kubelet.lock import LOCK_SCRIPT, Holder, LockRequest, hold_locks, parse_holder, this_process
+from kubeplay.kubelet.observe import Session
+from tests.unit.fakes import FakeConnection
+
+ALICE = Holder("alice", "ws1", 4242, "kubeplay apply -f shop/", "2026-11-29T22:40:01Z")
+ME = Holder("bob", "ci", 7, "kubeplay apply -f 'my shop/' -e 'x=$(rm -rf /)'")
+
+
+class Minionside(FakeConnection):
+    """A minion whose lock program answers ``output``, or whose connection is ``gone``; ``order`` (shared by
+    several minions) gets the names in the order their locks were asked for."""
+
+    def __init__(self, name: str, output: str = "locked\n", gone: bool = False, order: list[str] | None = None) -> None:
+        super().__init__(name, held=output)
+        self.gone = gone
+        self.order = [] if order is None else order
+
+    def spawn(self, argv: Sequence[str]) -> HeldProcess:
+        if self.gone:
+            raise ConnectionFailed(self.minion.name, "connection lost")
+        self.order.append(self.minion.name)
+        return super().spawn(argv)
+
+
+def session(*conns: Minionside) -> Session:
+    return Session({c.minion.name: c for c in conns})
+
+
+def test_a_holder_record_is_one_json_line_that_reads_back() -> None:
+    record = ME.record()
+    assert "\n" not in record
+    assert json.loads(record)["command"] == ME.command
+    assert parse_holder(record) == ME
+
+
+@pytest.mark.parametrize(
+    "record", ["", "garbage", "[]", '{"user": "x"}', '{"user":"a","host":"b","pid":"x","command":""}']
+)
+def test_a_lock_file_without_a_holder_record_names_no_one(record: str) -> None:
+    assert parse_holder(record) is None
+
+
+def test_a_holder_is_named_with_user_host_pid_command_and_since() -> None:
+    assert str(ALICE) == "alice@ws1 (pid 4242, kubeplay apply -f shop/, since 2026-11-29T22:40:01Z)"
+
+
+def test_this_process_names_its_command_line_quoted() -> None:
+    holder = this_process(["apply", "-f", "my shop/"])
+    assert holder.command == "kubeplay apply -f 'my shop/'"
+    assert holder.pid > 0 and holder.user and holder.host
+
+
+def test_minions_are_locked_in_the_order_of_their_names_and_released_after_the_block() -> None:
+    order: list[str] = []
+    conns = [Minionside("m3", order=order), Minionside("m1", order=order), Minionside("m2", order=order)]
+    with hold_locks(session(*conns), LockRequest(ME, 60), print):
+        assert order == ["m1", "m2", "m3"]
+        assert not any(c.held.closed for c in conns)
+    assert all(c.held.closed for c in conns)
+
+
+def test_the_script_is_fixed_and_the_holder_goes_on_stdin() -> None:
+    m1 = Minionside("m1")
+    with hold_locks(session(m1), LockRequest(ME, 60), print):
+        pass
+    assert m1.spawned == [("sh", "-c", LOCK_SCRIPT, "kubeplay-lock", "60")]
+    written = json.loads(m1.held.written.decode())
+    assert written["command"] == ME.command
+    assert written["since"].endswith("Z")
+
+
+def test_a_lock_held_elsewhere_releases_the_locks_taken_and_names_the_holder() -> None:
+    m1, m2, m3 = (
+        Minionside("m1"),
+        Minionside("m2", f"waiting {ALICE.record()}\ntimeout {ALICE.record()}\n"),
+        Minionside("m3"),
+    )
+    said: list[str] = []
+    with pytest.raises(Locked) as caught, hold_locks(session(m1, m2, m3), LockRequest(ME, 30), said.append):
+        pytest.fail("the block runs only with every lock held")
+    assert str(caught.value) == (
+        "m2 is locked by alice@ws1 (pid 4242, kubeplay apply -f shop/, since 2026-11-29T22:40:01Z): "
+        "gave up after 30 s (--lock-timeout), nothing was changed"
+    )
+    assert m1.held.closed and m2.held.closed
+    assert m3.spawned == []
+    assert said == [f"waiting up to 30 s for the lock of m2, held by {ALICE}"]
+
+
+def test_with_no_wait_the_run_says_nothing_and_gives_up_at_once() -> None:
+    m1 = Minionside("m1", "waiting \ntimeout \n")
+    said: list[str] = []
+    held_elsewhere = r"m1 is locked by another run .*did not wait \(--lock-timeout 0\)"
+    with pytest.raises(Locked, match=held_elsewhere), hold_locks(session(m1), LockRequest(ME, 0), said.append):
+        pass
+    assert said == []
+
+
+def test_one_wait_in_all_each_holder_named_once() -> None:
+    """The second minion gets what is left of the wait, and the same holder is not announced twice."""
+    times = iter([100.0, 100.0, 125.0])
+    wait = f"waiting {ALICE.record()}\nlocked\n"
+    m1, m2 = Minionside("m1", wait), Minionside("m2", wait)
+    said: list[str] = []
+    with hold_locks(session(m1, m2), LockRequest(ME, 60), said.append, clock=lambda: next(times)):
+        pass
+    assert [argv[-1] for argv in (*m1.spawned, *m2.spawned)] == ["60", "35"]
+    assert len(said) == 1
+
+
+def test_a_minion_that_cannot_be_locked_is_unreachable_not_changed() -> None:
+    m1, m2, m3 = Minionside("m1", gone=True), Minionside("m2", "sh: 1: flock: not found\n"), Minionside("m3")
+    s = session(m1, m2, m3)
+    with hold_locks(s, LockRequest(ME, 60), print):
+        assert set(s.connections) == {"m3"}
+        assert s.unreachable == {"m1": "connection lost", "m2": "lock: sh: 1: flock: not found"}
+    assert m1.closed and m2.closed and m2.held.closed
