@@ -48,6 +48,14 @@ def _inventory_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _verbosity_args(p: argparse.ArgumentParser) -> None:
+    said = p.add_mutually_exclusive_group()
+    said.add_argument("-q", "--quiet", action="store_true", help="print only changes, warnings and errors")
+    said.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more detail; -vv also every SSH and Docker call"
+    )
+
+
 def _connect_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", default=None, metavar="PATTERN", help="only act on minions matching this Ansible pattern")
     p.add_argument("--forks", type=int, default=20, help="minions handled in parallel (default 20)")
@@ -89,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument(
         "--max-unavailable", type=int, default=1, help="replicas a rolling update may take down at a time (default 1)"
     )
+    apply.add_argument(
+        "--log-file", metavar="PATH", help="append one JSON line per event (run start, each action, run end)"
+    )
+    apply.add_argument(
+        "--every",
+        type=_seconds,
+        metavar="SECONDS",
+        help="reconcile again and again, one round per interval, until SIGTERM or Ctrl-C (for a systemd unit)",
+    )
+    _verbosity_args(apply)
     apply.set_defaults(func=_cmd("apply"))
 
     get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints")
@@ -120,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-o", "--output", choices=["table", "wide", "json", "yaml"], default="table")
     _inventory_args(get)
     _connect_args(get)
+    _verbosity_args(get)
     get.set_defaults(func=_cmd("get"))
 
     delete = sub.add_parser("delete", help="remove a pod's containers now (the manifests decide on the next apply)")
@@ -127,15 +146,28 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("names", nargs="+", metavar="NAME")
     _inventory_args(delete)
     _connect_args(delete)
+    _verbosity_args(delete)
     delete.set_defaults(func=_cmd("delete"))
 
     validate = sub.add_parser("validate", help="check manifests and inventory without connecting anywhere")
     validate.add_argument("-f", "--filename", action="append", default=[], metavar="PATH")
     _inventory_args(validate)
+    _verbosity_args(validate)
     validate.set_defaults(func=_cmd("validate"))
 
     _lab_parser(sub)
     return parser
+
+
+def _seconds(text: str) -> float:
+    """--every's interval: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def _cmd(name: str) -> Command:
@@ -165,10 +197,12 @@ def _lab_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["kubeplay", *(sys.argv[1:] if argv is None else argv)]
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     func: Command = args.func
     from kubeplay.cli import render
 
+    render.verbosity = render.QUIET if getattr(args, "quiet", False) else getattr(args, "verbose", 0)
     try:
         return func(args)
     except InputError as exc:
