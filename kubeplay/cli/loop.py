@@ -6,7 +6,7 @@ and made again when they drop. A round whose input is bad is reported and change
 
 SIGTERM or SIGINT asks the loop to stop between steps: before a round, or once a round has observed and before
 it changes anything; a round that is changing the cluster finishes its changes (pods, then proxy rules). Then
-the loop prints a summary and exits 0. A second signal interrupts at once (exit 130).
+the loop prints a summary and exits 0. A second Ctrl-C interrupts at once (exit 130).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ read and the outcome (None when it stopped before changing anything)."""
 
 
 class Stop:
-    """Whether SIGTERM or SIGINT asked the loop to stop; a second signal raises KeyboardInterrupt."""
+    """Whether SIGTERM or SIGINT asked the loop to stop. A second SIGINT (Ctrl-C again) raises KeyboardInterrupt;
+    a second SIGTERM changes nothing (`timeout` and service managers may send it to the process group as well,
+    and escalate to SIGKILL themselves)."""
 
     def __init__(self) -> None:
         self._asked = threading.Event()
@@ -47,7 +49,9 @@ class Stop:
 
     def ask(self, signum: int, frame: FrameType | None = None) -> None:
         if self._asked.is_set():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         self._asked.set()
         render.progress(f"{signal.Signals(signum).name}: stopping after the current step")
 
