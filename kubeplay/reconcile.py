@@ -186,6 +186,17 @@ class ApplyView(Protocol):
         ...
 
 
+Event = Result | NetworkResult
+"""What an apply reports as it happens, for a log: each pod action's result (with its minion, verb, subject and
+duration), and each write of a minion's proxy rules or a route."""
+EventSink = Callable[[Event], None]
+"""Where an apply reports its events; called from the minions' threads, so it must be thread-safe."""
+
+
+def _no_sink(event: Event) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """Everything an apply will do, decided before anything changes."""
@@ -257,8 +268,11 @@ def plan(inputs: Inputs, seen: Observation, options: ApplyOptions) -> RunPlan:
     return RunPlan(pods, services, probe_failures, network_now)
 
 
-def apply(inputs: Inputs, seen: Observation, options: ApplyOptions, view: ApplyView) -> Outcome:
-    """Plan, show, ask, then change the pods and after them the proxy rules and routes."""
+def apply(
+    inputs: Inputs, seen: Observation, options: ApplyOptions, view: ApplyView, on_event: EventSink = _no_sink
+) -> Outcome:
+    """Plan, show, ask, then change the pods and after them the proxy rules and routes. ``on_event`` is told each
+    pod action's result as it is known, then each network write's."""
     run = plan(inputs, seen, options)
     view.planned(run.pods)
     if options.check:
@@ -267,19 +281,23 @@ def apply(inputs: Inputs, seen: Observation, options: ApplyOptions, view: ApplyV
     if options.ask and run.changes and not view.confirm(run.pods, run.network_now):
         view.progress("nothing was changed")
         return Outcome(run, declined=True)
-    results = _run_pods(inputs, seen, run, options, view.progress)
+    results = _run_pods(inputs, seen, run, options, view.progress, on_event)
     now = relist(seen.observed, seen.connections, options.forks) if results else seen.observed
     syncs, network = _sync_network(inputs, seen, run, now, options, view)
+    for written in network:
+        on_event(written)
     return Outcome(run, results=tuple(results), syncs=syncs, network=network)
 
 
-def _run_pods(inputs: Inputs, seen: Observation, run: RunPlan, options: ApplyOptions, say: Say) -> list[Result]:
+def _run_pods(
+    inputs: Inputs, seen: Observation, run: RunPlan, options: ApplyOptions, say: Say, on_event: EventSink
+) -> list[Result]:
     if not run.pods.changes:
         return []
     environment = Environment(
         run.services.env, run.services.hosts, infra_image=inputs.inventory.infra_image or INFRA_IMAGE
     )
-    return execute(run.pods, seen.connections, environment, say, options.forks)
+    return execute(run.pods, seen.connections, environment, say, options.forks, done=on_event)
 
 
 def _sync_network(

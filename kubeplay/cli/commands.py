@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections.abc import Callable
 
 from kubeplay import reconcile
-from kubeplay.cli import render, views
+from kubeplay.cli import render, runlog, views
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
+from kubeplay.connectors.kept import KeptConnections
 from kubeplay.errors import InputError, Problem
-from kubeplay.kubelet.execute import Environment, MinionExecutor
+from kubeplay.kubelet.execute import Environment, MinionExecutor, Result
 from kubeplay.kubelet.lock import LockRequest, this_process
 from kubeplay.model import Observed
 from kubeplay.planner.scheduler import get_scheduler
@@ -26,7 +29,12 @@ def _load(args: argparse.Namespace, files: list[str]) -> reconcile.Inputs:
 
 
 def _connector(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
-    return reconcile.connector(inputs.inventory, args.accept_new_host_keys, args.timeout, render.warning)
+    connect = reconcile.connector(inputs.inventory, args.accept_new_host_keys, args.timeout, render.warning)
+    if render.verbosity >= render.TRACE:
+        from kubeplay.connectors.trace import traced
+
+        connect = traced(connect, render.trace)
+    return connect
 
 
 def _lock(args: argparse.Namespace) -> LockRequest:
@@ -35,6 +43,31 @@ def _lock(args: argparse.Namespace) -> LockRequest:
 
 
 def apply(args: argparse.Namespace) -> int:
+    if args.every is not None:
+        from kubeplay.cli.loop import every
+
+        return every(args, apply_once)
+    with runlog.opened(args.log_file, args.command_line, runlog.project_name(args.filename)) as log:
+        _, outcome = apply_once(args, log.event)
+        assert outcome is not None
+        code = apply_exit_code(outcome, args.detailed_exitcode)
+        log.end(code, time.monotonic() - log.began, runlog.counts(outcome))
+    return code
+
+
+def _never() -> bool:
+    return False
+
+
+def apply_once(
+    args: argparse.Namespace,
+    on_event: reconcile.EventSink,
+    kept: KeptConnections | None = None,
+    stopping: Callable[[], bool] = _never,
+) -> tuple[reconcile.Inputs, reconcile.Outcome | None]:
+    """Load, observe, plan, show, ask and change, as `kubeplay apply` does once: the inputs and the outcome (None
+    when ``stopping`` said so once the cluster was observed: then nothing was changed). ``kept``: the connections
+    to keep open for the next round (apply --every)."""
     try:
         scheduler = get_scheduler(args.scheduler)
     except ValueError as exc:
@@ -45,22 +78,45 @@ def apply(args: argparse.Namespace) -> int:
         forks=args.forks,
         max_unavailable=args.max_unavailable,
         check=args.check,
-        ask=not args.yes and sys.stdin.isatty(),
+        ask=not args.yes and args.every is None and sys.stdin.isatty(),
     )
-    render.progress(f"observing {len(inputs.inventory.minions)} minions")
-    lock = None if args.check else _lock(args)
     connect = _connector(args, inputs)
+    render.progress(f"observing {len(inputs.inventory.minions)} minions")
+    began = time.monotonic()
+    lock = None if args.check else _lock(args)
+    connect = kept.through(connect) if kept else connect
     with reconcile.observe(inputs, connect, args.forks, network=True, lock=lock, say=render.progress) as seen:
         _warn_ignored(seen.observed)
-        outcome = reconcile.apply(
-            inputs,
-            seen,
-            options,
-            render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets),
-        )
+        _observed_detail(seen.observed, time.monotonic() - began)
+        if stopping():
+            return inputs, None
+        screen = render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets)
+        outcome = reconcile.apply(inputs, seen, options, screen, _shown(on_event))
     if not outcome.declined:
         render.apply_outcome(outcome, inputs.inventory, args.output, diff=args.diff, show_secrets=args.show_secrets)
-    return apply_exit_code(outcome, args.detailed_exitcode)
+    return inputs, outcome
+
+
+def _observed_detail(observed: Observed, seconds: float) -> None:
+    """-v: what each minion holds, and how long observing took."""
+    for m in observed.minions.values():
+        held = f"{len(m.pods)} pods, {len(m.containers)} containers" if m.reachable else f"unreachable: {m.error}"
+        render.detail(f"{m.name}: {held}")
+    render.detail(f"observed in {seconds:.2f} s")
+
+
+def _shown(on_event: reconcile.EventSink) -> reconcile.EventSink:
+    """``on_event``, and with -v each event's duration on stderr."""
+
+    def shown(event: reconcile.Event) -> None:
+        on_event(event)
+        if isinstance(event, Result):
+            what = f"{event.action.minion}: {event.action.verb} {event.action.subject}"
+        else:
+            what = f"{event.minion}: {event.what}"
+        render.detail(f"{what} took {event.seconds:.2f} s")
+
+    return shown
 
 
 CONTROLLER_KINDS = ("replicationcontrollers", "replicationcontroller", "rc")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kubeplay.errors import KubeplayError, Locked
+
 if TYPE_CHECKING:
     from kubeplay.reconcile import Outcome
 
@@ -31,3 +33,16 @@ def apply_exit_code(outcome: Outcome, detailed: bool) -> int:
     if outcome.plan.pods.unreachable:
         return EXIT_UNREACHABLE
     return EXIT_CHANGED if detailed and outcome.changed else EXIT_OK
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code of a command ended by this exception (as cli/main.py's boundary returns it)."""
+    if isinstance(exc, Locked):
+        return EXIT_LOCKED
+    if isinstance(exc, KubeplayError):
+        return EXIT_ERROR
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    return EXIT_INTERNAL

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from kubeplay import __version__
-from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_USAGE
-from kubeplay.errors import InputError, KubeplayError, Locked
+from kubeplay.cli.exitcodes import EXIT_USAGE, exit_code_for
+from kubeplay.errors import InputError, KubeplayError
 
 DEFAULT_INVENTORY = os.environ.get("KUBEPLAY_INVENTORY", "inventory/lab.ini")
 
@@ -82,6 +82,14 @@ def _inventory_args(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="extra variable for templates and the inventory (repeatable)",
+    )
+
+
+def _verbosity_args(p: argparse.ArgumentParser) -> None:
+    said = p.add_mutually_exclusive_group()
+    said.add_argument("-q", "--quiet", action="store_true", help="print only changes, warnings and errors")
+    said.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more detail; -vv also every SSH and Docker call"
     )
 
 
@@ -162,6 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="replicas a rolling update may take down at a time, at least 1 (default 1)",
     )
+    apply.add_argument(
+        "--log-file", metavar="PATH", help="append one JSON line per event (run start, each action, run end)"
+    )
+    apply.add_argument(
+        "--every",
+        type=_interval,
+        metavar="SECONDS",
+        help="reconcile again and again, one round per interval, until SIGTERM or Ctrl-C (for a systemd unit)",
+    )
+    _verbosity_args(apply)
     apply.set_defaults(func=_cmd("apply"))
 
     get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints")
@@ -193,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-o", "--output", choices=["table", "wide", "json", "yaml"], default="table")
     _inventory_args(get)
     _connect_args(get)
+    _verbosity_args(get)
     get.set_defaults(func=_cmd("get"))
 
     delete = sub.add_parser("delete", help="remove a pod's containers now (the manifests decide on the next apply)")
@@ -201,15 +220,28 @@ def build_parser() -> argparse.ArgumentParser:
     _inventory_args(delete)
     _connect_args(delete)
     _lock_args(delete)
+    _verbosity_args(delete)
     delete.set_defaults(func=_cmd("delete"))
 
     validate = sub.add_parser("validate", help="check manifests and inventory without connecting anywhere")
     validate.add_argument("-f", "--filename", action="append", default=[], metavar="PATH")
     _inventory_args(validate)
+    _verbosity_args(validate)
     validate.set_defaults(func=_cmd("validate"))
 
     _lab_parser(sub)
     return parser
+
+
+def _interval(text: str) -> float:
+    """--every's interval: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
 
 
 def _cmd(name: str) -> Command:
@@ -239,24 +271,21 @@ def _lab_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["kubeplay", *(sys.argv[1:] if argv is None else argv)]
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     func: Command = args.func
     from kubeplay.cli import render
 
+    render.verbosity = render.QUIET if getattr(args, "quiet", False) else getattr(args, "verbose", 0)
     try:
         return func(args)
-    except InputError as exc:
-        render.input_error(exc)
-        return EXIT_ERROR
-    except Locked as exc:
-        render.error(str(exc))
-        return EXIT_LOCKED
-    except KubeplayError as exc:
-        render.error(str(exc))
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        render.error("interrupted")
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # the one boundary: a bug is one line and its own exit code, never a traceback
-        render.internal_error(exc)
-        return EXIT_INTERNAL
+    except (Exception, KeyboardInterrupt) as exc:  # the one boundary: one message and its exit code, no traceback
+        if isinstance(exc, InputError):
+            render.input_error(exc)
+        elif isinstance(exc, KubeplayError):
+            render.error(str(exc))
+        elif isinstance(exc, KeyboardInterrupt):
+            render.error("interrupted")
+        else:
+            render.internal_error(exc)
+        return exit_code_for(exc)

@@ -6,6 +6,7 @@ The only module that imports rich. It lays out what cli/views.py computes and wh
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +55,30 @@ def printable(text: str) -> str:
     return text.translate(_CONTROL)
 
 
-def progress(message: str) -> None:
-    err.print(f"[dim]kubeplay:[/dim] {escape(printable(message))}")
+QUIET, NORMAL, DETAIL, TRACE = -1, 0, 1, 2
+verbosity = NORMAL
+"""What is shown besides results, warnings and errors: -q (QUIET) only the changes, -v (DETAIL) durations and
+what was observed, -vv (TRACE) also every SSH and Docker call. Set once by cli/main.py."""
+
+APPLY_SCHEMA = 1
+"""The version of `apply -o json`'s layout (its "schema" key; kubeplay/schemas/apply.schema.json): it changes when
+a field changes meaning or goes away, not when one is added."""
+
+
+def progress(message: str, level: int = NORMAL) -> None:
+    """A line on stderr when the verbosity is at least ``level``."""
+    if verbosity >= level:
+        err.print(f"[dim]kubeplay:[/dim] {escape(printable(message))}")
+
+
+def detail(message: str) -> None:
+    """A line for -v."""
+    progress(message, DETAIL)
+
+
+def trace(message: str) -> None:
+    """A line for -vv: one SSH or Docker call."""
+    progress(message, TRACE)
 
 
 def warning(message: str) -> None:
@@ -67,7 +90,13 @@ def error(message: str) -> None:
 
 
 def internal_error(exc: Exception) -> None:
-    error(f"internal error: {type(exc).__name__}: {exc}; this is a bug in kubeplay: please report it")
+    """One line; with -vv the traceback too (what the line asks to report)."""
+    error(
+        f"internal error: {type(exc).__name__}: {exc}; "
+        "this is a bug in kubeplay: please report it with the output of -vv"
+    )
+    if verbosity >= TRACE:
+        err.print(printable("".join(traceback.format_exception(exc))), markup=False, end="")
 
 
 def result(message: str) -> None:
@@ -109,9 +138,14 @@ def pod_plan(p: Plan, *, diff: bool, check: bool, show_secrets: bool = False) ->
                 f"remove {old}, then create {new} (in place)" if step.in_place else f"create {new}, then remove {old}"
             )
             out.print(f"  [yellow]rollout[/yellow]   {escape(step.controller)} step {n}: {escape(order)}")
-    else:
+    elif verbosity > QUIET:
         out.print("[bold]PLAN[/bold]: nothing to change, the cluster matches the manifests")
-    for note in p.notes:
+    _plan_problems(p)
+
+
+def _plan_problems(p: Plan) -> None:
+    """The plan's notes (not with -q), then what cannot be done and where."""
+    for note in p.notes if verbosity > QUIET else ():
         err.print(f"note: {note}", markup=False)
     for pod, why in sorted(p.unschedulable.items()):
         error(f"pod {pod} is unschedulable: {why}")
@@ -149,6 +183,8 @@ def recap(p: Plan, results: Sequence[Result], inventory: Inventory, network: Seq
     for n in network:
         if not n.ok:
             error(f"{n.minion}: {n.what}: {n.error}")
+    if verbosity <= QUIET:
+        return
     table = Table(title="RECAP", title_justify="left", box=None, pad_edge=False)
     for col in ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE"):
         table.add_column(col)
@@ -194,6 +230,7 @@ def plan_json(
     show_secrets: bool = False,
 ) -> None:
     doc = {
+        "schema": APPLY_SCHEMA,
         "plan": [_planned_json(a, diff=diff, show_secrets=show_secrets) for a in p.actions],
         "rollout": [
             {

@@ -30,6 +30,8 @@ class Result:
     action: Action
     ok: bool
     error: str = ""
+    seconds: float = field(default=0.0, compare=False)
+    """How long the action took. (a measurement: two results alike but for it are equal)"""
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,12 @@ class MinionExecutor:
         self.environment = environment
 
     def perform(self, action: Action) -> Result:
+        began = time.monotonic()
         try:
             getattr(self, f"_{action.verb}")(action)
         except (DockerError, OSError) as exc:
-            return Result(action, False, str(exc))
-        return Result(action, True)
+            return Result(action, False, str(exc), time.monotonic() - began)
+        return Result(action, True, seconds=time.monotonic() - began)
 
     # --- verbs ---
 
@@ -147,8 +150,10 @@ def execute(
     say: Say,
     forks: int,
     waiting: Waiting = Waiting(),
+    done: Callable[[Result], None] = lambda result: None,
 ) -> list[Result]:
-    """Run the plan: every minion's actions in parallel, then the rollout steps one by one."""
+    """Run the plan: every minion's actions in parallel, then the rollout steps one by one. ``done`` is told each
+    result as soon as it is known (from the minions' threads: it must be thread-safe)."""
     by_minion: dict[str, list[Action]] = {}
     for action in plan.actions:
         by_minion.setdefault(action.minion, []).append(action)
@@ -159,11 +164,12 @@ def execute(
         for action in by_minion[minion]:
             result = executor.perform(action)
             say(f"{minion}: {action.verb} {action.subject}: {'ok' if result.ok else 'FAILED: ' + result.error}")
+            done(result)
             results.append(result)
         return results
 
     results = [r for minion_results in in_parallel(run_minion, sorted(by_minion), forks) for r in minion_results]
-    rollout = _Rollout(connections, environment, say, waiting)
+    rollout = _Rollout(connections, environment, say, waiting, done)
     results.extend(rollout.perform_steps(plan.rollout))
     return results
 
@@ -177,6 +183,7 @@ class _Rollout:
     environment: Environment
     say: Say
     waiting: Waiting
+    done: Callable[[Result], None]
 
     def perform_steps(self, steps: Sequence[PlacedStep]) -> list[Result]:
         results: list[Result] = []
@@ -211,7 +218,7 @@ class _Rollout:
             executor = MinionExecutor(self.connections[minion], self.environment)
             result = executor.perform(action)
             if result.ok and not self.wait_running(executor, pod.name):
-                result = Result(action, False, f"not running within {self.waiting.timeout:.0f} s")
+                result = Result(action, False, f"not running within {self.waiting.timeout:.0f} s", result.seconds)
             self.say(
                 f"{label}: "
                 + (
@@ -220,6 +227,7 @@ class _Rollout:
                     else f"{pod.name} on {minion}: FAILED: {result.error}"
                 )
             )
+            self.done(result)
             results.append(result)
             if not result.ok:
                 break
@@ -240,6 +248,7 @@ class _Rollout:
                     else f"remove {old.name} on {old.minion}: FAILED: {result.error}"
                 )
             )
+            self.done(result)
             results.append(result)
         return results
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import gzip
 import shlex
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from kubeplay.connectors.base import MinionConnection
@@ -47,6 +48,8 @@ class NetworkResult:
     what: str
     ok: bool
     error: str = ""
+    seconds: float = field(default=0.0, compare=False)
+    """How long writing took. (a measurement: two results alike but for it are equal)"""
 
 
 def _run(conn: MinionConnection, argv: Sequence[str], stdin: bytes | None = None) -> str:
@@ -121,11 +124,12 @@ def write(
 
 
 def _attempt(minion: str, what: str, work: Callable[[], object]) -> NetworkResult:
+    began = time.monotonic()
     try:
         work()
     except KubeplayError as exc:
-        return NetworkResult(minion, what, False, str(exc))
-    return NetworkResult(minion, what, True)
+        return NetworkResult(minion, what, False, str(exc), time.monotonic() - began)
+    return NetworkResult(minion, what, True, seconds=time.monotonic() - began)
 
 
 def read_failures(networks: Mapping[str, MinionNetwork]) -> list[NetworkResult]:

@@ -176,8 +176,10 @@ class FakeConnection:
         self.tcp = dict(tcp or {})
         self.runs: list[tuple[tuple[str, ...], bytes | None]] = []
         self.exchanges: list[tuple[str, int, bytes]] = []
+        self.held_answer = held
+        """What the lock program answers (kubelet/lock.py), each time it is spawned."""
         self.held = FakeHeld(held)
-        """What the lock program answers (kubelet/lock.py); spawn() returns it."""
+        """The lock program spawned last."""
         self.spawned: list[tuple[str, ...]] = []
         self.closed = False
 
@@ -205,6 +207,7 @@ class FakeConnection:
 
     def spawn(self, argv: Sequence[str]) -> HeldProcess:
         self.spawned.append(tuple(argv))
+        self.held = FakeHeld(self.held_answer)
         return self.held
 
 

@@ -22,7 +22,7 @@ def test_a_usage_error_has_its_own_exit_code(argv: list[str], capsys: pytest.Cap
     assert "usage: kubeplay" in capsys.readouterr().err
 
 
-def test_a_bug_is_one_line_and_its_own_exit_code(
+def test_a_bug_is_one_line_and_its_own_exit_code_and_with_vv_its_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def broken(args: argparse.Namespace) -> int:
@@ -32,9 +32,17 @@ def test_a_bug_is_one_line_and_its_own_exit_code(
     assert main(["validate"]) == EXIT_INTERNAL
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert err.strip().splitlines() == [
-        "error: internal error: ZeroDivisionError: division by zero; this is a bug in kubeplay: please report it"
-    ]
+    line = (
+        "error: internal error: ZeroDivisionError: division by zero; "
+        "this is a bug in kubeplay: please report it with the output of -vv"
+    )
+    assert err.strip().splitlines() == [line]
+
+    assert main(["validate", "-vv"]) == EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == line
+    assert "Traceback (most recent call last)" in err
+    assert 'raise ZeroDivisionError("division by zero")' in err
 
 
 def test_control_characters_never_reach_the_terminal() -> None:

@@ -12,10 +12,12 @@ from kubeplay import reconcile
 from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_ERROR, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.errors import ConnectionFailed, HostKeyChanged
+from kubeplay.kubelet.execute import Result
 from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy.plan import MinionSync
+from kubeplay.proxy.sync import NetworkResult
 from tests.unit.fakes import FakeConnection
 
 MANIFESTS = """\
@@ -192,3 +194,36 @@ def test_a_changed_host_key_is_an_error_not_an_unreachable_minion_and_the_other_
     assert pods_on(minions)["m2"] == [] and minions["m2"].runs == []
     assert pods_on(minions)["m1"], "the other minion is applied"
     assert apply_exit_code(outcome, detailed=False) == EXIT_ERROR
+
+
+def test_every_action_and_network_write_is_reported_as_an_event_with_its_duration(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection]
+) -> None:
+    events: list[reconcile.Event] = []
+    options = reconcile.ApplyOptions(get_scheduler("default"))
+    for conn in minions.values():
+        conn.fake_docker.fail("create", "kp_redis_redis", "image is broken")
+    with reconcile.observe(inputs, connect_to(minions), forks=4, network=True) as seen:
+        outcome = reconcile.apply(inputs, seen, options, Screen(), on_event=events.append)
+    actions = [e for e in events if isinstance(e, Result)]
+    writes = [e for e in events if isinstance(e, NetworkResult)]
+    # each action once, as it was done (the failed one with its error), then each minion's proxy rules
+    assert sorted(actions, key=str) == sorted(outcome.results, key=str)
+    assert [(e.action.pod, e.ok, e.error) for e in actions if not e.ok] == [("redis", False, "image is broken")]
+    assert events.index(writes[0]) == len(actions)
+    assert sorted((w.minion, w.what, w.ok) for w in writes) == [
+        ("m1", "proxy rules", True),
+        ("m2", "proxy rules", True),
+    ]
+    assert all(e.seconds >= 0 for e in events)
+    planned = sorted((a.minion, a.verb, a.subject) for a in outcome.plan.pods.actions)
+    assert sorted((e.action.minion, e.action.verb, e.action.subject) for e in actions) == planned
+    assert [a for a in planned if a[1] == "create"] and len(planned) == len(actions)
+
+    events.clear()
+    for conn in minions.values():
+        conn.fake_docker.failing.clear()
+    with reconcile.observe(inputs, connect_to(minions), forks=4, network=True) as seen:
+        reconcile.apply(inputs, seen, options, Screen(), on_event=events.append)
+    assert [(e.action.verb, e.action.pod) for e in events if isinstance(e, Result)] == [("create", "redis")]
+    assert isinstance(events[0], Result) and all(isinstance(e, NetworkResult) for e in events[1:])
