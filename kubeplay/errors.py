@@ -7,7 +7,8 @@ KubeplayError
 ├── ConnectionFailed           a minion could not be reached or authenticated (host key rejected, ...)
 ├── MinionError                a command on a minion failed
 ├── DockerError                a minion's Docker daemon refused or failed a call (docker-py's errors, translated)
-│   └── DockerNotFound         the container, image or volume named does not exist
+│   ├── DockerNotFound         the container, image or volume named does not exist
+│   └── DockerConflict         the name asked for is taken (Docker's 409 Conflict)
 └── LabError                   the local lab cluster could not be built or inspected
 """
 
@@ -77,6 +78,10 @@ class DockerError(KubeplayError):
 
 
 class DockerNotFound(DockerError):
+    pass
+
+
+class DockerConflict(DockerError):
     pass
 
 

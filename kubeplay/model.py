@@ -320,6 +320,8 @@ class ObservedMinion:
     """Bytes the minion's Docker reports (MemTotal)."""
     images: frozenset[str] = frozenset()
     """Image references present on the minion: "repo:tag" and "repo@sha256:..."."""
+    volumes: tuple[tuple[str, str], ...] = ()
+    """kubeplay's emptyDir volumes on the minion: (volume name, the pod it was made for)."""
 
     @property
     def pods(self) -> tuple[ObservedPod, ...]:

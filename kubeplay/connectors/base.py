@@ -117,7 +117,7 @@ class DockerOps(Protocol):
     def facts(self) -> DaemonFacts: ...
 
     def create(self, config: ContainerConfig) -> str:
-        """Create a container (not started); returns its id."""
+        """Create a container (not started); returns its id. A name already in use raises ``DockerConflict``."""
         ...
 
     def start(self, container_id: str) -> None: ...
@@ -132,6 +132,14 @@ class DockerOps(Protocol):
 
     def remove_volume(self, name: str) -> None:
         """Remove a volume; one already gone is no error."""
+        ...
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        """Create a named local volume with labels; one of that name already there is kept as it is."""
+        ...
+
+    def labelled_volumes(self, label: str) -> dict[str, dict[str, str]]:
+        """Every volume that carries the label ("key" or "key=value"): name -> its labels."""
         ...
 
     def pull(self, reference: str) -> None:

@@ -1,6 +1,7 @@
 """Observation: connect to every minion in parallel and read what kubeplay needs from its Docker.
 
-Per minion: one labelled container list, the daemon's capacity, its bridge subnet and its images. A minion
+Per minion: one labelled container list (containers in every state: a killed run leaves created, exited and
+half-made pods), one labelled volume list, the daemon's capacity, its bridge subnet and its images. A minion
 that cannot be reached is recorded as unreachable (unknown), never as empty.
 """
 
@@ -68,6 +69,7 @@ def parse_container(summary: ContainerSummary) -> ObservedContainer:
 def observe_minion(conn: MinionConnection) -> ObservedMinion:
     docker = conn.docker()
     containers = pod_containers(docker)
+    volumes = docker.labelled_volumes(LABEL_POD)
     facts = docker.facts()
     return ObservedMinion(
         name=conn.minion.name,
@@ -78,6 +80,7 @@ def observe_minion(conn: MinionConnection) -> ObservedMinion:
         cpu=facts.cpus * 1000,
         memory=facts.memory,
         images=facts.images,
+        volumes=tuple(sorted((name, labels[LABEL_POD]) for name, labels in volumes.items())),
     )
 
 
