@@ -16,12 +16,15 @@ new IPs, then write each minion's proxy rules and routes where they differ.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from kubeplay.connectors.base import Connector, MinionConnection
+from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
+from kubeplay.connectors.faults import parse_fault, with_fault
 from kubeplay.errors import InputError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
@@ -90,7 +93,7 @@ def connector(inventory: Inventory, accept_new_host_keys: bool, timeout: float) 
             return LocalConnection(minion)
         return SSHConnection(minion, options)
 
-    return connect
+    return with_fault(connect, parse_fault(os.environ.get(FAULT_VARIABLE, "")))  # a testing aid, see faults.py
 
 
 @dataclass(frozen=True)

@@ -16,25 +16,19 @@ from kubeplay import reconcile
 from kubeplay.connectors.base import ContainerConfig, MinionConnection
 from kubeplay.kubelet.execute import Environment, MinionExecutor
 from kubeplay.kubelet.observe import observe_minion
-from kubeplay.model import INFRA_CONTAINER, Container, Desired, Minion, Observed, Pod, Volume, VolumeMount
+from kubeplay.model import INFRA_CONTAINER, Container, Desired, Minion, Observed, Pod
 from kubeplay.planner.pods import Action, Options, plan_pods
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.pods.labels import LABEL_HASH, LABEL_POD
 from kubeplay.pods.spechash import spec_hash
 from tests.unit.builders import REDIS_IMAGE, Seen, cluster, inventory, pod, redis_controller
 from tests.unit.fakes import FakeConnection, FakeDocker, Fuse, Killed
+from tests.unit.test_execute import WEB
 from tests.unit.test_reconcile import Screen
 
 REDIS = pod()
 PAIR = pod("pair", Container("a", REDIS_IMAGE), Container("b", REDIS_IMAGE), labels={"name": "pair"})
 NEVER = replace(REDIS, spec=replace(REDIS.spec, restart_policy="never"))
-WEB = pod(
-    "web",
-    Container("a", "nginx", volume_mounts=(VolumeMount("scratch", "/tmp"),)),
-    Container("b", "busybox"),
-    labels={"app": "web"},
-)
-WEB = replace(WEB, spec=replace(WEB.spec, volumes=(Volume("scratch"),)))
 
 
 def plan_lines(desired: Desired, observed: Observed) -> list[str]:
