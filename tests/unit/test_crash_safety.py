@@ -21,9 +21,12 @@ from kubeplay.planner.pods import Action, Options, plan_pods
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.pods.labels import LABEL_HASH, LABEL_POD
 from kubeplay.pods.spechash import spec_hash
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy.rules import Ruleset
 from tests.unit.builders import REDIS_IMAGE, Seen, cluster, inventory, pod, redis_controller
 from tests.unit.fakes import FakeConnection, FakeDocker, Fuse, Killed
 from tests.unit.test_execute import WEB
+from tests.unit.test_proxy import scenario
 from tests.unit.test_reconcile import Screen
 
 REDIS = pod()
@@ -283,3 +286,20 @@ def test_a_run_killed_before_any_one_of_its_changes_is_repaired_by_the_next(scen
         assert not recovery.failed, f"killed after {n} changes"
         assert exact_state(target, minions) == [], f"killed after {n} changes"
         assert not apply(target, minions).plan.pods.changes, f"killed after {n} changes"
+
+
+# --- the proxy: a restore killed between its nat and filter commits ------------------------------------------------
+
+
+def test_rules_left_with_nat_committed_and_filter_not_are_finished_by_the_next_run_filter_only() -> None:
+    """iptables-restore commits table by table: a run killed in between leaves the new nat table beside the old
+    filter table. The next run reads both, and writes exactly the table that still differs."""
+    before, after = scenario(1), scenario(2)
+    half = Ruleset(
+        chains={"nat": after.chains["nat"], "filter": before.chains["filter"]},
+        jumps={"nat": after.jumps.get("nat", {}), "filter": before.jumps.get("filter", {})},
+    )
+    assert before.chains["filter"] != after.chains["filter"]
+    text = proxy.to_restore(after, half)
+    assert text.startswith("*filter\n") and "*nat" not in text
+    assert proxy.to_restore(after, after) == ""
