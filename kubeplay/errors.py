@@ -10,7 +10,8 @@ KubeplayError
 │       └── HostKeyRevoked     a key a @revoked line names
 ├── MinionError                a command on a minion failed
 ├── DockerError                a minion's Docker daemon refused or failed a call (docker-py's errors, translated)
-│   └── DockerNotFound         the container, image or volume named does not exist
+│   ├── DockerNotFound         the container, image or volume named does not exist
+│   └── DockerConflict         the name asked for is taken (Docker's 409 Conflict)
 ├── Locked                     another run holds a minion's lock: nothing has been changed on any minion
 └── LabError                   the local lab cluster could not be built or inspected
 """
@@ -93,6 +94,10 @@ class DockerError(KubeplayError):
 
 
 class DockerNotFound(DockerError):
+    pass
+
+
+class DockerConflict(DockerError):
     pass
 
 

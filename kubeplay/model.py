@@ -327,6 +327,8 @@ class ObservedMinion:
     """Not reached because its host key was refused (changed or revoked): an error, not merely unreachable."""
     warnings: tuple[str, ...] = ()
     """What the minion reported that was invalid and is ignored (kubeplay.kubelet.observe.check_container)."""
+    volumes: tuple[tuple[str, str], ...] = ()
+    """kubeplay's emptyDir volumes on the minion: (volume name, the pod it was made for)."""
 
     @property
     def pods(self) -> tuple[ObservedPod, ...]:

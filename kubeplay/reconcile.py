@@ -19,12 +19,15 @@ new IPs, then write each minion's proxy rules and routes where they differ.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from kubeplay.connectors.base import Connector, MinionConnection
+from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
+from kubeplay.connectors.faults import parse_fault, with_fault
 from kubeplay.errors import InputError, ManifestError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
@@ -106,7 +109,7 @@ def connector(
             return LocalConnection(minion)
         return SSHConnection(minion, options)
 
-    return connect
+    return with_fault(connect, parse_fault(os.environ.get(FAULT_VARIABLE, "")))  # a testing aid, see faults.py
 
 
 @dataclass(frozen=True)

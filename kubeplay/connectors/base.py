@@ -117,7 +117,7 @@ class DockerOps(Protocol):
     def facts(self) -> DaemonFacts: ...
 
     def create(self, config: ContainerConfig) -> str:
-        """Create a container (not started); returns its id."""
+        """Create a container (not started); returns its id. A name already in use raises ``DockerConflict``."""
         ...
 
     def start(self, container_id: str) -> None: ...
@@ -132,6 +132,14 @@ class DockerOps(Protocol):
 
     def remove_volume(self, name: str) -> None:
         """Remove a volume; one already gone is no error."""
+        ...
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        """Create a named local volume with labels; one of that name already there is kept as it is."""
+        ...
+
+    def labelled_volumes(self, label: str) -> dict[str, dict[str, str]]:
+        """Every volume that carries the label ("key" or "key=value"): name -> its labels."""
         ...
 
     def pull(self, reference: str) -> None:
@@ -183,6 +191,34 @@ class MinionConnection(Protocol):
         the HeldProcess is closed or when this connection drops (the run was killed). Its stdout and stderr
         come back together."""
         ...
+
+
+class ConnectionWrapper:
+    """A MinionConnection that passes everything to the one it wraps; wrappers (tracing, faults, connections kept
+    across rounds) override only what they change."""
+
+    def __init__(self, conn: MinionConnection) -> None:
+        self.conn = conn
+        self.minion: Minion = conn.minion
+
+    @property
+    def address(self) -> str:
+        return self.conn.address
+
+    def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
+        return self.conn.run(argv, stdin, timeout)
+
+    def docker(self) -> DockerOps:
+        return self.conn.docker()
+
+    def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
+        return self.conn.tcp_exchange(address, port, send, timeout)
+
+    def spawn(self, argv: Sequence[str]) -> HeldProcess:
+        return self.conn.spawn(argv)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 class Connector(Protocol):

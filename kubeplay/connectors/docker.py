@@ -8,7 +8,7 @@ HTTP connection is then one `docker system dial-stdio` channel on that same SSH 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ import docker.errors
 from docker.transport.sshconn import SSHConnectionPool, SSHHTTPAdapter
 
 from kubeplay.connectors.base import ContainerConfig, ContainerSummary, DaemonFacts, ExecResult
-from kubeplay.errors import DockerError, DockerNotFound
+from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 
 if TYPE_CHECKING:
     import paramiko
@@ -76,6 +76,8 @@ def _translated() -> Iterator[None]:
     except docker.errors.NotFound as exc:
         raise DockerNotFound(str(exc.explanation or exc)) from exc
     except docker.errors.APIError as exc:
+        if exc.status_code == 409:
+            raise DockerConflict(str(exc.explanation or exc)) from exc
         raise DockerError(str(exc.explanation or exc)) from exc
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerError(str(exc) or type(exc).__name__) from exc
@@ -189,6 +191,18 @@ class DockerClient:
                 self.api.remove_volume(name, force=True)
         except DockerNotFound:
             pass
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        with _translated():
+            self.api.create_volume(name, driver="local", labels=dict(labels))
+
+    def labelled_volumes(self, label: str) -> dict[str, dict[str, str]]:
+        with _translated():
+            listing = self.api.volumes(filters={"label": label}) or {}
+        return {
+            str(v.get("Name", "")): {str(k): str(val) for k, val in (v.get("Labels") or {}).items()}
+            for v in listing.get("Volumes") or []
+        }
 
     def pull(self, reference: str) -> None:
         # Docker takes a digest where the tag goes: redis@sha256:... -> ("redis", "sha256:...")

@@ -10,9 +10,13 @@ asked for, so a minion that was down and comes back is picked up.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from kubeplay.connectors.base import CommandResult, Connector, DockerOps, HeldProcess, MinionConnection
+from kubeplay.connectors.base import (
+    ConnectionWrapper,
+    Connector,
+    MinionConnection,
+)
 from kubeplay.model import Minion
 
 ALIVE = ("true",)
@@ -27,29 +31,9 @@ def _key(minion: Minion) -> _Key:
     return (minion.name, minion.host, minion.port, minion.user, minion.key_file, minion.connection)
 
 
-class _Lent:
-    """A kept connection as a round sees it: everything but ``close``, which leaves it open."""
-
-    def __init__(self, conn: MinionConnection) -> None:
-        self.conn = conn
-        self.minion = conn.minion
-
-    @property
-    def address(self) -> str:
-        return self.conn.address
-
-    def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
-        return self.conn.run(argv, stdin, timeout)
-
-    def spawn(self, argv: Sequence[str]) -> HeldProcess:
-        """A held program (the lock) ends with its own HeldProcess, never with a round: lent as is."""
-        return self.conn.spawn(argv)
-
-    def docker(self) -> DockerOps:
-        return self.conn.docker()
-
-    def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
-        return self.conn.tcp_exchange(address, port, send, timeout)
+class _Lent(ConnectionWrapper):
+    """A kept connection as a round sees it: everything but ``close``, which leaves it open (a held program, the
+    lock, still ends with its own HeldProcess at the end of the round)."""
 
     def close(self) -> None:
         pass

@@ -11,7 +11,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from kubeplay.connectors.base import CommandResult, Connector, ContainerConfig, DockerOps, HeldProcess, MinionConnection
+from kubeplay.connectors.base import (
+    CommandResult,
+    ConnectionWrapper,
+    Connector,
+    ContainerConfig,
+    DockerOps,
+    HeldProcess,
+    MinionConnection,
+)
 from kubeplay.model import Minion
 
 Trace = Callable[[str], None]
@@ -62,18 +70,13 @@ class _TracedDocker:
         return call
 
 
-class TracedConnection:
+class TracedConnection(ConnectionWrapper):
     """A ``MinionConnection`` whose programs, Docker calls and TCP exchanges are traced."""
 
     def __init__(self, conn: MinionConnection, trace: Trace) -> None:
-        self.conn = conn
-        self.minion: Minion = conn.minion
+        super().__init__(conn)
         self._trace = trace
         self._docker: DockerOps | None = None
-
-    @property
-    def address(self) -> str:
-        return self.conn.address
 
     def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
         result: CommandResult = _timed(
@@ -96,9 +99,6 @@ class TracedConnection:
         what = f"{self.minion.name}: tcp {address}:{port}"
         data: bytes = _timed(self._trace, what, lambda: self.conn.tcp_exchange(address, port, send, timeout))
         return data
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def traced(connect: Connector, trace: Trace) -> Connector:

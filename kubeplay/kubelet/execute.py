@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubeplay.connectors.base import ContainerConfig, MinionConnection
-from kubeplay.errors import DockerError
+from kubeplay.connectors.base import ContainerConfig, ContainerSummary, MinionConnection
+from kubeplay.errors import DockerConflict, DockerError
 from kubeplay.kubelet.observe import pod_containers
 from kubeplay.model import INFRA_CONTAINER, EnvVar, ObservedPod, Pod
 from kubeplay.parallel import Say, in_parallel
@@ -19,7 +19,7 @@ from kubeplay.planner.pods import Action, Plan
 from kubeplay.planner.rollout import PlacedStep
 from kubeplay.pods.dockerspec import app_config, image_ref, infra_config, volume_name
 from kubeplay.pods.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs
-from kubeplay.pods.labels import LABEL_CONTAINER
+from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_POD
 from kubeplay.pods.spechash import pod_hash
 
 ROLLOUT_TIMEOUT = 120.0
@@ -98,29 +98,56 @@ class MinionExecutor:
     # --- pods ---
 
     def create_pod(self, pod: Pod) -> None:
-        """Create and start the infra container, then every app container; on failure remove what was made."""
+        """Create and start the infra container, then the pod's emptyDir volumes and every app container; on
+        failure remove what was made. A run killed half-way leaves a half-made pod: the next run observes it
+        (every container and volume carries the pod's label) and replaces it."""
         spec_hash = pod_hash(pod)
         created: list[str] = []
         try:
             env = self.environment
-            infra = self._create_container(infra_config(pod, spec_hash, env.infra_image, env.hosts))
+            infra = self._create_container(infra_config(pod, spec_hash, env.infra_image, env.hosts), pod.name, created)
             created.append(infra)
+            for volume in pod.spec.volumes:
+                if not volume.host_path:
+                    self.docker.create_volume(volume_name(pod.name, volume.name), {LABEL_POD: pod.name})
             for container in pod.spec.containers:
-                created.append(self._create_container(app_config(pod, container, spec_hash, infra, env.env)))
+                config = app_config(pod, container, spec_hash, infra, env.env)
+                created.append(self._create_container(config, pod.name, created))
         except Exception:
             for cid in reversed(created):
                 self.docker.remove(cid)
             self._remove_volumes(pod.name)
             raise
 
-    def _create_container(self, config: ContainerConfig) -> str:
-        cid = self.docker.create(config)
+    def _create_container(self, config: ContainerConfig, pod: str, made: Sequence[str]) -> str:
+        try:
+            cid = self.docker.create(config)
+        except DockerConflict:
+            self._remove_leftovers(config.name, pod, made)
+            cid = self.docker.create(config)
         try:
             self.docker.start(cid)
         except DockerError:
             self.docker.remove(cid)
             raise
         return cid
+
+    def _remove_leftovers(self, name: str, pod: str, made: Sequence[str]) -> None:
+        """The container name is taken. When a container of this same pod holds it (left by a run killed after
+        this run observed the minion), it goes, with the pod's other containers not made now (``made``); any
+        other holder is never touched, and the pod fails."""
+        leftovers = [c for c in pod_containers(self.docker, pod) if c.id not in made]
+        if not any(c.name == name for c in leftovers):
+            raise DockerConflict(
+                f"the container name {name} is taken by a container that is not kubeplay's pod {pod}: "
+                "kubeplay leaves it alone; remove or rename it"
+            )
+        self._remove_containers(leftovers)
+
+    def _remove_containers(self, found: Sequence[ContainerSummary]) -> None:
+        """Apps first, the infra container last (the apps live in its network namespace)."""
+        for c in sorted(found, key=lambda c: c.labels.get(LABEL_CONTAINER) == INFRA_CONTAINER):
+            self.docker.remove(c.id)
 
     def remove_pod(self, pod: ObservedPod) -> None:
         for c in sorted(pod.containers, key=lambda c: c.container == INFRA_CONTAINER):
@@ -129,8 +156,7 @@ class MinionExecutor:
 
     def remove_pod_by_name(self, name: str) -> bool:
         found = pod_containers(self.docker, name)
-        for c in sorted(found, key=lambda c: c.labels.get(LABEL_CONTAINER) == INFRA_CONTAINER):
-            self.docker.remove(c.id)
+        self._remove_containers(found)
         self._remove_volumes(name)
         return bool(found)
 

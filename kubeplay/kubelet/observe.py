@@ -1,6 +1,7 @@
 """Observation: connect to every minion in parallel, then read what kubeplay needs from its Docker.
 
-Per minion: one labelled container list, the daemon's capacity, its bridge subnet and its images. A minion
+Per minion: one labelled container list (containers in every state: a killed run leaves created, exited and
+half-made pods), one labelled volume list, the daemon's capacity, its bridge subnet and its images. A minion
 that cannot be reached is recorded as unreachable (unknown), never as empty. Connecting and observing are two
 steps (``connect``, ``observe_session``) so that a run can lock the minions in between (kubelet/lock.py).
 
@@ -27,6 +28,7 @@ from kubeplay.errors import KubeplayError, UntrustedHostKey
 from kubeplay.model import INFRA_CONTAINER, Minion, Observed, ObservedContainer, ObservedMinion
 from kubeplay.names import dns_label_error, label_key_error, label_value_error
 from kubeplay.parallel import in_parallel, workers
+from kubeplay.pods.dockerspec import volume_name
 from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
 
 _EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
@@ -143,6 +145,7 @@ def _bridge_subnet(subnet: str) -> tuple[str, list[str]]:
 def observe_minion(conn: MinionConnection) -> ObservedMinion:
     docker = conn.docker()
     checked = [check_container(parse_container(c)) for c in pod_containers(docker)]
+    volumes = docker.labelled_volumes(LABEL_POD)
     facts = docker.facts()
     subnet, subnet_warnings = _bridge_subnet(facts.bridge_subnet) if facts.bridge_subnet else ("", [])
     return ObservedMinion(
@@ -155,7 +158,19 @@ def observe_minion(conn: MinionConnection) -> ObservedMinion:
         cpu=facts.cpus * 1000,
         memory=facts.memory,
         images=facts.images,
+        volumes=_pods_volumes(volumes),
     )
+
+
+def _pods_volumes(volumes: Mapping[str, Mapping[str, str]]) -> tuple[tuple[str, str], ...]:
+    """(volume, pod) of each labelled volume kubeplay made for a pod: a valid pod name, and the volume named after
+    it (checked like any data from a minion, before kubeplay would remove one)."""
+    found = []
+    for name, labels in volumes.items():
+        pod = labels.get(LABEL_POD, "")
+        if dns_label_error(pod) is None and name.startswith(volume_name(pod, "")) and name.isprintable():
+            found.append((name, pod))
+    return tuple(sorted(found))
 
 
 def relist(observed: Observed, connections: Mapping[str, MinionConnection], forks: int) -> Observed:

@@ -1,9 +1,10 @@
 """The planner: (desired, observed) -> ordered actions, each with a reason. Pure: no I/O.
 
 Per pod: a pod that is missing is scheduled and created; a pod whose spec hash differs is replaced where it runs;
-a pod with a missing container, a failed liveness probe or a dead infra container is replaced; exited containers
-are started again as the restart policy says; a pod gone from the manifests is removed. Replication controllers
-add their replicas (replicas.py) and the scheduler places every new pod (scheduler.py).
+a pod with a missing, extra, never-started or dead container (what a killed run leaves), a failed liveness probe
+or a dead infra container is replaced; exited containers are started again as the restart policy says; a pod gone
+from the manifests is removed. Replication controllers add their replicas (replicas.py) and the scheduler places
+every new pod (scheduler.py).
 Per minion the actions run in this order: remove, provision, pull, replace, create, start.
 """
 
@@ -88,7 +89,7 @@ class Options:
 def _restartable(pod: ObservedPod, desired: Pod) -> tuple[str, ...]:
     """Ids of the pod's stopped containers that its restart policy brings back (infra first)."""
     policy = desired.spec.restart_policy
-    stopped = [c for c in pod.containers if c.state in ("exited", "created", "dead")]
+    stopped = [c for c in pod.containers if c.state == "exited"]  # created or dead: replaced (_broken)
     ids = []
     for c in sorted(stopped, key=lambda c: c.container != INFRA_CONTAINER):
         if c.container == INFRA_CONTAINER or policy == "always" or (policy == "onFailure" and c.exit_code != 0):
@@ -100,17 +101,38 @@ def _replace_reason(pod: ObservedPod, desired: Pod, probe_failure: str) -> str:
     """Why an existing pod must be replaced, or "" when it can stay."""
     if pod.spec_hash != pod_hash(desired):
         return "spec changed"
-    names = {c.container for c in pod.containers}
-    if INFRA_CONTAINER not in names:
-        return "infra container missing"
-    missing = [c.name for c in desired.spec.containers if c.name not in names]
-    if missing:
-        return "container " + ", ".join(missing) + " missing"
+    broken = _broken(pod, desired)
+    if broken:
+        return broken
     infra = pod.infra
     if infra is not None and infra.state in ("exited", "dead") and any(c.state == "running" for c in pod.apps):
         return "infra container died"
     if probe_failure:
         return f"liveness probe failed: {probe_failure}"
+    return ""
+
+
+def _broken(pod: ObservedPod, desired: Pod) -> str:
+    """Why the pod's containers are not one whole pod (a run killed half-way leaves such pods), or "".
+
+    A whole pod is exactly one infra container and one container per container of the spec, all made from the
+    same spec, each started at least once and none dead (Docker could not stop or remove it)."""
+    names = [c.container for c in pod.containers]
+    wanted = [INFRA_CONTAINER, *(c.name for c in desired.spec.containers)]
+    missing = [n for n in wanted if n not in names]
+    if INFRA_CONTAINER in missing:
+        return "infra container missing"
+    if missing:
+        return "container " + ", ".join(missing) + " missing"
+    extra = sorted({n or "(unlabelled)" for n in names if n not in wanted or names.count(n) > 1})
+    if extra:
+        return "unexpected container " + ", ".join(extra)
+    if len({c.spec_hash for c in pod.containers}) > 1:
+        return "containers made from different specs"
+    for state, why in (("created", "never started"), ("dead", "dead")):
+        found = sorted(c.container for c in pod.containers if c.state == state)
+        if found:
+            return "container " + ", ".join(found) + f" {why}"
     return ""
 
 
@@ -182,6 +204,7 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
     b.new.extend(replicas.create)
     keep = {p.name for p in wanted} | {p.name for p in replicas.create} | set(replicas.rolling)
     _remove_unwanted(b, replicas, keep, {rc.name for rc in desired.controllers})
+    _remove_leftover_volumes(b)
     wanted_names = {p.name for p in wanted}
     for pod in observed.pods:
         if (pod.minion, pod.name) not in b.removed and pod.name not in wanted_names:
@@ -244,6 +267,19 @@ def _remove_unwanted(b: _PlanBuilder, replicas: ReplicaPlan, keep: Set[str], con
             )
         if reason is not None:
             b.remove(pod, reason)
+
+
+def _remove_leftover_volumes(b: _PlanBuilder) -> None:
+    """kubeplay's volumes whose pod has no container left on their minion (a run killed between removing a pod's
+    containers and its volumes leaves them) are removed, as a remove of that pod with no containers."""
+    for minion in (m for m in b.observed.minions.values() if m.reachable):
+        here = {p.name for p in minion.pods}
+        orphans: dict[str, list[str]] = {}
+        for volume, pod in minion.volumes:
+            if pod not in here:
+                orphans.setdefault(pod, []).append(volume)
+        for pod, volumes in sorted(orphans.items()):
+            b.remove(ObservedPod(pod, minion.name, ()), f"volume {', '.join(volumes)} left by a pod that is gone")
 
 
 def _images(b: _PlanBuilder, inventory: Inventory, rollout: Sequence[tuple[str, Pod]] = ()) -> None:

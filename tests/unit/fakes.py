@@ -19,7 +19,7 @@ from kubeplay.connectors.base import (
     ExecResult,
     HeldProcess,
 )
-from kubeplay.errors import DockerError, DockerNotFound
+from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 from kubeplay.model import Minion
 
 
@@ -34,6 +34,28 @@ class FakeContainer:
 
 Call = tuple[str, str]
 """(method, subject): the container's name, the volume's name, the image reference."""
+
+CHANGES = ("create", "start", "remove", "create_volume", "remove_volume", "pull", "import_image")
+"""The calls that change a minion."""
+
+
+class Killed(BaseException):
+    """The run was killed (kill -9): nothing after it happens. A BaseException, so no ``except Exception`` in
+    kubeplay catches it, as nothing catches a SIGKILL."""
+
+
+@dataclass
+class Fuse:
+    """Shared by several fakes: the run is killed just before the change that would come after ``changes``
+    changes (counted over every minion), so a test can stop a run at each of its steps in turn."""
+
+    changes: int
+    done: int = 0
+
+    def change(self) -> None:
+        if self.done >= self.changes:
+            raise Killed(f"killed after {self.done} changes")
+        self.done += 1
 
 
 @dataclass
@@ -52,12 +74,17 @@ class FakeDocker:
     volume_names: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)
     failing: dict[Call, str] = field(default_factory=dict)
+    volume_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Labels of the volumes created with labels (a volume made by a bind has none)."""
+    fuse: Fuse | None = None
 
     def fail(self, method: str, subject: str = "", message: str = "") -> None:
         """Make every later call of method (on subject, or on anything when "") raise DockerError."""
         self.failing[(method, subject)] = message or f"{method} {subject} refused".strip()
 
     def _call(self, method: str, subject: str) -> None:
+        if self.fuse is not None and method in CHANGES:
+            self.fuse.change()
         self.calls.append((method, subject))
         if self.journal is not None:
             self.journal.append((self.minion, method, subject))
@@ -102,7 +129,7 @@ class FakeDocker:
     def create(self, config: ContainerConfig) -> str:
         self._call("create", config.name)
         if any(c.config.name == config.name for c in self.held.values()):
-            raise DockerError(f'Conflict. The container name "/{config.name}" is already in use')
+            raise DockerConflict(f'Conflict. The container name "/{config.name}" is already in use')
         container_id = f"{config.name}@{len(self.calls)}"
         ip = "" if config.network_mode else f"172.17.0.{len(self.held) + 2}"
         self.held[container_id] = FakeContainer(container_id, config, ip=ip, created=self.created_at)
@@ -124,6 +151,22 @@ class FakeDocker:
     def remove_volume(self, name: str) -> None:
         self._call("remove_volume", name)
         self.volume_names.discard(name)
+        self.volume_labels.pop(name, None)
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self._call("create_volume", name)
+        if name not in self.volume_names:
+            self.volume_names.add(name)
+            self.volume_labels[name] = dict(labels)
+
+    def labelled_volumes(self, label: str) -> dict[str, dict[str, str]]:
+        self._call("volumes", label)
+        key, _, value = label.partition("=")
+        return {
+            name: dict(labels)
+            for name, labels in self.volume_labels.items()
+            if key in labels and (not value or labels[key] == value)
+        }
 
     def pull(self, reference: str) -> None:
         self._call("pull", reference)
