@@ -97,12 +97,9 @@ def _identity_problem(c: ObservedContainer) -> str | None:
     """Why a container's id or names cannot be kubeplay's own, or None."""
     if not _CONTAINER_ID.fullmatch(c.id):
         return f"id {_excerpt(c.id)} is not a container id"
-    for what, value, mixed in (
-        ("pod", c.pod, False),
-        ("container", c.container, False),
-        ("controller", c.controller, True),
-    ):
-        if (value or what != "controller") and value != INFRA_CONTAINER and dns_label_error(value, mixed_case=mixed):
+    for what, value in (("pod", c.pod), ("container", c.container), ("controller", c.controller)):
+        # names as the manifests accept them: v1beta1 ids such as "redisController" (and its replicas) have capitals
+        if (value or what != "controller") and value != INFRA_CONTAINER and dns_label_error(value, mixed_case=True):
             return f"its {what} label {_excerpt(value)} is not a valid name"
     return None
 

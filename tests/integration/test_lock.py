@@ -30,7 +30,7 @@ import sys
 from kubeplay import reconcile
 from kubeplay.kubelet.lock import LockRequest, this_process
 inputs = reconcile.load([], sys.argv[1], {}, None)
-connect = reconcile.connector(inputs.inventory, False, 10)
+connect = reconcile.connector(inputs.inventory, False, 10, print)
 with reconcile.observe(inputs, connect, 5, network=False, lock=LockRequest(this_process(), 0)):
     print("held", flush=True)
     sys.stdin.read()

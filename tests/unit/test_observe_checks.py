@@ -88,3 +88,13 @@ def test_a_bridge_subnet_that_is_not_a_network_gives_no_routes(monkeypatch: pyte
 def test_a_route_whose_gateway_is_not_an_address_is_not_read() -> None:
     text = "172.21.0.0/16 via 10.77.3.11 dev eth0 proto 107\n172.22.0.0/16 via 10.0.0.1;reboot dev eth0 proto 107\n"
     assert [r.via for r in parse_routes(text)] == ["10.77.3.11"]
+
+
+def test_names_the_manifests_accept_are_read_back_even_with_capitals() -> None:
+    """The seed's v1beta1 controller is "redisController": its replicas' pods are kubeplay's own."""
+    conn = FakeConnection()
+    replica = pod("redisController-vs6fz", Container("redis", "dockerfile/redis"), controller="redisController")
+    MinionExecutor(conn, Environment()).create_pod(replica)
+    minion = observe_minion(conn)
+    assert minion.warnings == ()
+    assert [p.name for p in Observed({"m1": minion}).pods] == ["redisController-vs6fz"]
