@@ -8,7 +8,7 @@ and are never mutated after construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Protocol = Literal["TCP", "UDP"]
@@ -20,6 +20,9 @@ Connection = Literal["ssh", "local"]
 
 INFRA_CONTAINER = "POD"
 """Name of the infra container of every pod (it holds the pod's IP and published ports)."""
+
+DEFAULT_PROJECT = "default"
+"""The project of pods and services made before kubeplay had projects (no project label), and of stdin input."""
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,8 @@ class ObservedContainer:
     """Liveness as Docker's health check sees it: "", starting, healthy, unhealthy."""
     labels: dict[str, str] = field(default_factory=dict)
     """All of the container's Docker labels."""
+    project: str = DEFAULT_PROJECT
+    """The project that made the container (DEFAULT_PROJECT when it carries no project label)."""
 
 
 @dataclass(frozen=True)
@@ -279,6 +284,10 @@ class ObservedPod:
     @property
     def controller(self) -> str:
         return self.containers[0].controller if self.containers else ""
+
+    @property
+    def project(self) -> str:
+        return self.containers[0].project if self.containers else DEFAULT_PROJECT
 
     @property
     def ip(self) -> str:
@@ -340,3 +349,12 @@ class Observed:
     @property
     def unreachable(self) -> tuple[str, ...]:
         return tuple(name for name, m in self.minions.items() if not m.reachable)
+
+    def of_project(self, project: str) -> Observed:
+        """The same minions holding only the containers of ``project``."""
+        return Observed(
+            {
+                name: replace(m, containers=tuple(c for c in m.containers if c.project == project))
+                for name, m in self.minions.items()
+            }
+        )

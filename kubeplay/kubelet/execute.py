@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from kubeplay.connectors.base import ContainerConfig, MinionConnection
 from kubeplay.errors import DockerError
 from kubeplay.kubelet.observe import pod_containers
-from kubeplay.model import INFRA_CONTAINER, EnvVar, ObservedPod, Pod
+from kubeplay.model import DEFAULT_PROJECT, INFRA_CONTAINER, EnvVar, ObservedPod, Pod
 from kubeplay.parallel import Say, in_parallel
 from kubeplay.planner.pods import Action, Plan
 from kubeplay.planner.rollout import PlacedStep
@@ -39,6 +39,8 @@ class Environment:
     env: tuple[EnvVar, ...] = ()
     hosts: Mapping[str, str] = field(default_factory=dict)
     infra_image: str = INFRA_IMAGE
+    project: str = DEFAULT_PROJECT
+    """The run's project, labelled on every container it creates."""
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,12 @@ class MinionExecutor:
         created: list[str] = []
         try:
             env = self.environment
-            infra = self._create_container(infra_config(pod, spec_hash, env.infra_image, env.hosts))
+            infra = self._create_container(infra_config(pod, spec_hash, env.infra_image, env.hosts, env.project))
             created.append(infra)
             for container in pod.spec.containers:
-                created.append(self._create_container(app_config(pod, container, spec_hash, infra, env.env)))
+                created.append(
+                    self._create_container(app_config(pod, container, spec_hash, infra, env.env, env.project))
+                )
         except Exception:
             for cid in reversed(created):
                 self.docker.remove(cid)

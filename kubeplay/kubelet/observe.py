@@ -18,7 +18,15 @@ from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, Min
 from kubeplay.errors import KubeplayError
 from kubeplay.model import Minion, Observed, ObservedContainer, ObservedMinion
 from kubeplay.parallel import in_parallel, workers
-from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
+from kubeplay.pods.labels import (
+    LABEL_CONTAINER,
+    LABEL_CONTROLLER,
+    LABEL_HASH,
+    LABEL_POD,
+    read_pod_labels,
+    read_ports,
+    read_project,
+)
 
 _EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -62,6 +70,7 @@ def parse_container(summary: ContainerSummary) -> ObservedContainer:
         ip=summary.ip,
         health=health_match.group(1).replace("health: ", "") if health_match else "",
         labels=labels,
+        project=read_project(labels),
     )
 
 
