@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from kubeplay.errors import ManifestError, Problem
-from kubeplay.model import Service
+from kubeplay.model import Service, Source
 
 PORTAL_FIELD = "portalIP"
 
@@ -48,10 +48,22 @@ class _PortalNetwork:
         return int.from_bytes(digest[:8], "big") % self.size
 
 
-def allocate_portals(services: Sequence[Service], observed: Mapping[str, str], portal_net: str) -> dict[str, str]:
-    """Service name -> portal IP for every service. Raises ManifestError for bad or colliding explicit IPs."""
+def allocate_portals(
+    services: Sequence[Service],
+    observed: Mapping[str, str],
+    portal_net: str,
+    others: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Service name -> portal IP for every service. ``others``: service name -> project of the services of other
+    projects, whose observed portal IPs are never given to ``services``. Raises ManifestError for bad or colliding
+    explicit IPs."""
     network = _PortalNetwork(portal_net)
-    portals, owners = _explicit_portals(services, network)
+    taken = {
+        observed[name]: Service(name, {}, {}, (), Source(f"project {project}"))
+        for name, project in (others or {}).items()
+        if name in observed
+    }
+    portals, owners = _explicit_portals(services, network, taken)
     implicit = sorted((s for s in services if not s.portal_ip), key=lambda s: s.name)
     for service in implicit:
         previous = observed.get(service.name, "")
@@ -80,10 +92,10 @@ def merge_observed(per_minion: Iterable[Mapping[str, str]]) -> dict[str, str]:
 
 
 def _explicit_portals(
-    services: Sequence[Service], network: _PortalNetwork
+    services: Sequence[Service], network: _PortalNetwork, taken: Mapping[str, Service]
 ) -> tuple[dict[str, str], dict[str, Service]]:
     portals: dict[str, str] = {}
-    owners: dict[str, Service] = {}
+    owners: dict[str, Service] = dict(taken)
     problems: list[Problem] = []
     for service in sorted((s for s in services if s.portal_ip), key=lambda s: s.name):
         problem = _check_explicit(service, network, owners)
