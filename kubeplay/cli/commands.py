@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from kubeplay import reconcile
 from kubeplay.cli import render, views
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
 from kubeplay.errors import InputError, Problem
-from kubeplay.kubelet.execute import Environment, MinionExecutor
-from kubeplay.model import Observed
+from kubeplay.model import DEFAULT_PROJECT, Observed
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy.plan import observed_portals, serving_pods
 from kubeplay.proxy.portals import allocate_portals
 from kubeplay.selectors import Selector, parse_selector
 
 
-def _load(args: argparse.Namespace, files: list[str]) -> reconcile.Inputs:
+def _load(args: argparse.Namespace, files: list[str], project: str | None = None) -> reconcile.Inputs:
     extra_vars = reconcile.parse_extra_vars(args.extra_vars)
-    return reconcile.load(files, args.inventory, extra_vars, getattr(args, "limit", None))
+    inputs = reconcile.load(
+        files, args.inventory, extra_vars, getattr(args, "limit", None), project or getattr(args, "project", None)
+    )
+    for warning in inputs.warnings:
+        render.warning(warning)
+    return inputs
 
 
 def _connector(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
@@ -40,15 +45,26 @@ def apply(args: argparse.Namespace) -> int:
         max_unavailable=args.max_unavailable,
         check=args.check,
         ask=not args.yes and sys.stdin.isatty(),
+        allow_empty=args.allow_empty,
     )
+    screen = render.ApplyScreen(args.output, diff=args.diff, check=args.check)
+    outcome = _change(args, inputs, lambda seen: reconcile.apply(inputs, seen, options, screen))
+    return apply_exit_code(outcome, args.detailed_exitcode)
+
+
+def _change(
+    args: argparse.Namespace,
+    inputs: reconcile.Inputs,
+    stages: Callable[[reconcile.Observation], reconcile.Outcome],
+) -> reconcile.Outcome:
+    """Observe the cluster, run a command's stages (plan, show, ask, change) and show the outcome: the one path
+    of every command that changes minions (apply, delete)."""
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=True) as seen:
-        outcome = reconcile.apply(
-            inputs, seen, options, render.ApplyScreen(args.output, diff=args.diff, check=args.check)
-        )
+        outcome = stages(seen)
     if not outcome.declined:
         render.apply_outcome(outcome, inputs.inventory, args.output)
-    return apply_exit_code(outcome, args.detailed_exitcode)
+    return outcome
 
 
 CONTROLLER_KINDS = ("replicationcontrollers", "replicationcontroller", "rc")
@@ -67,10 +83,10 @@ def get(args: argparse.Namespace) -> int:
         raise InputError([Problem("--selector", str(exc))]) from exc
     if args.kind in CONTROLLER_KINDS and not args.filename:
         raise InputError([Problem("-f", CONTROLLERS_LIVE_IN_MANIFESTS)])
-    inputs = _load(args, args.filename)
+    inputs = _load(args, args.filename, args.project or DEFAULT_PROJECT)  # -p filters, it is not resolved
     network = args.kind in SERVICE_KINDS
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=network) as seen:
-        _show(args.kind, args.output, inputs, seen, selector)
+        _show(args.kind, args.output, inputs, seen, selector, args.project)
     observed = seen.observed
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
         render.warning(f"{name} unreachable, its pods are Unknown: {why}")
@@ -78,7 +94,12 @@ def get(args: argparse.Namespace) -> int:
 
 
 def _show(
-    kind: str, output: str, inputs: reconcile.Inputs, seen: reconcile.Observation, selector: Selector | None
+    kind: str,
+    output: str,
+    inputs: reconcile.Inputs,
+    seen: reconcile.Observation,
+    selector: Selector | None,
+    project: str | None,
 ) -> None:
     desired, observed = inputs.desired, seen.observed
     if kind in CONTROLLER_KINDS:
@@ -91,23 +112,33 @@ def _show(
     elif kind in ENDPOINT_KINDS:
         render.endpoints(views.endpoint_rows(desired.services, serving_pods(observed.pods, ())), output)
     else:
-        pods = [*views.pod_rows(observed), *views.unknown_rows(desired, observed)]
-        render.pods([r for r in pods if selector is None or selector.matches(r.labels)], output)
+        pods = [*views.pod_rows(observed), *views.unknown_rows(desired, observed, inputs.project)]
+        render.pods(
+            [r for r in pods if (selector is None or selector.matches(r.labels)) and project in (None, r.project)],
+            output,
+        )
+
+
+DELETE_WHAT = "name what to delete: kubeplay delete pod NAME..., or kubeplay delete -f PATH"
 
 
 def delete(args: argparse.Namespace) -> int:
-    inputs = _load(args, [])
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=False) as seen:
-        code = EXIT_OK
-        for name in args.names:
-            where = [p.minion for p in seen.observed.pods if p.name == name]
-            for minion in where:
-                MinionExecutor(seen.connections[minion], Environment()).remove_pod_by_name(name)
-                render.result(f"pod {name} deleted on {minion}")
-            if not where:
-                render.error(f"pod {name} not found on any reachable minion")
-                code = EXIT_ERROR
-    return _unreachable_or(code, seen.observed)
+    """Remove pods by name, or what manifests declare, through the same stages as apply (--limit, --check,
+    the question, the project)."""
+    names = list(args.names)
+    if args.kind is None and names:
+        raise InputError([Problem("delete", f"unknown kind {names[0]!r}: {DELETE_WHAT}")])
+    if not names and not args.filename:
+        raise InputError([Problem("delete", DELETE_WHAT)])
+    inputs = _load(args, args.filename)
+    options = reconcile.ApplyOptions(
+        scheduler=get_scheduler("default"), forks=args.forks, check=args.check, ask=not args.yes and sys.stdin.isatty()
+    )
+    screen = render.ApplyScreen(args.output, diff=False, check=args.check, nothing="nothing to delete")
+    outcome = _change(args, inputs, lambda seen: reconcile.delete(inputs, seen, names, options, screen))
+    for name in outcome.plan.missing:
+        render.error(f"pod {name} of project {inputs.project} not found on any reachable minion acted on")
+    return apply_exit_code(outcome, detailed=False)
 
 
 def _unreachable_or(code: int, observed: Observed) -> int:

@@ -69,9 +69,10 @@ class Screen:
 
 @pytest.fixture
 def inputs(tmp_path: Path) -> reconcile.Inputs:
-    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "app.yaml").write_text(MANIFESTS)
     (tmp_path / "hosts.ini").write_text(INVENTORY)
-    return reconcile.load([str(tmp_path / "app.yaml")], str(tmp_path / "hosts.ini"), {}, None)
+    return reconcile.load([str(tmp_path / "shop" / "app.yaml")], str(tmp_path / "hosts.ini"), {}, None, environ={})
 
 
 @pytest.fixture
