@@ -75,14 +75,6 @@ def inputs(tmp_path: Path) -> reconcile.Inputs:
     return reconcile.load([str(tmp_path / "shop" / "app.yaml")], str(tmp_path / "hosts.ini"), {}, None, environ={})
 
 
-@pytest.fixture
-def minions() -> dict[str, FakeConnection]:
-    conns = {name: FakeConnection(name) for name in ("m1", "m2")}
-    for conn in conns.values():
-        conn.fake_docker.images |= {"dockerfile/redis:latest", "kubeplay/httpd:latest"}
-    return conns
-
-
 def connect_to(minions: dict[str, FakeConnection], down: Sequence[str] = ()) -> Connector:
     def connect(minion: Minion) -> MinionConnection:
         if minion.name in down:
