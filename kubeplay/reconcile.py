@@ -371,7 +371,8 @@ def carry_out(inputs: Inputs, seen: Observation, run: RunPlan, options: ApplyOpt
     """Show the plan, stop there with --check, ask, then change the pods and after them the rules and routes."""
     view.planned(run.pods)
     if options.check:
-        view.network_planned(run.network_now, check=True)
+        if run.sync_network:
+            view.network_planned(run.network_now, check=True)
         return Outcome(run, checked=True, syncs=run.network_now)
     if options.ask and run.changes and not view.confirm(run.pods, run.network_now):
         view.progress("nothing was changed")

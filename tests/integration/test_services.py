@@ -20,7 +20,7 @@ import pytest
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
 from kubeplay.inventory.load import load_inventory
 from kubeplay.proxy import rules as proxy
-from tests.integration.conftest import SEED, Lab, kubeplay
+from tests.integration.conftest import PROJECT, SEED, Lab, kubeplay
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +128,7 @@ spec:
 
 
 def apply(manifest: Path, inventory: Path, *more: str) -> dict[str, Any]:
-    run = kubeplay("apply", "-f", str(manifest), "-y", "-o", "json", *more, inventory=inventory)
+    run = kubeplay("apply", "-f", str(manifest), "-y", "-p", PROJECT, "-o", "json", *more, inventory=inventory)
     assert run.code == 0, run.stderr
     return run.json()
 
@@ -351,7 +351,7 @@ def test_the_seed_redis_answers_ping_through_its_portal_and_a_pod_finds_it_by_en
         )
     )
     manifests = ["-f", str(SEED / "redis.json"), "-f", str(service), "-f", str(finder)]
-    run = kubeplay("apply", *manifests, "-y", inventory=net_lab.inventory)
+    run = kubeplay("apply", *manifests, "-y", "-p", PROJECT, inventory=net_lab.inventory)
     assert run.code == 0, run.stderr
     ip = portal(service, net_lab.inventory, "redis")
     redis_minion = next(
