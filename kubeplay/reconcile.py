@@ -94,9 +94,18 @@ def load(
     """Read and validate everything before the first connection. Raises InputError with every problem found."""
     inventory = load_inventory(inventory_path, extra_vars)
     variables: dict[str, object] = {**inventory.vars, **extra_vars}
-    name = resolve_project(project, variables, environ, files)
     warnings: list[str] = []
-    desired = load_manifests(list(files), variables, warnings=warnings) if files else Desired()
+    problems: list[Problem] = []
+    try:
+        name = resolve_project(project, variables, environ, files)
+    except InputError as exc:  # reported together with the manifests' own problems
+        name, problems = DEFAULT_PROJECT, exc.problems
+    try:
+        desired = load_manifests(list(files), variables, warnings=warnings) if files else Desired()
+    except InputError as exc:
+        raise InputError([*problems, *exc.problems]) from exc
+    if problems:
+        raise InputError(problems)
     selected = frozenset(m.name for m in limit_inventory(inventory, limit).minions) if limit else None
     return Inputs(desired, inventory, selected, name, tuple(warnings))
 

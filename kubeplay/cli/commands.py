@@ -150,7 +150,8 @@ def validate(args: argparse.Namespace) -> int:
     inputs = _load(args, args.filename)
     d = inputs.desired
     render.result(
-        f"ok: {len(d.pods)} pods, {len(d.controllers)} replication controllers, {len(d.services)} services; "
+        f"ok: project {inputs.project}: "
+        f"{len(d.pods)} pods, {len(d.controllers)} replication controllers, {len(d.services)} services; "
         f"inventory {args.inventory}: {len(inputs.inventory.minions)} minions"
     )
     return EXIT_OK

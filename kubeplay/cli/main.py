@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check manifests and inventory without connecting anywhere")
     validate.add_argument("-f", "--filename", action="append", default=[], metavar="PATH")
     _inventory_args(validate)
+    _project_arg(validate)
     validate.set_defaults(func=_cmd("validate"))
 
     _lab_parser(sub)

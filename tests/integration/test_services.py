@@ -281,8 +281,11 @@ def test_the_users_rules_and_dockers_rules_survive_every_apply(net_lab: Lab, tmp
         )
         empty = tmp_path / "empty.yaml"
         empty.write_text("")
-        for manifest in (web_manifest(tmp_path), web_manifest(tmp_path, extra=second), web_manifest(tmp_path), empty):
-            apply(manifest, inventory)
+        # one service, two, one again (each written just before it is applied), then none: the empty manifest
+        # means what it says, remove the project's services
+        for extra in ("", second, "", None):
+            manifest = empty if extra is None else web_manifest(tmp_path, extra=extra)
+            apply(manifest, inventory, *(("--allow-empty",) if extra is None else ()))
             for i in range(net_lab.size):
                 assert foreign_rules(net_lab, i) == before[i], f"minion-{i + 1}: a rule not kubeplay's changed"
         leftovers = [
