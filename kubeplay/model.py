@@ -8,7 +8,7 @@ and are never mutated after construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Protocol = Literal["TCP", "UDP"]
@@ -20,6 +20,9 @@ Connection = Literal["ssh", "local"]
 
 INFRA_CONTAINER = "POD"
 """Name of the infra container of every pod (it holds the pod's IP and published ports)."""
+
+DEFAULT_PROJECT = "default"
+"""The project of pods and services made before kubeplay had projects (no project label), and of stdin input."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,8 @@ class ObservedContainer:
     """Liveness as Docker's health check sees it: "", starting, healthy, unhealthy."""
     labels: dict[str, str] = field(default_factory=dict)
     """All of the container's Docker labels."""
+    project: str = DEFAULT_PROJECT
+    """The project that made the container (DEFAULT_PROJECT when it carries no project label)."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +287,10 @@ class ObservedPod:
     @property
     def controller(self) -> str:
         return self.containers[0].controller if self.containers else ""
+
+    @property
+    def project(self) -> str:
+        return self.containers[0].project if self.containers else DEFAULT_PROJECT
 
     @property
     def ip(self) -> str:
@@ -327,8 +336,8 @@ class ObservedMinion:
     """Not reached because its host key was refused (changed or revoked): an error, not merely unreachable."""
     warnings: tuple[str, ...] = ()
     """What the minion reported that was invalid and is ignored (kubeplay.kubelet.observe.check_container)."""
-    volumes: tuple[tuple[str, str], ...] = ()
-    """kubeplay's emptyDir volumes on the minion: (volume name, the pod it was made for)."""
+    volumes: tuple[tuple[str, str, str], ...] = ()
+    """kubeplay's emptyDir volumes on the minion: (volume name, the pod it was made for, that pod's project)."""
 
     @property
     def pods(self) -> tuple[ObservedPod, ...]:
@@ -354,3 +363,16 @@ class Observed:
     def refused(self) -> tuple[str, ...]:
         """The minions whose host key was refused (also in ``unreachable``: what is on them is unknown)."""
         return tuple(name for name, m in self.minions.items() if m.refused)
+
+    def of_project(self, project: str) -> Observed:
+        """The same minions holding only the containers of ``project``."""
+        return Observed(
+            {
+                name: replace(
+                    m,
+                    containers=tuple(c for c in m.containers if c.project == project),
+                    volumes=tuple(v for v in m.volumes if v[2] == project),
+                )
+                for name, m in self.minions.items()
+            }
+        )

@@ -5,9 +5,13 @@ previous one's typed output; the pure stages (load, plan) touch no network, the 
 connections that ``observe`` opened, one per minion, closed when the ``Observation`` is left. What a person sees
 and whether they agree is injected as an ``ApplyView``, so the whole run is unit-testable with fake connections::
 
-    inputs  = load(files, inventory, extra_vars, limit)              # pure, raises InputError
+    inputs  = load(files, inventory, extra_vars, limit, project)     # pure, raises InputError
     with observe(inputs, connect, forks, network=True, lock=request) as seen:  # connect, lock, observe
         outcome = apply(inputs, seen, options, view)                 # probe, plan, confirm, execute, sync
+        # or: outcome = delete(inputs, seen, pod_names, options, view)  # the same stages, removals only
+
+Every run belongs to a project (``resolve_project``): it reconciles and removes only that project's pods and
+services; other projects' pods count for scheduling and endpoints, their services' rules are kept as they are.
 
 A run that may change minions passes a ``lock``: every minion it reached is locked (kubelet/lock.py) before it is
 observed, until the block is left, so no other run changes it meanwhile.
@@ -28,7 +32,7 @@ from typing import Protocol
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
 from kubeplay.connectors.faults import parse_fault, with_fault
-from kubeplay.errors import InputError, ManifestError, Problem
+from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
 from kubeplay.kubelet.execute import Environment, Result, execute
@@ -37,13 +41,22 @@ from kubeplay.kubelet.observe import Session, observe_session, relist
 from kubeplay.kubelet.observe import connect as connect_minions
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
-from kubeplay.model import Desired, Inventory, Minion, Observed
+from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed
+from kubeplay.names import dns_label_error
 from kubeplay.parallel import Say
 from kubeplay.planner.consent import refused_everywhere
-from kubeplay.planner.pods import Options, Plan, plan_pods
+from kubeplay.planner.pods import Action, Options, Plan, plan_pods
 from kubeplay.planner.scheduler import Scheduler
 from kubeplay.pods.infra import INFRA_IMAGE
-from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_services, plan_sync, serving_pods
+from kubeplay.proxy.plan import (
+    MinionNetwork,
+    MinionSync,
+    ServicePlan,
+    observed_projects,
+    plan_services,
+    plan_sync,
+    serving_pods,
+)
 from kubeplay.proxy.portals import portal_problems
 from kubeplay.proxy.sync import NetworkResult, read_failures, read_minion_network, write
 
@@ -57,6 +70,10 @@ class Inputs:
     """The whole inventory: every minion is observed."""
     limit: frozenset[str] | None
     """Minions selected by --limit (only they are acted on), None for all."""
+    project: str = DEFAULT_PROJECT
+    """The project the run reconciles (``resolve_project``)."""
+    warnings: tuple[str, ...] = ()
+    """Files under -f skipped because they are no manifests."""
 
 
 def parse_extra_vars(pairs: Sequence[str]) -> dict[str, object]:
@@ -70,16 +87,65 @@ def parse_extra_vars(pairs: Sequence[str]) -> dict[str, object]:
     return extra
 
 
-def load(files: Sequence[str], inventory_path: str, extra_vars: Mapping[str, object], limit: str | None) -> Inputs:
+PROJECT_VARIABLE = "kubeplay_project"
+PROJECT_ENVIRONMENT = "KUBEPLAY_PROJECT"
+
+
+def load(
+    files: Sequence[str],
+    inventory_path: str,
+    extra_vars: Mapping[str, object],
+    limit: str | None,
+    project: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Inputs:
     """Read and validate everything before the first connection. Raises InputError with every problem found."""
     inventory = load_inventory(inventory_path, extra_vars)
     variables: dict[str, object] = {**inventory.vars, **extra_vars}
-    desired = load_manifests(list(files), variables) if files else Desired()
-    problems = [*portal_problems(desired.services, inventory.portal_net), *refused_everywhere(desired, inventory)]
+    warnings: list[str] = []
+    problems: list[Problem] = []
+    try:
+        name = resolve_project(project, variables, environ, files)
+    except InputError as exc:  # reported together with the manifests' own problems
+        name, problems = DEFAULT_PROJECT, exc.problems
+    try:
+        desired = load_manifests(list(files), variables, warnings=warnings) if files else Desired()
+    except InputError as exc:
+        raise InputError([*problems, *exc.problems]) from exc
+    problems += [*portal_problems(desired.services, inventory.portal_net), *refused_everywhere(desired, inventory)]
     if problems:
-        raise ManifestError(problems)
+        raise InputError(problems)
     selected = frozenset(m.name for m in limit_inventory(inventory, limit).minions) if limit else None
-    return Inputs(desired, inventory, selected)
+    return Inputs(desired, inventory, selected, name, tuple(warnings))
+
+
+def resolve_project(
+    explicit: str | None, variables: Mapping[str, object], environ: Mapping[str, str], files: Sequence[str]
+) -> str:
+    """The run's project: -p, else the inventory variable kubeplay_project, else $KUBEPLAY_PROJECT, else the name
+    of the folder of the first -f path (a file's folder, a folder's own name; ``default`` for stdin or no -f).
+    Raises InputError when it is not a DNS label."""
+    given = [
+        ("-p", explicit),
+        (PROJECT_VARIABLE, variables.get(PROJECT_VARIABLE)),
+        (f"${PROJECT_ENVIRONMENT}", environ.get(PROJECT_ENVIRONMENT)),
+    ]
+    for source, value in given:
+        if value is not None and str(value) != "":
+            return _valid_project(str(value), source)
+    if not files or files[0] == "-":
+        return DEFAULT_PROJECT
+    path = os.path.abspath(files[0])
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    return _valid_project(os.path.basename(folder), f"the folder of -f {files[0]}")
+
+
+def _valid_project(name: str, source: str) -> str:
+    problem = dns_label_error(name)
+    if problem:
+        message = f"project name {name!r} (from {source}) {problem}: name the project with -p NAME"
+        raise InputError([Problem("project", message)])
+    return name
 
 
 # --- observe ---------------------------------------------------------------------------------------------------
@@ -171,6 +237,8 @@ class ApplyOptions:
     """Plan and show, change nothing."""
     ask: bool = False
     """Ask the view before changing anything."""
+    allow_empty: bool = False
+    """Let manifests with no object at all remove every pod and service of the project."""
 
 
 class ApplyView(Protocol):
@@ -211,6 +279,10 @@ class RunPlan:
     network_now: tuple[MinionSync, ...]
     """The rules and routes as they would change with the pods as they are now (the pods' changes may add more):
     what --check shows and the confirmation question counts."""
+    missing: tuple[str, ...] = ()
+    """Pods named to delete that are on no reachable minion acted on."""
+    sync_network: bool = True
+    """Write the proxy rules and routes after the pods (a delete of pods only leaves them to the next apply)."""
 
     @property
     def changes(self) -> bool:
@@ -235,6 +307,7 @@ class Outcome:
         return bool(
             self.declined
             or p.refused
+            or self.plan.missing
             or p.unschedulable
             or p.failures
             or not all(r.ok for r in self.results)
@@ -252,7 +325,7 @@ class Outcome:
 def plan(inputs: Inputs, seen: Observation, options: ApplyOptions) -> RunPlan:
     """Probe the running pods (over the connections), then plan services and pods (pure)."""
     observed = seen.observed
-    services = plan_services(inputs.desired.services, observed, seen.networks, inputs.inventory)
+    services = plan_services(inputs.desired.services, observed, seen.networks, inputs.inventory, inputs.project)
     probe_failures = probe_all(observed.pods, inputs.desired, seen.connections, options.forks)
     pods = plan_pods(
         inputs.desired,
@@ -264,11 +337,76 @@ def plan(inputs: Inputs, seen: Observation, options: ApplyOptions) -> RunPlan:
             probe_failures=probe_failures,
             max_unavailable=options.max_unavailable,
             spread_selectors=tuple(s.selector for s in inputs.desired.services),
+            project=inputs.project,
         ),
     )
+    if not options.allow_empty:
+        refuse_empty(inputs, seen, pods)
     serving = serving_pods(observed.pods, probe_failures)
     network_now = plan_sync(services, observed.minions, serving, seen.networks, inputs.limit)
     return RunPlan(pods, services, probe_failures, network_now)
+
+
+class EmptyInputRefused(KubeplayError):
+    """Manifests with no object at all would remove the project's pods or services (see ``refuse_empty``)."""
+
+
+def refuse_empty(inputs: Inputs, seen: Observation, pods: Plan) -> None:
+    """Raise EmptyInputRefused when the manifests hold no object while the run would remove pods or services of
+    the project: an empty folder, an empty stdin or a mistyped path removes nothing by accident."""
+    d = inputs.desired
+    if d.pods or d.controllers or d.services:
+        return
+    removed = sum(1 for a in pods.actions if a.verb == "remove")
+    in_scope = {n: read for n, read in seen.networks.items() if inputs.limit is None or n in inputs.limit}
+    services = sum(1 for p in observed_projects(in_scope).values() if p == inputs.project)
+    if removed or services:
+        what = " and ".join([_count(removed, "pod")] * bool(removed) + [_count(services, "service")] * bool(services))
+        raise EmptyInputRefused(
+            f"{what} of project {inputs.project} would be removed; pass --allow-empty to remove them"
+        )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def plan_delete(inputs: Inputs, seen: Observation, names: Sequence[str]) -> RunPlan:
+    """The removals a delete makes: the pods named, and the objects of the manifests (their pods, the replicas of
+    their controllers, their services' rules), of the project, on the minions acted on. Pure. Raises InputError
+    for a name another project uses."""
+    observed, project = seen.observed, inputs.project
+    d = inputs.desired
+    named = {*names, *(p.name for p in d.pods)}
+    controllers = {rc.name for rc in d.controllers}
+    foreign = [p for p in observed.pods if p.project != project and (p.name in named or p.controller in controllers)]
+    services = {s.name for s in d.services}
+    projects = observed_projects(seen.networks)
+    problems = [
+        Problem("delete", f"pod {p.name} is of project {p.project} (on {p.minion}): delete it with -p {p.project}")
+        for p in foreign
+    ] + [
+        Problem("delete", f"service {n} is of project {projects[n]}: delete it with -p {projects[n]}")
+        for n in sorted(services)
+        if projects.get(n, project) != project
+    ]
+    if problems:
+        raise InputError(problems)
+    acted = [p for p in observed.pods if inputs.limit is None or p.minion in inputs.limit]
+    gone = [p for p in acted if p.project == project and (p.name in named or p.controller in controllers)]
+    actions = tuple(
+        Action("remove", p.minion, f"replica of {p.controller}" if p.controller else "deleted", pod=p.name, observed=p)
+        for p in sorted(gone, key=lambda p: (p.minion, p.name))
+    )
+    unreachable = {n: observed.minions[n].error for n in observed.unreachable}
+    pods = Plan(actions, unreachable=unreachable, project=project)
+    service_plan = ServicePlan(
+        (), {}, (), {}, {}, inputs.inventory.pod_network, project=project, removed=frozenset(services)
+    )
+    found = {p.name for p in gone}
+    network_now = plan_sync(service_plan, observed.minions, [], seen.networks, inputs.limit) if services else ()
+    missing = tuple(n for n in names if n not in found)
+    return RunPlan(pods, service_plan, {}, network_now, missing=missing, sync_network=bool(services))
 
 
 def apply(
@@ -276,15 +414,34 @@ def apply(
 ) -> Outcome:
     """Plan, show, ask, then change the pods and after them the proxy rules and routes. ``on_event`` is told each
     pod action's result as it is known, then each network write's."""
-    run = plan(inputs, seen, options)
+    return carry_out(inputs, seen, plan(inputs, seen, options), options, view, on_event)
+
+
+def delete(inputs: Inputs, seen: Observation, names: Sequence[str], options: ApplyOptions, view: ApplyView) -> Outcome:
+    """Remove the pods named and the objects of the manifests, as apply does: show, ask, then remove."""
+    return carry_out(inputs, seen, plan_delete(inputs, seen, names), options, view)
+
+
+def carry_out(
+    inputs: Inputs,
+    seen: Observation,
+    run: RunPlan,
+    options: ApplyOptions,
+    view: ApplyView,
+    on_event: EventSink = _no_sink,
+) -> Outcome:
+    """Show the plan, stop there with --check, ask, then change the pods and after them the rules and routes."""
     view.planned(run.pods)
     if options.check:
-        view.network_planned(run.network_now, check=True)
+        if run.sync_network:
+            view.network_planned(run.network_now, check=True)
         return Outcome(run, checked=True, syncs=run.network_now)
     if options.ask and run.changes and not view.confirm(run.pods, run.network_now):
         view.progress("nothing was changed")
         return Outcome(run, declined=True)
     results = _run_pods(inputs, seen, run, options, view.progress, on_event)
+    if not run.sync_network:
+        return Outcome(run, results=tuple(results))
     now = relist(seen.observed, seen.connections, options.forks) if results else seen.observed
     syncs, network = _sync_network(inputs, seen, run, now, options, view)
     for written in network:
@@ -298,7 +455,10 @@ def _run_pods(
     if not run.pods.changes:
         return []
     environment = Environment(
-        run.services.env, run.services.hosts, infra_image=inputs.inventory.infra_image or INFRA_IMAGE
+        run.services.env,
+        run.services.hosts,
+        infra_image=inputs.inventory.infra_image or INFRA_IMAGE,
+        project=inputs.project,
     )
     return execute(run.pods, seen.connections, environment, say, options.forks, done=on_event)
 

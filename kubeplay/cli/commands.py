@@ -14,18 +14,23 @@ from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_
 from kubeplay.connectors.base import Connector
 from kubeplay.connectors.kept import KeptConnections
 from kubeplay.errors import InputError, Problem
-from kubeplay.kubelet.execute import Environment, MinionExecutor, Result
+from kubeplay.kubelet.execute import Result
 from kubeplay.kubelet.lock import LockRequest, this_process
-from kubeplay.model import Observed
+from kubeplay.model import DEFAULT_PROJECT, Observed
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy.plan import observed_portals, serving_pods
 from kubeplay.proxy.portals import allocate_portals
 from kubeplay.selectors import Selector, parse_selector
 
 
-def _load(args: argparse.Namespace, files: list[str]) -> reconcile.Inputs:
+def _load(args: argparse.Namespace, files: list[str], project: str | None = None) -> reconcile.Inputs:
     extra_vars = reconcile.parse_extra_vars(args.extra_vars)
-    return reconcile.load(files, args.inventory, extra_vars, getattr(args, "limit", None))
+    inputs = reconcile.load(
+        files, args.inventory, extra_vars, getattr(args, "limit", None), project or getattr(args, "project", None)
+    )
+    for warning in inputs.warnings:
+        render.warning(warning)
+    return inputs
 
 
 def _connector(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
@@ -47,7 +52,7 @@ def apply(args: argparse.Namespace) -> int:
         from kubeplay.cli.loop import every
 
         return every(args, apply_once)
-    with runlog.opened(args.log_file, args.command_line, runlog.project_name(args.filename)) as log:
+    with runlog.opened(args.log_file, args.command_line, runlog.project_name(args)) as log:
         _, outcome = apply_once(args, log.event)
         assert outcome is not None
         code = apply_exit_code(outcome, args.detailed_exitcode)
@@ -79,22 +84,41 @@ def apply_once(
         max_unavailable=args.max_unavailable,
         check=args.check,
         ask=not args.yes and args.every is None and sys.stdin.isatty(),
+        allow_empty=args.allow_empty,
     )
-    connect = _connector(args, inputs)
+    screen = render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets)
+
+    def stages(seen: reconcile.Observation) -> reconcile.Outcome | None:
+        if stopping():
+            return None
+        return reconcile.apply(inputs, seen, options, screen, _shown(on_event))
+
+    return inputs, _change(args, inputs, stages, kept)
+
+
+def _change(
+    args: argparse.Namespace,
+    inputs: reconcile.Inputs,
+    stages: Callable[[reconcile.Observation], reconcile.Outcome | None],
+    kept: KeptConnections | None = None,
+) -> reconcile.Outcome | None:
+    """Connect, lock (unless --check), observe, run a command's stages (plan, show, ask, change) and show the
+    outcome: the one path of every command that changes minions (apply, delete). None when the stages stopped
+    before changing anything (apply --every being told to stop)."""
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
     began = time.monotonic()
-    lock = None if args.check else _lock(args)
+    connect = _connector(args, inputs)
     connect = kept.through(connect) if kept else connect
+    lock = None if args.check else _lock(args)
     with reconcile.observe(inputs, connect, args.forks, network=True, lock=lock, say=render.progress) as seen:
         _warn_ignored(seen.observed)
         _observed_detail(seen.observed, time.monotonic() - began)
-        if stopping():
-            return inputs, None
-        screen = render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets)
-        outcome = reconcile.apply(inputs, seen, options, screen, _shown(on_event))
-    if not outcome.declined:
-        render.apply_outcome(outcome, inputs.inventory, args.output, diff=args.diff, show_secrets=args.show_secrets)
-    return inputs, outcome
+        outcome = stages(seen)
+    if outcome is not None and not outcome.declined:
+        show_secrets = getattr(args, "show_secrets", False)
+        diff = getattr(args, "diff", False)
+        render.apply_outcome(outcome, inputs.inventory, args.output, diff=diff, show_secrets=show_secrets)
+    return outcome
 
 
 def _observed_detail(observed: Observed, seconds: float) -> None:
@@ -135,11 +159,11 @@ def get(args: argparse.Namespace) -> int:
         raise InputError([Problem("--selector", str(exc))]) from exc
     if args.kind in CONTROLLER_KINDS and not args.filename:
         raise InputError([Problem("-f", CONTROLLERS_LIVE_IN_MANIFESTS)])
-    inputs = _load(args, args.filename)
+    inputs = _load(args, args.filename, args.project or DEFAULT_PROJECT)  # -p filters, it is not resolved
     network = args.kind in SERVICE_KINDS
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=network) as seen:
         _warn_ignored(seen.observed)
-        _show(args.kind, args.output, inputs, seen, selector)
+        _show(args.kind, args.output, inputs, seen, selector, args.project)
     observed = seen.observed
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
         if name in observed.refused:
@@ -150,7 +174,12 @@ def get(args: argparse.Namespace) -> int:
 
 
 def _show(
-    kind: str, output: str, inputs: reconcile.Inputs, seen: reconcile.Observation, selector: Selector | None
+    kind: str,
+    output: str,
+    inputs: reconcile.Inputs,
+    seen: reconcile.Observation,
+    selector: Selector | None,
+    project: str | None,
 ) -> None:
     desired, observed = inputs.desired, seen.observed
     if kind in CONTROLLER_KINDS:
@@ -163,25 +192,34 @@ def _show(
     elif kind in ENDPOINT_KINDS:
         render.endpoints(views.endpoint_rows(desired.services, serving_pods(observed.pods, ())), output)
     else:
-        pods = [*views.pod_rows(observed), *views.unknown_rows(desired, observed)]
-        render.pods([r for r in pods if selector is None or selector.matches(r.labels)], output)
+        pods = [*views.pod_rows(observed), *views.unknown_rows(desired, observed, inputs.project)]
+        render.pods(
+            [r for r in pods if (selector is None or selector.matches(r.labels)) and project in (None, r.project)],
+            output,
+        )
+
+
+DELETE_WHAT = "name what to delete: kubeplay delete pod NAME..., or kubeplay delete -f PATH"
 
 
 def delete(args: argparse.Namespace) -> int:
-    inputs = _load(args, [])
-    connect = _connector(args, inputs)
-    with reconcile.observe(inputs, connect, args.forks, network=False, lock=_lock(args), say=render.progress) as seen:
-        _warn_ignored(seen.observed)
-        code = EXIT_OK
-        for name in args.names:
-            where = [p.minion for p in seen.observed.pods if p.name == name]
-            for minion in where:
-                MinionExecutor(seen.connections[minion], Environment()).remove_pod_by_name(name)
-                render.result(f"pod {name} deleted on {minion}")
-            if not where:
-                render.error(f"pod {name} not found on any reachable minion")
-                code = EXIT_ERROR
-    return _unreachable_or(code, seen.observed)
+    """Remove pods by name, or what manifests declare, through the same stages as apply (--limit, --check,
+    the question, the project)."""
+    names = list(args.names)
+    if args.kind is None and names:
+        raise InputError([Problem("delete", f"unknown kind {names[0]!r}: {DELETE_WHAT}")])
+    if not names and not args.filename:
+        raise InputError([Problem("delete", DELETE_WHAT)])
+    inputs = _load(args, args.filename)
+    options = reconcile.ApplyOptions(
+        scheduler=get_scheduler("default"), forks=args.forks, check=args.check, ask=not args.yes and sys.stdin.isatty()
+    )
+    screen = render.ApplyScreen(args.output, diff=False, check=args.check, nothing="nothing to delete")
+    outcome = _change(args, inputs, lambda seen: reconcile.delete(inputs, seen, names, options, screen))
+    assert outcome is not None  # (only apply --every stops before changing)
+    for name in outcome.plan.missing:
+        render.error(f"pod {name} of project {inputs.project} not found on any reachable minion acted on")
+    return apply_exit_code(outcome, detailed=False)
 
 
 def _warn_ignored(observed: Observed) -> None:
@@ -202,7 +240,8 @@ def validate(args: argparse.Namespace) -> int:
     inputs = _load(args, args.filename)
     d = inputs.desired
     render.result(
-        f"ok: {len(d.pods)} pods, {len(d.controllers)} replication controllers, {len(d.services)} services; "
+        f"ok: project {inputs.project}: "
+        f"{len(d.pods)} pods, {len(d.controllers)} replication controllers, {len(d.services)} services; "
         f"inventory {args.inventory}: {len(inputs.inventory.minions)} minions"
     )
     return EXIT_OK

@@ -91,7 +91,7 @@ def every(args: argparse.Namespace, apply_once: ApplyOnce) -> int:
         raise InputError([Problem("-o", "--every prints text; --log-file PATH keeps a machine-readable record")])
     tally = Tally()
     kept = KeptConnections()
-    with runlog.opened(args.log_file, args.command_line, runlog.project_name(args.filename)) as log:
+    with runlog.opened(args.log_file, args.command_line, runlog.project_name(args)) as log:
         try:
             with _signals_stop() as stop:
                 _loop(Round(args, apply_once, log, kept, stop), tally)

@@ -93,6 +93,22 @@ def _verbosity_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _project_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-p",
+        "--project",
+        default=None,
+        metavar="NAME",
+        help="the project to act on (default: the inventory's kubeplay_project, else $KUBEPLAY_PROJECT, "
+        "else the name of the first -f path's folder, else default)",
+    )
+
+
+def _change_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--check", action="store_true", help="show the plan, change nothing (takes no lock)")
+    p.add_argument("--yes", "-y", action="store_true", help="never ask for confirmation")
+
+
 def _connect_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", default=None, metavar="PATTERN", help="only act on minions matching this Ansible pattern")
     p.add_argument(
@@ -150,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _inventory_args(apply)
     _connect_args(apply)
-    apply.add_argument("--check", action="store_true", help="show the plan, change nothing (takes no lock)")
+    _project_arg(apply)
+    _change_args(apply)
     _lock_args(apply)
     apply.add_argument("--diff", action="store_true", help="show a field-level diff of what changes")
     apply.add_argument(
@@ -158,7 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show env values whose names contain PASSWORD, TOKEN, SECRET or KEY (hidden by --diff and -o json)",
     )
-    apply.add_argument("--yes", "-y", action="store_true", help="never ask for confirmation")
+    apply.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="let manifests with no object remove every pod and service of the project (refused otherwise)",
+    )
     apply.add_argument("-o", "--output", choices=["text", "json"], default="text")
     apply.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 2 when changes were made (with --check: are pending)"
@@ -212,21 +233,36 @@ def build_parser() -> argparse.ArgumentParser:
     _inventory_args(get)
     _connect_args(get)
     _verbosity_args(get)
+    get.add_argument("-p", "--project", default=None, metavar="NAME", help="only pods of this project")
     get.set_defaults(func=_cmd("get"))
 
-    delete = sub.add_parser("delete", help="remove a pod's containers now (the manifests decide on the next apply)")
-    delete.add_argument("kind", choices=["pod", "pods", "po"])
-    delete.add_argument("names", nargs="+", metavar="NAME")
+    delete = sub.add_parser(
+        "delete", help="remove pods now, by name or as the manifests declare them (-f): pods, replicas, services"
+    )
+    delete.add_argument("kind", nargs="?", choices=["pod", "pods", "po"])
+    delete.add_argument("names", nargs="*", metavar="NAME")
+    delete.add_argument(
+        "-f",
+        "--filename",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="delete what these manifests declare: their pods, their controllers' replicas, their services' rules",
+    )
     _inventory_args(delete)
     _connect_args(delete)
     _lock_args(delete)
     _verbosity_args(delete)
+    _project_arg(delete)
+    _change_args(delete)
+    delete.add_argument("-o", "--output", choices=["text", "json"], default="text")
     delete.set_defaults(func=_cmd("delete"))
 
     validate = sub.add_parser("validate", help="check manifests and inventory without connecting anywhere")
     validate.add_argument("-f", "--filename", action="append", default=[], metavar="PATH")
     _inventory_args(validate)
     _verbosity_args(validate)
+    _project_arg(validate)
     validate.set_defaults(func=_cmd("validate"))
 
     _lab_parser(sub)

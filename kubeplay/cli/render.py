@@ -113,6 +113,9 @@ def input_error(exc: InputError) -> None:
 # --- apply ----------------------------------------------------------------------------------------------------
 
 
+NOTHING_TO_APPLY = "nothing to change, the cluster matches the manifests"
+
+
 def _action_line(a: Action) -> str:
     style = VERB_STYLE[a.verb]
     subject = f"pod {a.pod}" if a.pod else f"image {a.image}"
@@ -120,11 +123,27 @@ def _action_line(a: Action) -> str:
     return f"  {verb} {escape(a.minion):<12} {escape(subject):<30} [dim]{escape(a.reason)}[/dim]"
 
 
-def pod_plan(p: Plan, *, diff: bool, check: bool, show_secrets: bool = False) -> None:
-    """The pods' plan; with ``diff`` each replace's field diff (secret-looking env values masked unless
-    ``show_secrets``)."""
+def _plan_headline(p: Plan, nothing: str) -> str:
+    """The plan's first line: its project, and what it amounts to when it changes nothing."""
+    head = f"[bold]PLAN[/bold] for project {escape(p.project)}"
     if p.actions or p.rollout:
-        out.print("[bold]PLAN[/bold]" + (" (check: nothing will be changed)" if check else ""))
+        return head
+    if p.unknown:
+        return (
+            f"{head}: nothing can be done, every minion is unreachable: "
+            f"the state of {_plural(len(p.unknown), 'desired pod')} ({escape(', '.join(p.unknown))}) is unknown"
+        )
+    if p.unreachable:
+        return f"{head}: nothing to change on the reachable minions; {escape(', '.join(sorted(p.unreachable)))} unknown"
+    return f"{head}: {nothing}"
+
+
+def pod_plan(p: Plan, *, diff: bool, check: bool, show_secrets: bool = False, nothing: str = NOTHING_TO_APPLY) -> None:
+    """The pods' plan; with ``diff`` each replace's field diff (secret-looking env values masked unless
+    ``show_secrets``). With -q, a plan that changes nothing prints nothing."""
+    if p.changes or verbosity > QUIET:
+        out.print(_plan_headline(p, nothing) + (" (check: nothing will be changed)" if check and p.changes else ""))
+    if p.actions or p.rollout:
         for a in p.actions:
             out.print(_action_line(a))
             if diff and a.verb == "replace" and a.observed is not None and a.desired is not None:
@@ -138,8 +157,6 @@ def pod_plan(p: Plan, *, diff: bool, check: bool, show_secrets: bool = False) ->
                 f"remove {old}, then create {new} (in place)" if step.in_place else f"create {new}, then remove {old}"
             )
             out.print(f"  [yellow]rollout[/yellow]   {escape(step.controller)} step {n}: {escape(order)}")
-    elif verbosity > QUIET:
-        out.print("[bold]PLAN[/bold]: nothing to change, the cluster matches the manifests")
     _plan_problems(p)
 
 
@@ -231,6 +248,7 @@ def plan_json(
 ) -> None:
     doc = {
         "schema": APPLY_SCHEMA,
+        "project": p.project,
         "plan": [_planned_json(a, diff=diff, show_secrets=show_secrets) for a in p.actions],
         "rollout": [
             {
@@ -245,6 +263,7 @@ def plan_json(
         "unschedulable": p.unschedulable,
         "failures": [{"minion": f.minion, "pod": f.pod, "reason": f.reason} for f in p.failures],
         "unreachable": p.unreachable,
+        "unknown": list(p.unknown),
         "notes": list(p.notes),
         "network": {s.minion: _sync_json(s) for s in syncs},
         "network_results": [{"minion": n.minion, "what": n.what, "ok": n.ok, "error": n.error} for n in network],
@@ -276,18 +295,22 @@ class ApplyScreen:
     """The terminal's side of an apply (reconcile.ApplyView): text output shows the plan and, with --check or
     --diff, the network changes; JSON output shows everything at the end instead."""
 
-    def __init__(self, output: str, *, diff: bool, check: bool, show_secrets: bool = False) -> None:
+    def __init__(
+        self, output: str, *, diff: bool, check: bool, show_secrets: bool = False, nothing: str = NOTHING_TO_APPLY
+    ) -> None:
         self.text = output == "text"
         self.diff = diff
         self.check = check
         self.show_secrets = show_secrets
+        self.nothing = nothing
+        """What the plan's first line says when it changes nothing."""
 
     def progress(self, message: str) -> None:
         progress(message)
 
     def planned(self, plan: Plan) -> None:
         if self.text:
-            pod_plan(plan, diff=self.diff, check=self.check, show_secrets=self.show_secrets)
+            pod_plan(plan, diff=self.diff, check=self.check, show_secrets=self.show_secrets, nothing=self.nothing)
 
     def network_planned(self, syncs: Sequence[MinionSync], *, check: bool) -> None:
         if self.text and (check or self.diff):
@@ -330,12 +353,12 @@ def pods(rows: Sequence[PodRow], output: str) -> None:
         return
     columns = ["ID", "Image(s)", "Host", "Labels", "Status"]
     if output == "wide":
-        columns += ["Pod IP", "Controller", "Containers"]
+        columns += ["Pod IP", "Controller", "Containers", "Project"]
     table = _table(columns)
     for r in rows:
         cells = [r.name, ",".join(r.images), r.host, r.labels_text, r.status]
         if output == "wide":
-            cells += [r.pod_ip, r.controller, ",".join(r.containers)]
+            cells += [r.pod_ip, r.controller, ",".join(r.containers), r.project]
         table.add_row(*(escape(c) for c in cells))
     out.print(table)
 

@@ -10,6 +10,7 @@ round carries its number. Each line is written and flushed at once: a killed run
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import os
@@ -20,27 +21,27 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TextIO
 
 from kubeplay import __version__
 from kubeplay.cli.exitcodes import exit_code_for
-from kubeplay.errors import KubeplayError
+from kubeplay.errors import InputError, KubeplayError
 from kubeplay.kubelet.execute import Result
-from kubeplay.reconcile import Event, Outcome
+from kubeplay.model import DEFAULT_PROJECT
+from kubeplay.reconcile import Event, Outcome, resolve_project
 
 LOG_SCHEMA = 1
 """The version of the log lines' layout (run-start's ``schema``); it changes when a field changes meaning or
 goes away, not when one is added."""
 
 
-def project_name(files: Sequence[str]) -> str:
-    """The run's project, as far as the command line tells: the name of the folder of the first -f path
-    (``default`` for stdin)."""
-    if not files or files[0] == "-":
-        return "default"
-    path = Path(files[0]).resolve()
-    return (path if path.is_dir() else path.parent).name or "default"
+def project_name(args: argparse.Namespace) -> str:
+    """The run's project as far as the command line and the environment tell, before the inventory is read (its
+    ``kubeplay_project`` shows in the run's end); ``default`` where that name is invalid (the run then says why)."""
+    try:
+        return resolve_project(getattr(args, "project", None), {}, os.environ, getattr(args, "filename", []))
+    except InputError:
+        return DEFAULT_PROJECT
 
 
 def counts(outcome: Outcome) -> dict[str, int]:

@@ -39,6 +39,7 @@ class PodRow:
     pod_ip: str = ""
     controller: str = ""
     containers: tuple[str, ...] = ()
+    project: str = ""
 
     @property
     def host(self) -> str:
@@ -59,6 +60,7 @@ class PodRow:
             "status": self.status,
             "controller": self.controller,
             "containers": list(self.containers),
+            "project": self.project,
         }
 
 
@@ -77,14 +79,15 @@ def pod_rows(observed: Observed) -> list[PodRow]:
                     pod_ip=pod.ip,
                     controller=pod.controller,
                     containers=tuple(f"{c.container}:{c.state}" for c in sorted(pod.apps, key=lambda c: c.container)),
+                    project=pod.project,
                 )
             )
     return sorted(rows, key=lambda r: (r.name, r.minion))
 
 
-def unknown_rows(desired: Desired, observed: Observed) -> list[PodRow]:
-    """Pods of the manifests found on no reachable minion while some minion is unreachable: they may be there,
-    so their status is Unknown (not Pending, not gone)."""
+def unknown_rows(desired: Desired, observed: Observed, project: str) -> list[PodRow]:
+    """Pods of the manifests (of ``project``) found on no reachable minion while some minion is unreachable: they
+    may be there, so their status is Unknown (not Pending, not gone)."""
     if not observed.unreachable:
         return []
     seen = {p.name for p in observed.pods}
@@ -97,6 +100,7 @@ def unknown_rows(desired: Desired, observed: Observed) -> list[PodRow]:
             host_ip="",
             labels=pod.labels,
             status="Unknown",
+            project=project,
         )
         for pod in desired.pods
         if pod.name not in seen

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from kubeplay.connectors.base import ContainerConfig, ContainerSummary, MinionConnection
 from kubeplay.errors import DockerConflict, DockerError
 from kubeplay.kubelet.observe import pod_containers
-from kubeplay.model import INFRA_CONTAINER, EnvVar, ObservedPod, Pod
+from kubeplay.model import DEFAULT_PROJECT, INFRA_CONTAINER, EnvVar, ObservedPod, Pod
 from kubeplay.parallel import Say, in_parallel
 from kubeplay.planner.pods import Action, Plan
 from kubeplay.planner.rollout import PlacedStep
 from kubeplay.pods.dockerspec import app_config, image_ref, infra_config, volume_name
 from kubeplay.pods.infra import INFRA_CHANGES, INFRA_IMAGE, infra_rootfs
-from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_POD
+from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_POD, LABEL_PROJECT
 from kubeplay.pods.spechash import pod_hash
 
 ROLLOUT_TIMEOUT = 120.0
@@ -41,6 +41,8 @@ class Environment:
     env: tuple[EnvVar, ...] = ()
     hosts: Mapping[str, str] = field(default_factory=dict)
     infra_image: str = INFRA_IMAGE
+    project: str = DEFAULT_PROJECT
+    """The run's project, labelled on every container it creates."""
 
 
 @dataclass(frozen=True)
@@ -105,13 +107,15 @@ class MinionExecutor:
         created: list[str] = []
         try:
             env = self.environment
-            infra = self._create_container(infra_config(pod, spec_hash, env.infra_image, env.hosts), pod.name, created)
+            config = infra_config(pod, spec_hash, env.infra_image, env.hosts, env.project)
+            infra = self._create_container(config, pod.name, created)
             created.append(infra)
             for volume in pod.spec.volumes:
                 if not volume.host_path:
-                    self.docker.create_volume(volume_name(pod.name, volume.name), {LABEL_POD: pod.name})
+                    labels = {LABEL_POD: pod.name, LABEL_PROJECT: env.project}
+                    self.docker.create_volume(volume_name(pod.name, volume.name), labels)
             for container in pod.spec.containers:
-                config = app_config(pod, container, spec_hash, infra, env.env)
+                config = app_config(pod, container, spec_hash, infra, env.env, env.project)
                 created.append(self._create_container(config, pod.name, created))
         except Exception:
             for cid in reversed(created):

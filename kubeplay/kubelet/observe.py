@@ -29,7 +29,15 @@ from kubeplay.model import INFRA_CONTAINER, Minion, Observed, ObservedContainer,
 from kubeplay.names import dns_label_error, label_key_error, label_value_error
 from kubeplay.parallel import in_parallel, workers
 from kubeplay.pods.dockerspec import volume_name
-from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_CONTROLLER, LABEL_HASH, LABEL_POD, read_pod_labels, read_ports
+from kubeplay.pods.labels import (
+    LABEL_CONTAINER,
+    LABEL_CONTROLLER,
+    LABEL_HASH,
+    LABEL_POD,
+    read_pod_labels,
+    read_ports,
+    read_project,
+)
 
 _EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -86,6 +94,7 @@ def parse_container(summary: ContainerSummary) -> ObservedContainer:
         ip=summary.ip,
         health=health_match.group(1).replace("health: ", "") if health_match else "",
         labels=labels,
+        project=read_project(labels),
     )
 
 
@@ -159,14 +168,18 @@ def observe_minion(conn: MinionConnection) -> ObservedMinion:
     )
 
 
-def _pods_volumes(volumes: Mapping[str, Mapping[str, str]]) -> tuple[tuple[str, str], ...]:
-    """(volume, pod) of each labelled volume kubeplay made for a pod: a valid pod name, and the volume named after
-    it (checked like any data from a minion, before kubeplay would remove one)."""
+def _pods_volumes(volumes: Mapping[str, Mapping[str, str]]) -> tuple[tuple[str, str, str], ...]:
+    """(volume, pod, project) of each labelled volume kubeplay made for a pod: a valid pod name, and the volume named
+    after it (checked like any data from a minion, before kubeplay would remove one)."""
     found = []
     for name, labels in volumes.items():
         pod = labels.get(LABEL_POD, "")
-        if dns_label_error(pod) is None and name.startswith(volume_name(pod, "")) and name.isprintable():
-            found.append((name, pod))
+        if (
+            dns_label_error(pod, mixed_case=True) is None
+            and name.startswith(volume_name(pod, ""))
+            and name.isprintable()
+        ):
+            found.append((name, pod, read_project(labels)))
     return tuple(sorted(found))
 
 

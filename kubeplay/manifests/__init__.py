@@ -27,11 +27,15 @@ __all__ = ["load_manifests"]
 
 
 def load_manifests(
-    paths: Sequence[str], variables: Mapping[str, object] | None = None, stdin: TextIO | None = None
+    paths: Sequence[str],
+    variables: Mapping[str, object] | None = None,
+    stdin: TextIO | None = None,
+    warnings: list[str] | None = None,
 ) -> Desired:
-    """The desired state in ``paths``; raises ManifestError listing every problem found."""
+    """The desired state in ``paths``; raises ManifestError listing every problem found. Files under a folder
+    that are no manifests are named in ``warnings``."""
     problems: list[Problem] = []
-    documents = read_documents(paths, variables or {}, stdin or sys.stdin, problems)
+    documents = read_documents(paths, variables or {}, stdin or sys.stdin, problems, warnings)
     loaded = [item for document in documents for item in read_document(document, problems)]
     problems.extend(duplicate_names(loaded))
     objects = [item.object for item in loaded]

@@ -43,12 +43,17 @@ class Unreadable(Exception):
 
 
 def read_documents(
-    paths: Sequence[str], variables: Mapping[str, object], stdin: TextIO, problems: list[Problem]
+    paths: Sequence[str],
+    variables: Mapping[str, object],
+    stdin: TextIO,
+    problems: list[Problem],
+    warnings: list[str] | None = None,
 ) -> list[Document]:
-    """Every document of every manifest file under ``paths``, in order; problems are appended to ``problems``."""
+    """Every document of every manifest file under ``paths``, in order; problems are appended to ``problems``,
+    files skipped because they are no manifests to ``warnings``."""
     documents: list[Document] = []
     for path in paths:
-        for file in manifest_files(path, problems):
+        for file in manifest_files(path, problems, warnings):
             name = STDIN_NAME if file == STDIN else file
             try:
                 documents.extend(Document(name, node) for node in read_file(file, variables, stdin))
@@ -57,31 +62,41 @@ def read_documents(
     return documents
 
 
-def manifest_files(path: str, problems: list[Problem]) -> list[str]:
-    """``path`` itself, or the manifest files under a directory (recursive, sorted, hidden entries skipped)."""
+def manifest_files(path: str, problems: list[Problem], warnings: list[str] | None = None) -> list[str]:
+    """``path`` itself, or the manifest files under a directory (recursive, sorted, hidden entries skipped).
+    A folder that cannot be read is a problem (never silently empty); a file that is no manifest is named in
+    ``warnings``."""
     if path == STDIN or os.path.isfile(path):
         return [path]
     if not os.path.isdir(path):
         problems.append(Problem(path, "no such file or directory"))
         return []
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(Problem(exc.filename or path, f"cannot read this folder: {exc.strerror or exc}"))
+
     files: list[str] = []
-    for directory, subdirectories, names in os.walk(path):
+    for directory, subdirectories, names in os.walk(path, onerror=unreadable):
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
-        files.extend(
-            os.path.join(directory, name) for name in sorted(names) if not name.startswith(".") and is_manifest(name)
-        )
+        for name in sorted(n for n in names if not n.startswith(".")):
+            file = os.path.join(directory, name)
+            if is_manifest(name):
+                files.append(file)
+            elif warnings is not None:
+                warnings.append(f"{file}: not a manifest (not .json, .yaml or .yml, or a .j2 of them): skipped")
     return sorted(files, key=lambda file: Path(file).parts)
 
 
 def is_manifest(name: str) -> bool:
-    return name.removesuffix(TEMPLATE_SUFFIX).endswith(MANIFEST_SUFFIXES)
+    """A manifest's name ends in .json, .yaml or .yml, maybe then .j2, in any case (``*.JSON``, ``.Yaml.J2``)."""
+    return name.lower().removesuffix(TEMPLATE_SUFFIX).endswith(MANIFEST_SUFFIXES)
 
 
 def read_file(file: str, variables: Mapping[str, object], stdin: TextIO) -> list[Node]:
     """The documents of one file (or of stdin for "-"), rendered first when it is a template."""
     text = _read_text(file, stdin)
-    name = file.removesuffix(TEMPLATE_SUFFIX)
-    if file.endswith(TEMPLATE_SUFFIX):
+    name = file.lower().removesuffix(TEMPLATE_SUFFIX)
+    if file.lower().endswith(TEMPLATE_SUFFIX):
         try:
             text = render_template(text, file, variables)
         except TemplateFailed as exc:

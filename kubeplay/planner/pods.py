@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kubeplay.model import INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod
+from kubeplay.errors import InputError, Problem
+from kubeplay.model import DEFAULT_PROJECT, INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod, Source
 from kubeplay.planner.replicas import ReplicaPlan, plan_replicas
 from kubeplay.planner.rollout import PlacedStep, place_rollout
 from kubeplay.planner.scheduler import MinionInfo, PlacedPod, Scheduler, consent_refusal, minion_info
@@ -69,6 +70,9 @@ class Plan:
     """Minion whose host key was refused -> why: an error, and not counted as unreachable."""
     converged: dict[str, int] = field(default_factory=dict)
     """Minion -> number of desired pods already as desired on it (Ansible's "ok")."""
+    project: str = DEFAULT_PROJECT
+    unknown: tuple[str, ...] = ()
+    """Desired pods not found and not placed because every minion acted on is unreachable: their state is unknown."""
 
     @property
     def changes(self) -> bool:
@@ -84,6 +88,8 @@ class Options:
     """(minion, pod) -> why its liveness probe failed."""
     max_unavailable: int = 1
     spread_selectors: tuple[Mapping[str, str], ...] = ()
+    project: str = DEFAULT_PROJECT
+    """Only this project's pods are reconciled or removed; the others only hold ports and resources."""
 
 
 def _restartable(pod: ObservedPod, desired: Pod) -> tuple[str, ...]:
@@ -196,9 +202,15 @@ class _PlanBuilder:
 
 
 def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, options: Options) -> Plan:
-    replicas = plan_replicas(desired.controllers, desired.pods, observed, options.max_unavailable)
+    """The actions that make the project's pods on the cluster match ``desired``. Pods of other projects are never
+    acted on; they count for scheduling. Raises InputError when a name of ``desired`` is another project's."""
+    problems = foreign_names(desired, observed, options.project)
+    if problems:
+        raise InputError(problems)
+    own = observed.of_project(options.project)
+    replicas = plan_replicas(desired.controllers, desired.pods, own, options.max_unavailable)
     infos = {m.name: minion_info(m, observed.minions.get(m.name)) for m in inventory.minions}
-    b = _PlanBuilder(observed, options, infos)
+    b = _PlanBuilder(own, options, infos)
     wanted: list[Pod] = [*desired.pods, *replicas.keep]
     _reconcile_wanted(b, wanted)
     b.new.extend(replicas.create)
@@ -211,6 +223,9 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
             b.placed.append(PlacedPod.observed(pod))
 
     minions = [info for info in infos.values() if options.limit is None or info.name in options.limit]
+    unknown: tuple[str, ...] = ()
+    if not any(m.reachable for m in minions):  # nothing can be placed, and nothing is known to be missing
+        unknown, b.new[:] = tuple(p.name for p in b.new), []
     schedule = options.scheduler(b.new, minions, b.placed, options.spread_selectors)
     placed_now = [*b.placed, *(PlacedPod.of(p, m) for p in b.new if (m := schedule.placements.get(p.name)))]
     steps = tuple(s for s in replicas.rollout if b.acts_on(o.minion for o in s.remove))
@@ -232,6 +247,34 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
         unreachable={name: observed.minions[name].error for name in observed.unreachable if name not in refused},
         refused={name: observed.minions[name].error for name in refused},
         converged=b.converged,
+        project=options.project,
+        unknown=unknown,
+    )
+
+
+def foreign_names(desired: Desired, observed: Observed, project: str) -> list[Problem]:
+    """A problem for each pod or controller of ``desired`` whose name another project's pods already use:
+    kubeplay never takes over another project's pods."""
+    pods: dict[str, ObservedPod] = {}
+    controllers: dict[str, ObservedPod] = {}
+    for pod in observed.pods:
+        if pod.project != project:
+            pods.setdefault(pod.name, pod)
+            if pod.controller:
+                controllers.setdefault(pod.controller, pod)
+    named = [("pod", p.name, p.source, pods.get(p.name)) for p in desired.pods]
+    named += [("replication controller", rc.name, rc.source, controllers.get(rc.name)) for rc in desired.controllers]
+    return [_taken(kind, name, source, other) for kind, name, source, other in named if other is not None]
+
+
+def _taken(kind: str, name: str, source: Source, other: ObservedPod) -> Problem:
+    where = f"pod {other.name} on {other.minion}" if kind != "pod" else f"on {other.minion}"
+    return Problem(
+        source.file,
+        f"{kind} {name} exists in project {other.project} ({where}); kubeplay will not take it over: "
+        f"rename it, or apply with -p {other.project}",
+        source.line,
+        f"{'Pod' if kind == 'pod' else 'ReplicationController'} {name}",
     )
 
 
@@ -275,7 +318,7 @@ def _remove_leftover_volumes(b: _PlanBuilder) -> None:
     for minion in (m for m in b.observed.minions.values() if m.reachable):
         here = {p.name for p in minion.pods}
         orphans: dict[str, list[str]] = {}
-        for volume, pod in minion.volumes:
+        for volume, pod, _ in minion.volumes:
             if pod not in here:
                 orphans.setdefault(pod, []).append(volume)
         for pod, volumes in sorted(orphans.items()):

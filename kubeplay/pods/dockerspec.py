@@ -24,8 +24,8 @@ def volume_name(pod: str, volume: str) -> str:
     return f"kp_{pod}_{volume}"
 
 
-def infra_config(pod: Pod, spec_hash: str, image: str, hosts: Mapping[str, str]) -> ContainerConfig:
-    labels = container_labels(pod, INFRA_CONTAINER, spec_hash)
+def infra_config(pod: Pod, spec_hash: str, image: str, hosts: Mapping[str, str], project: str) -> ContainerConfig:
+    labels = container_labels(pod, INFRA_CONTAINER, spec_hash, project)
     labels[LABEL_PORTS] = ports_label(pod)
     labels[LABEL_SPEC] = pod_document(pod)
     ports: list[tuple[int, str]] = []
@@ -49,7 +49,9 @@ def infra_config(pod: Pod, spec_hash: str, image: str, hosts: Mapping[str, str])
     )
 
 
-def app_config(pod: Pod, container: Container, spec_hash: str, infra_id: str, env: Sequence[EnvVar]) -> ContainerConfig:
+def app_config(
+    pod: Pod, container: Container, spec_hash: str, infra_id: str, env: Sequence[EnvVar], project: str
+) -> ContainerConfig:
     """One app container of a pod. env: variables injected for services, before the container's own."""
     environment = {e.name: e.value for e in env}
     environment.update({e.name: e.value for e in container.env})
@@ -62,7 +64,7 @@ def app_config(pod: Pod, container: Container, spec_hash: str, infra_id: str, en
     return ContainerConfig(
         name=container_name(pod.name, container.name),
         image=container.image,
-        labels=container_labels(pod, container.name, spec_hash),
+        labels=container_labels(pod, container.name, spec_hash, project),
         command=container.command,
         env=environment,
         working_dir=container.working_dir,

@@ -9,21 +9,24 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from kubeplay.model import Pod, Port
+from kubeplay.model import DEFAULT_PROJECT, Pod, Port
 
 PREFIX = "kubeplay."
 LABEL_POD = "kubeplay.pod"
 LABEL_CONTAINER = "kubeplay.container"
 LABEL_HASH = "kubeplay.spec-hash"
 LABEL_CONTROLLER = "kubeplay.controller"
+LABEL_PROJECT = "kubeplay.project"
+"""The project whose apply made the container; absent on containers made before projects (DEFAULT_PROJECT)."""
 LABEL_POD_LABELS = "kubeplay.pod-labels"
 LABEL_PORTS = "kubeplay.ports"
 LABEL_SPEC = "kubeplay.spec"
 """The normalised spec the hash was made from (infra container only), for field-level diffs."""
 
 
-def container_labels(pod: Pod, container: str, spec_hash: str) -> dict[str, str]:
+def container_labels(pod: Pod, container: str, spec_hash: str, project: str) -> dict[str, str]:
     labels = {
+        LABEL_PROJECT: project,
         LABEL_POD: pod.name,
         LABEL_CONTAINER: container,
         LABEL_HASH: spec_hash,
@@ -41,6 +44,11 @@ def ports_label(pod: Pod) -> str:
         for p in c.ports
     ]
     return json.dumps(ports, separators=(",", ":"))
+
+
+def read_project(labels: Mapping[str, str]) -> str:
+    """The container's project; DEFAULT_PROJECT for a container made before projects existed."""
+    return labels.get(LABEL_PROJECT) or DEFAULT_PROJECT
 
 
 def read_pod_labels(labels: Mapping[str, str]) -> dict[str, str]:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubeplay.model import EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
+from kubeplay.errors import InputError, Problem
+from kubeplay.model import DEFAULT_PROJECT, EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
 from kubeplay.proxy import routes as network
 from kubeplay.proxy import rules as proxy
 from kubeplay.proxy.endpoints import Endpoint, compute_endpoints
@@ -50,6 +51,16 @@ class ServicePlan:
     routes: Mapping[str, tuple[Route, ...]]
     """Reachable minion -> kubeplay's routes it should have; empty when the pod network is off."""
     pod_network: bool
+    project: str = DEFAULT_PROJECT
+    removed: frozenset[str] | None = None
+    """None (an apply): the project's services are exactly ``services``, its others go. A set (a delete): only
+    these services go, every other service found on the minions stays as it is."""
+
+    def keeps(self, project: str, service: str) -> bool:
+        """Whether a service found on a minion is written again as it was read."""
+        if self.removed is None:
+            return project != self.project
+        return service not in self.removed
 
 
 @dataclass(frozen=True)
@@ -79,11 +90,20 @@ class MinionSync:
 
 
 def plan_services(
-    services: Sequence[Service], observed: Observed, networks: Mapping[str, MinionNetwork], inventory: Inventory
+    services: Sequence[Service],
+    observed: Observed,
+    networks: Mapping[str, MinionNetwork],
+    inventory: Inventory,
+    project: str = DEFAULT_PROJECT,
 ) -> ServicePlan:
-    """Portals, env and hosts for new containers, and routes. Raises ManifestError for bad or colliding portal
-    IPs and KubeplayError for overlapping pod subnets (with the pod network on)."""
-    portals = allocate_portals(services, observed_portals(networks), inventory.portal_net)
+    """Portals, env and hosts for new containers, and routes. Raises InputError for a service name another project
+    uses, ManifestError for bad or colliding portal IPs and KubeplayError for overlapping pod subnets (with the pod
+    network on)."""
+    others = {n: p for n, p in observed_projects(networks).items() if p != project}
+    taken = [_taken(s, others[s.name]) for s in services if s.name in others]
+    if taken:
+        raise InputError(taken)
+    portals = allocate_portals(services, observed_portals(networks), inventory.portal_net, others)
     routes = network.plan_routes(list(observed.minions.values())) if inventory.pod_network else {}
     return ServicePlan(
         services=tuple(sorted(services, key=lambda s: s.name)),
@@ -92,12 +112,33 @@ def plan_services(
         hosts=dict(hosts_entries(services, portals)),
         routes=routes,
         pod_network=inventory.pod_network,
+        project=project,
+    )
+
+
+def _taken(service: Service, project: str) -> Problem:
+    return Problem(
+        service.source.file,
+        f"service {service.name} exists in project {project}; kubeplay will not take it over: "
+        f"rename it, or apply with -p {project}",
+        service.source.line,
+        f"Service {service.name}",
     )
 
 
 def observed_portals(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
     """Service name -> the portal IP kubeplay gave it, as the minions' rules say (most minions win)."""
     return merge_observed(proxy.observed_portals(n.rules) for n in networks.values() if not n.error)
+
+
+def observed_projects(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
+    """Service name -> its project, as the minions' rules say."""
+    projects: dict[str, str] = {}
+    for n in networks.values():
+        if not n.error:
+            for name, project in proxy.observed_projects(n.rules).items():
+                projects.setdefault(name, project)
+    return projects
 
 
 def serving_pods(pods: Sequence[ObservedPod], probe_failures: Collection[tuple[str, str]]) -> list[ObservedPod]:
@@ -139,7 +180,15 @@ def _minion_sync(
     minions: Sequence[ObservedMinion],
     kept: Sequence[Route],
 ) -> MinionSync:
-    desired = proxy.render(plan.services, plan.portals, endpoints, local_pod_subnet=minion.bridge_subnet)
+    others = proxy.kept_services(read.rules, plan.keeps)
+    desired = proxy.render(
+        plan.services,
+        plan.portals,
+        endpoints,
+        local_pod_subnet=minion.bridge_subnet,
+        project=plan.project,
+        kept=others,
+    )
     wanted: tuple[Route, ...] = ()
     if plan.pod_network:
         subnets = [r.destination for r in kept]

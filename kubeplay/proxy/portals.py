@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from kubeplay.errors import ManifestError, Problem
-from kubeplay.model import Service
+from kubeplay.model import Service, Source
 
 PORTAL_FIELD = "portalIP"
 
@@ -49,13 +49,25 @@ class _PortalNetwork:
         return int.from_bytes(digest[:8], "big") % self.size
 
 
-def allocate_portals(services: Sequence[Service], observed: Mapping[str, str], portal_net: str) -> dict[str, str]:
-    """Service name -> portal IP for every service. Raises ManifestError for bad or colliding explicit IPs."""
+def allocate_portals(
+    services: Sequence[Service],
+    observed: Mapping[str, str],
+    portal_net: str,
+    others: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Service name -> portal IP for every service. ``others``: service name -> project of the services of other
+    projects, whose observed portal IPs are never given to ``services``. Raises ManifestError for bad or colliding
+    explicit IPs."""
     network = _PortalNetwork(portal_net)
-    owners, problems = _claim_explicit(services, network)
+    taken = {
+        observed[name]: Service(name, {}, {}, (), Source(f"project {project}"))
+        for name, project in (others or {}).items()
+        if name in observed
+    }
+    owners, problems = _claim_explicit(services, network, taken)
     if problems:
         raise ManifestError(problems)
-    portals = {service.name: ip for ip, service in owners.items()}
+    portals = {service.name: ip for ip, service in owners.items() if ip not in taken}
     implicit = sorted((s for s in services if not s.portal_ip), key=lambda s: s.name)
     for service in implicit:
         previous = observed.get(service.name, "")
@@ -86,12 +98,15 @@ def merge_observed(per_minion: Iterable[Mapping[str, str]]) -> dict[str, str]:
 def portal_problems(services: Sequence[Service], portal_net: str) -> list[Problem]:
     """Every problem with the services' explicit portal IPs: outside the portal network, its network or broadcast
     address, or another service's. Pure: what ``allocate_portals`` refuses, found without connecting."""
-    return _claim_explicit(services, _PortalNetwork(portal_net))[1]
+    return _claim_explicit(services, _PortalNetwork(portal_net), {})[1]
 
 
-def _claim_explicit(services: Sequence[Service], network: _PortalNetwork) -> tuple[dict[str, Service], list[Problem]]:
-    """Portal IP -> the service that gives it explicitly (first by name), and the problems with the others."""
-    owners: dict[str, Service] = {}
+def _claim_explicit(
+    services: Sequence[Service], network: _PortalNetwork, taken: Mapping[str, Service]
+) -> tuple[dict[str, Service], list[Problem]]:
+    """Portal IP -> the service that has it (``taken``: other projects' services, kept as they are; then the
+    services that give one explicitly, first by name), and the problems with the others."""
+    owners: dict[str, Service] = dict(taken)
     problems: list[Problem] = []
     for service in sorted((s for s in services if s.portal_ip), key=lambda s: s.name):
         problem = _check_explicit(service, network, owners)

@@ -23,10 +23,16 @@ destination; masquerading exactly those (one rule per endpoint IP on this minion
 services it serves) makes the reply come back through the minion. A pod on another minion never reaches this
 minion's nat table with a portal IP (its own minion DNATs it first), so only local endpoints need the rule.
 
-Comments are only where they are read back: the rules matching a portal IP say ``"<service>:<port> portal <IP>"``
-(``observed_portals`` finds the IPs kubeplay gave out from them), a public IP's ``"<service>:<port> public <IP>"``,
-kubeplay's jumps ``"kubeplay ..."``. The per-service and per-endpoint chains (the bulk) carry none: each comment
-costs bytes to write, to save and to match.
+Comments are only where they are read back: the rules matching a portal IP say
+``"<project>/<service>:<port> portal <IP>"`` (``observed_portals`` finds the IPs kubeplay gave out from them,
+``observed_projects`` whose services they are), a public IP's ``"<project>/<service>:<port> public <IP>"``,
+kubeplay's jumps ``"kubeplay ..."``. The project ``default`` is written without its ``default/`` (as every rule was
+before kubeplay had projects). The per-service and per-endpoint chains (the bulk) carry none: each comment costs
+bytes to write, to save and to match.
+
+Projects: a run renders only its own project's services; another project's services are kept exactly as they
+were read back (``kept_services``: their rules in KUBEPLAY-SERVICES and KUBEPLAY-FILTER, found by comment, and
+the chains those jump to), merged in service-name order as if rendered here.
 """
 
 from __future__ import annotations
@@ -38,10 +44,10 @@ import hashlib
 import ipaddress
 import re
 import socket
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubeplay.model import Service, ServicePort
+from kubeplay.model import DEFAULT_PROJECT, Service, ServicePort
 from kubeplay.proxy.endpoints import Endpoint, endpoints_key, service_port_id
 
 PREFIX = "KUBEPLAY-"
@@ -56,7 +62,9 @@ JUMP_COMMENT_PREFIX = "kubeplay "
 MAX_CHAIN_NAME = 28
 """iptables' limit on chain names (XT_EXTENSION_MAXNAMELEN - 1)."""
 
-_PORTAL_COMMENT = re.compile(r"^(?P<service>[^:\s]+):\S+ portal (?P<ip>[0-9.]+)(?:\s|$)")
+_SERVICE_COMMENT = re.compile(r"^(?:(?P<project>[a-z0-9-]+)/)?(?P<service>[^:\s/]+):\S+ (?P<kind>portal|public) ")
+_PORTAL_COMMENT = re.compile(r"^(?:(?P<project>[a-z0-9-]+)/)?(?P<service>[^:\s/]+):\S+ portal (?P<ip>[0-9.]+)(?:\s|$)")
+_DNAT_TO = re.compile(r" --to-destination (?P<ip>[0-9.]+):")
 _COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
@@ -175,27 +183,66 @@ def render(
     endpoints: Mapping[str, Sequence[Endpoint]],
     *,
     local_pod_subnet: str = "",
+    project: str = DEFAULT_PROJECT,
+    kept: Sequence[KeptService] = (),
 ) -> Ruleset:
     """The proxy rules for one minion. Services without a portal IP in ``portals`` are left out.
 
     ``local_pod_subnet`` (the minion's docker bridge subnet): traffic to a portal IP that does not come from a
     pod on this minion is masqueraded, as kube-proxy does for traffic from outside its cluster CIDR.
+    ``project``: the services' project, written in their comments. ``kept``: services (of other projects) whose
+    rules are written as they were read back.
     """
     if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
         local_pod_subnet = str(ipaddress.IPv4Network(local_pod_subnet, strict=False))
     builder = _RulesetBuilder()
     _render_base(builder)
     hairpin: set[str] = set()
-    for service in sorted(services, key=lambda s: s.name):
-        portal = portals.get(service.name, "")
-        if not portal:
+    items: list[Service | KeptService] = [*(s for s in services if portals.get(s.name)), *kept]
+    for item in sorted(items, key=lambda item: item.name):
+        if isinstance(item, KeptService):
+            item.add_to(builder)
+            hairpin.update(item.endpoint_ips)
             continue
-        for port in service.ports:
-            found = tuple(endpoints.get(endpoints_key(service, port), ()))
-            _render_service_port(builder, service, port, portal, found, local_pod_subnet)
+        for port in item.ports:
+            found = tuple(endpoints.get(endpoints_key(item, port), ()))
+            _render_service_port(builder, item, port, portals[item.name], found, local_pod_subnet, project)
             hairpin.update(e.ip for e in found)
     _render_hairpin(builder, hairpin, local_pod_subnet)
     return builder.build()
+
+
+@dataclass(frozen=True)
+class KeptService:
+    """One service's rules as read back from a minion, to be written again unchanged."""
+
+    name: str
+    project: str
+    nat: tuple[str, ...] = ()
+    """Its rules in KUBEPLAY-SERVICES, in order."""
+    filter: tuple[str, ...] = ()
+    """Its rules in KUBEPLAY-FILTER, in order."""
+    chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Its own nat chains (service ports, endpoints) -> their rules."""
+
+    @property
+    def endpoint_ips(self) -> set[str]:
+        """The IPs its endpoint chains send to (for the hairpin rules)."""
+        return {m["ip"] for rules in self.chains.values() for rule in rules if (m := _DNAT_TO.search(rule))}
+
+    def add_to(self, builder: _RulesetBuilder) -> None:
+        for rule in self.nat:
+            builder.rule("nat", rule)
+        for rule in self.filter:
+            builder.rule("filter", rule)
+        for chain, rules in self.chains.items():
+            builder.declare("nat", chain)
+            for rule in rules:
+                builder.rule_in("nat", chain, rule)
+
+
+def _comment_prefix(project: str) -> str:
+    return "" if project == DEFAULT_PROJECT else f"{project}/"
 
 
 def _render_hairpin(builder: _RulesetBuilder, ips: Iterable[str], local_pod_subnet: str) -> None:
@@ -237,8 +284,9 @@ def _render_service_port(
     portal: str,
     endpoints: tuple[Endpoint, ...],
     local_pod_subnet: str,
+    project: str,
 ) -> None:
-    name = service_port_id(service, port)
+    name = _comment_prefix(project) + service_port_id(service, port)
     addresses = [(portal, f"{name} portal {portal}")] + [(ip, f"{name} public {ip}") for ip in service.public_ips]
     if not endpoints:
         for ip, comment in addresses:
@@ -345,6 +393,50 @@ def observed_portals(ruleset: Ruleset) -> dict[str, str]:
         if found:
             portals.setdefault(found["service"], found["ip"])
     return portals
+
+
+def observed_projects(ruleset: Ruleset) -> dict[str, str]:
+    """Service name -> its project, from the comments of kubeplay's portal rules (no project: ``default``)."""
+    projects: dict[str, str] = {}
+    for _table, rule in _all_rules(ruleset):
+        found = _PORTAL_COMMENT.match(comment_of(rule))
+        if found:
+            projects.setdefault(found["service"], found["project"] or DEFAULT_PROJECT)
+    return projects
+
+
+def kept_services(ruleset: Ruleset, keep: Callable[[str, str], bool]) -> list[KeptService]:
+    """The rules of every service in ``ruleset`` for which ``keep(project, name)`` holds, as read: its rules in
+    KUBEPLAY-SERVICES and KUBEPLAY-FILTER (by comment) and the chains they lead to."""
+    nat = ruleset.chains.get("nat", {})
+    found: dict[str, dict[str, list[str]]] = {}
+    projects: dict[str, str] = {}
+    for table, chain in (("nat", SERVICES_CHAIN), ("filter", FILTER_CHAIN)):
+        for rule in ruleset.chains.get(table, {}).get(chain, ()):
+            owner = _SERVICE_COMMENT.match(comment_of(rule))
+            if owner and keep(owner["project"] or DEFAULT_PROJECT, owner["service"]):
+                projects[owner["service"]] = owner["project"] or DEFAULT_PROJECT
+                found.setdefault(owner["service"], {}).setdefault(table, []).append(rule)
+    kept = []
+    for name, rules in sorted(found.items()):
+        chains = _chains_reached(nat, rules.get("nat", ()))
+        kept.append(
+            KeptService(name, projects[name], tuple(rules.get("nat", ())), tuple(rules.get("filter", ())), chains)
+        )
+    return kept
+
+
+def _chains_reached(nat: ChainRules, rules: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The service-port and endpoint chains ``rules`` jump to, directly or through each other."""
+    reached: dict[str, tuple[str, ...]] = {}
+    pending = list(rules)
+    while pending:
+        target = _KUBEPLAY_TARGET.search(pending.pop())
+        chain = target["chain"] if target else ""
+        if chain.startswith((f"{PREFIX}SVC-", f"{PREFIX}SEP-")) and chain not in reached and chain in nat:
+            reached[chain] = nat[chain]
+            pending.extend(nat[chain])
+    return reached
 
 
 def _all_rules(ruleset: Ruleset) -> Iterator[tuple[str, str]]:

@@ -26,6 +26,8 @@ SEED = ROOT / "manifests"
 """Where the seed walkthrough's redis.json and redisController.json are kept, verbatim."""
 LAB_NAME = os.environ.get("KUBEPLAY_TEST_LAB", "lab")
 """Several developers can test side by side, each on a lab of their own (KUBEPLAY_TEST_LAB=name)."""
+PROJECT = "itest"
+"""The project a test's applies share when it means one project (a pytest tmp_path folder's name is no DNS label)."""
 
 
 @dataclass(frozen=True)

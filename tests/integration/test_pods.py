@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import socket
 import textwrap
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import SEED, Lab, kubeplay
+from tests.integration.conftest import PROJECT, SEED, Lab, kubeplay
 
 pytestmark = pytest.mark.integration
 
@@ -80,8 +81,10 @@ def docker_mutations(lab: Lab, since: float, until: float) -> list[str]:
 
 
 def apply(lab: Lab, *paths: Path | str, extra: tuple[str, ...] = ()) -> Any:
+    """Apply as one project (PROJECT) unless ``extra`` names one."""
     files = [a for p in paths for a in ("-f", str(p))]
-    return kubeplay("apply", *files, "--yes", *extra, inventory=lab.inventory)
+    project = () if "-p" in extra else ("-p", PROJECT)
+    return kubeplay("apply", *files, "--yes", *project, *extra, inventory=lab.inventory)
 
 
 # --- the seed -------------------------------------------------------------------------------------------------
@@ -208,11 +211,11 @@ def test_containers_kubeplay_did_not_create_are_never_touched(lab: Lab, tmp_path
         assert apply(lab, SEED / "redis.json").code == 0
         empty = tmp_path / "empty"
         empty.mkdir()
-        run = apply(lab, empty)
+        run = apply(lab, empty, extra=("--allow-empty",))
         assert run.code == 0, run.stderr
         assert container_ids(lab) == set(), "kubeplay's own pod is removed"
         assert api.inspect_container(mine["Id"])["State"]["Running"], "the user's container is untouched"
-        assert kubeplay("delete", "pod", "users-own-redis", inventory=lab.inventory).code == 1
+        assert kubeplay("delete", "pod", "users-own-redis", "-p", PROJECT, "-y", inventory=lab.inventory).code == 1
         assert api.inspect_container(mine["Id"])["State"]["Running"]
     finally:
         api.remove_container(mine["Id"], force=True)
@@ -220,9 +223,9 @@ def test_containers_kubeplay_did_not_create_are_never_touched(lab: Lab, tmp_path
 
 def test_delete_pod_removes_its_containers_now(lab: Lab) -> None:
     assert apply(lab, SEED / "redis.json").code == 0
-    run = kubeplay("delete", "pod", "redis", inventory=lab.inventory)
+    run = kubeplay("delete", "pod", "redis", "-p", PROJECT, inventory=lab.inventory)
     assert run.code == 0, run.stderr
-    assert "pod redis deleted" in run.stdout
+    assert re.search(r"remove +minion-\d +pod redis +deleted", run.stdout), run.stdout
     assert container_ids(lab) == set()
 
 
@@ -277,7 +280,7 @@ def test_privileged_containers_are_refused_unless_the_inventory_allows_them(lab:
     assert container_ids(lab) == set()
     allowed = tmp_path / "inv.ini"
     allowed.write_text(lab.inventory.read_text() + "kubeplay_allow_privileged=true\n")
-    run = kubeplay("apply", "-f", str(manifest), "--yes", inventory=allowed)
+    run = kubeplay("apply", "-f", str(manifest), "--yes", "-p", PROJECT, inventory=allowed)
     assert "create    minion-1     pod priv" in run.stdout, run.stdout + run.stderr
     if run.code != 0:
         # Some sandboxes (this project's CI machines among them) refuse a privileged container's capabilities in
@@ -332,7 +335,9 @@ def test_a_port_taken_on_one_minion_fails_that_pod_only(lab: Lab, tmp_path: Path
         folder.mkdir()
         shutil.copy(SEED / "redis.json", folder / "redis.json")
         write(folder, "other.json", pod_yaml("other"))
-        run = kubeplay("apply", "-f", str(folder), "--yes", "--limit", "minion-1", inventory=lab.inventory)
+        run = kubeplay(
+            "apply", "-f", str(folder), "--yes", "-p", PROJECT, "--limit", "minion-1", inventory=lab.inventory
+        )
         assert run.code == 1, run.stdout + run.stderr
         assert "create redis: FAILED" in run.stderr and "port is already allocated" in run.stderr
         assert find_pod(lab, "other")[0] == 0, "the other pod is still applied"

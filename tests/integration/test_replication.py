@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from kubeplay.lab import cluster, host
-from tests.integration.conftest import LAB_NAME, ROOT, SEED, Lab, Run, kubeplay
+from tests.integration.conftest import LAB_NAME, PROJECT, ROOT, SEED, Lab, Run, kubeplay
 
 pytestmark = pytest.mark.integration
 
@@ -79,8 +79,10 @@ def write(path: Path, *objects: dict[str, object]) -> Path:
 
 
 def apply(lab: Lab, *manifests: Path, extra: tuple[str, ...] = ()) -> Run:
+    """Apply as one project (PROJECT) unless ``extra`` names one."""
     files = [arg for m in manifests for arg in ("-f", str(m))]
-    return kubeplay("apply", *files, "--yes", *extra, inventory=lab.inventory)
+    project = () if "-p" in extra else ("-p", PROJECT)
+    return kubeplay("apply", *files, "--yes", *project, *extra, inventory=lab.inventory)
 
 
 def pods(lab: Lab) -> dict[str, dict[str, object]]:

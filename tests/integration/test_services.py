@@ -20,7 +20,7 @@ import pytest
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
 from kubeplay.inventory.load import load_inventory
 from kubeplay.proxy import rules as proxy
-from tests.integration.conftest import SEED, Lab, kubeplay
+from tests.integration.conftest import PROJECT, SEED, Lab, kubeplay
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +128,7 @@ spec:
 
 
 def apply(manifest: Path, inventory: Path, *more: str) -> dict[str, Any]:
-    run = kubeplay("apply", "-f", str(manifest), "-y", "-o", "json", *more, inventory=inventory)
+    run = kubeplay("apply", "-f", str(manifest), "-y", "-p", PROJECT, "-o", "json", *more, inventory=inventory)
     assert run.code == 0, run.stderr
     return run.json()
 
@@ -281,8 +281,11 @@ def test_the_users_rules_and_dockers_rules_survive_every_apply(net_lab: Lab, tmp
         )
         empty = tmp_path / "empty.yaml"
         empty.write_text("")
-        for manifest in (web_manifest(tmp_path), web_manifest(tmp_path, extra=second), web_manifest(tmp_path), empty):
-            apply(manifest, inventory)
+        # one service, two, one again (each written just before it is applied), then none: the empty manifest
+        # means what it says, remove the project's services
+        for extra in ("", second, "", None):
+            manifest = empty if extra is None else web_manifest(tmp_path, extra=extra)
+            apply(manifest, inventory, *(("--allow-empty",) if extra is None else ()))
             for i in range(net_lab.size):
                 assert foreign_rules(net_lab, i) == before[i], f"minion-{i + 1}: a rule not kubeplay's changed"
         leftovers = [
@@ -351,7 +354,7 @@ def test_the_seed_redis_answers_ping_through_its_portal_and_a_pod_finds_it_by_en
         )
     )
     manifests = ["-f", str(SEED / "redis.json"), "-f", str(service), "-f", str(finder)]
-    run = kubeplay("apply", *manifests, "-y", inventory=net_lab.inventory)
+    run = kubeplay("apply", *manifests, "-y", "-p", PROJECT, inventory=net_lab.inventory)
     assert run.code == 0, run.stderr
     ip = portal(service, net_lab.inventory, "redis")
     redis_minion = next(

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubeplay.model import (
+    DEFAULT_PROJECT,
     INFRA_CONTAINER,
     Container,
     Inventory,
@@ -71,6 +72,7 @@ class Seen:
     """Containers (INFRA_CONTAINER included) that are not there."""
     health: str = ""
     extra_labels: dict[str, str] = field(default_factory=dict)
+    project: str = DEFAULT_PROJECT
 
     def containers(self) -> tuple[ObservedContainer, ...]:
         spec_hash = self.spec_hash or pod_hash(self.pod)
@@ -95,7 +97,8 @@ class Seen:
                     pod_labels=dict(self.pod.labels),
                     ports=tuple(p for c in self.pod.spec.containers for p in c.ports) if infra else (),
                     health="" if infra else self.health,
-                    labels={**container_labels(self.pod, role, spec_hash), **self.extra_labels},
+                    project=self.project,
+                    labels={**container_labels(self.pod, role, spec_hash, self.project), **self.extra_labels},
                 )
             )
         return tuple(out)

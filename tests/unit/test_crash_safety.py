@@ -19,7 +19,7 @@ from kubeplay.kubelet.observe import observe_minion
 from kubeplay.model import INFRA_CONTAINER, Container, Desired, Minion, Observed, Pod
 from kubeplay.planner.pods import Action, Options, plan_pods
 from kubeplay.planner.scheduler import get_scheduler
-from kubeplay.pods.labels import LABEL_HASH, LABEL_POD
+from kubeplay.pods.labels import LABEL_HASH, LABEL_POD, LABEL_PROJECT
 from kubeplay.pods.spechash import spec_hash
 from kubeplay.proxy import rules as proxy
 from kubeplay.proxy.rules import Ruleset
@@ -102,9 +102,13 @@ def test_an_exited_container_is_still_started_not_replaced() -> None:
 
 def test_volumes_left_by_a_pod_that_is_gone_are_removed_and_those_of_a_pod_still_there_kept() -> None:
     observed = cluster(Seen(REDIS))
-    left = (("kp_gone_cache", "gone"), ("kp_gone_data", "gone"), ("kp_redis_data", "redis"))
+    left = (
+        ("kp_gone_cache", "gone", "default"),
+        ("kp_gone_data", "gone", "default"),
+        ("kp_redis_data", "redis", "default"),
+    )
     observed.minions["m1"] = replace(observed.minions["m1"], volumes=left)
-    observed.minions["m2"] = replace(observed.minions["m2"], volumes=(("kp_redis_data", "redis"),))
+    observed.minions["m2"] = replace(observed.minions["m2"], volumes=(("kp_redis_data", "redis", "default"),))
     assert plan_lines(Desired((REDIS,)), observed) == [
         "m1 remove gone: volume kp_gone_cache, kp_gone_data left by a pod that is gone",
         "m2 remove redis: volume kp_redis_data left by a pod that is gone",  # redis is on m1, not here
@@ -136,7 +140,7 @@ def test_observation_sees_containers_in_every_state_and_kubeplays_volumes() -> N
         ("a", "created"),
         ("b", "dead"),
     ]
-    assert minion.volumes == (("kp_web_scratch", "web"),)
+    assert minion.volumes == (("kp_web_scratch", "web", "default"),)
 
 
 # --- the executor: a name already taken ---------------------------------------------------------------------------
@@ -170,7 +174,7 @@ def test_a_foreign_container_holding_the_name_is_left_alone_and_only_its_pod_fai
 def test_emptydir_volumes_are_made_labelled_with_their_pod() -> None:
     conn = FakeConnection()
     MinionExecutor(conn, Environment()).create_pod(WEB)
-    assert conn.fake_docker.volume_labels == {"kp_web_scratch": {LABEL_POD: "web"}}
+    assert conn.fake_docker.volume_labels == {"kp_web_scratch": {LABEL_POD: "web", LABEL_PROJECT: "default"}}
 
 
 # --- whole runs, killed before each of their changes in turn ------------------------------------------------------
@@ -203,7 +207,7 @@ Minions = dict[str, FakeConnection]
 def inputs_for(folder: Path, replicas: int, version: str = "1") -> reconcile.Inputs:
     (folder / "web.yaml").write_text(CONTROLLER.format(replicas=replicas, version=version))
     (folder / "hosts.ini").write_text("[minions]\nm1\nm2\n\n[all:vars]\nkubeplay_pod_network = false\n")
-    return reconcile.load([str(folder / "web.yaml")], str(folder / "hosts.ini"), {}, None)
+    return reconcile.load([str(folder / "web.yaml")], str(folder / "hosts.ini"), {}, None, "crash")
 
 
 def fresh_minions() -> Minions:

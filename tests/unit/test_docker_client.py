@@ -19,7 +19,7 @@ from tests.unit.test_dockerspec import FRONT, HOSTS, WEB
 
 
 def test_infra_config_as_docker_py_arguments() -> None:
-    config = infra_config(FRONT, "h", INFRA_IMAGE, HOSTS)
+    config = infra_config(FRONT, "h", INFRA_IMAGE, HOSTS, "default")
     assert host_config_args(config) == {
         "port_bindings": {"80/tcp": [("127.0.0.1", 8080)], "53/udp": [5353]},
         "restart_policy": {"Name": "always"},
@@ -39,7 +39,7 @@ def test_infra_config_as_docker_py_arguments() -> None:
 
 
 def test_app_config_as_docker_py_arguments() -> None:
-    limited = app_config(FRONT, replace(WEB, cpu=250, memory=1 << 26), "h", "i", [])
+    limited = app_config(FRONT, replace(WEB, cpu=250, memory=1 << 26), "h", "i", [], "default")
     assert host_config_args(limited) == {
         "port_bindings": None,
         "restart_policy": {"Name": "always"},

@@ -35,7 +35,7 @@ HOSTS = {"redis-master": "10.0.0.11", "db": "10.0.0.10"}
 
 
 def test_infra_container_holds_hostname_ports_and_hosts() -> None:
-    config = infra_config(FRONT, "abc123", INFRA_IMAGE, HOSTS)
+    config = infra_config(FRONT, "abc123", INFRA_IMAGE, HOSTS, "default")
     assert (config.name, config.image) == ("kp_front_POD", INFRA_IMAGE)
     assert config.hostname == "front"
     assert config.exposed_ports == ((80, "tcp"), (53, "udp"), (8080, "tcp"))
@@ -47,7 +47,7 @@ def test_infra_container_holds_hostname_ports_and_hosts() -> None:
 
 
 def test_infra_container_labels_name_the_pod_and_keep_its_ports_and_spec() -> None:
-    labels = infra_config(FRONT, "abc123", INFRA_IMAGE, {}).labels
+    labels = infra_config(FRONT, "abc123", INFRA_IMAGE, {}, "default").labels
     assert (labels[LABEL_POD], labels[LABEL_CONTAINER], labels[LABEL_HASH]) == ("front", INFRA_CONTAINER, "abc123")
     assert json.loads(labels[LABEL_PORTS]) == [
         {"name": "http", "containerPort": 80, "hostPort": 8080, "protocol": "TCP"},
@@ -58,7 +58,7 @@ def test_infra_container_labels_name_the_pod_and_keep_its_ports_and_spec() -> No
 
 
 def test_infra_container_of_a_pod_without_ports_or_hosts() -> None:
-    config = infra_config(pod("quiet", Container("app", "busybox")), "h", INFRA_IMAGE, {})
+    config = infra_config(pod("quiet", Container("app", "busybox")), "h", INFRA_IMAGE, {}, "default")
     assert config.exposed_ports == ()
     assert config.port_bindings == ()
     assert config.extra_hosts == {}
@@ -66,13 +66,13 @@ def test_infra_container_of_a_pod_without_ports_or_hosts() -> None:
 
 def test_a_port_declared_twice_is_exposed_once() -> None:
     twice = pod("twice", Container("a", "x", ports=(Port(80),)), Container("b", "y", ports=(Port(80, host_port=80),)))
-    config = infra_config(twice, "h", INFRA_IMAGE, {})
+    config = infra_config(twice, "h", INFRA_IMAGE, {}, "default")
     assert config.exposed_ports == ((80, "tcp"),)
     assert config.port_bindings == (PortBinding(80, "tcp", 80),)
 
 
 def test_app_container_joins_the_infra_network_namespace() -> None:
-    config = app_config(FRONT, WEB, "abc123", "infra-id", [])
+    config = app_config(FRONT, WEB, "abc123", "infra-id", [], "default")
     assert (config.name, config.image) == ("kp_front_web", "nginx")
     assert config == ContainerConfig(
         name="kp_front_web",
@@ -89,7 +89,7 @@ def test_app_container_joins_the_infra_network_namespace() -> None:
 def test_service_env_comes_first_and_the_containers_own_env_wins() -> None:
     own = replace(WEB, env=(EnvVar("MODE", "prod"), EnvVar("REDIS_MASTER_SERVICE_HOST", "override")))
     service = [EnvVar("REDIS_MASTER_SERVICE_HOST", "10.0.0.11"), EnvVar("REDIS_MASTER_SERVICE_PORT", "6379")]
-    environment = app_config(FRONT, own, "h", "infra", service).env
+    environment = app_config(FRONT, own, "h", "infra", service, "default").env
     assert list(environment.items()) == [
         ("REDIS_MASTER_SERVICE_HOST", "override"),
         ("REDIS_MASTER_SERVICE_PORT", "6379"),
@@ -99,15 +99,15 @@ def test_service_env_comes_first_and_the_containers_own_env_wins() -> None:
 
 def test_command_and_working_dir() -> None:
     worker = replace(WEB, command=("nginx", "-g", "daemon off;"), working_dir="/srv")
-    config = app_config(FRONT, worker, "h", "infra", [])
+    config = app_config(FRONT, worker, "h", "infra", [], "default")
     assert (config.command, config.working_dir) == (("nginx", "-g", "daemon off;"), "/srv")
 
 
 @pytest.mark.parametrize(("policy", "docker"), [("always", "always"), ("onFailure", "on-failure"), ("never", "no")])
 def test_restart_policy_maps_to_docker(policy: RestartPolicy, docker: str) -> None:
     restarting = replace(FRONT, spec=replace(FRONT.spec, restart_policy=policy))
-    assert app_config(restarting, WEB, "h", "infra", []).restart_policy == docker
-    assert infra_config(restarting, "h", INFRA_IMAGE, {}).restart_policy == "always"
+    assert app_config(restarting, WEB, "h", "infra", [], "default").restart_policy == docker
+    assert infra_config(restarting, "h", INFRA_IMAGE, {}, "default").restart_policy == "always"
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_restart_policy_maps_to_docker(policy: RestartPolicy, docker: str) -> No
 )
 def test_cpu_millicores_and_memory_bytes_become_docker_limits(cpu: int, memory: int, limits: tuple[int, int]) -> None:
     limited = replace(WEB, cpu=cpu, memory=memory)
-    config = app_config(FRONT, limited, "h", "infra", [])
+    config = app_config(FRONT, limited, "h", "infra", [], "default")
     assert (config.nano_cpus, config.memory_limit) == limits  # 0: no limit
 
 
@@ -134,18 +134,18 @@ def test_volumes_emptydir_is_a_named_volume_hostdir_a_bind() -> None:
     volumes = (Volume("scratch"), Volume("logs", host_path="/srv/logs"))
     with_volumes = pod("vols", app)
     with_volumes = replace(with_volumes, spec=replace(with_volumes.spec, volumes=volumes))
-    config = app_config(with_volumes, app, "h", "infra", [])
+    config = app_config(with_volumes, app, "h", "infra", [], "default")
     assert config.binds == ("kp_vols_scratch:/tmp/scratch:rw", "/srv/logs:/var/log/app:ro")
 
 
 def test_privileged_is_passed_on() -> None:
-    assert app_config(FRONT, replace(WEB, privileged=True), "h", "infra", []).privileged is True
+    assert app_config(FRONT, replace(WEB, privileged=True), "h", "infra", [], "default").privileged is True
 
 
 def test_controller_label_only_on_replicas() -> None:
     replica: Pod = replace(FRONT, controller="frontController")
-    assert app_config(replica, WEB, "h", "i", []).labels["kubeplay.controller"] == "frontController"
-    assert "kubeplay.controller" not in app_config(FRONT, WEB, "h", "i", []).labels
+    assert app_config(replica, WEB, "h", "i", [], "default").labels["kubeplay.controller"] == "frontController"
+    assert "kubeplay.controller" not in app_config(FRONT, WEB, "h", "i", [], "default").labels
 
 
 @pytest.mark.parametrize(

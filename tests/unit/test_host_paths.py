@@ -129,7 +129,7 @@ def test_security_variables_cannot_be_set_with_extra_vars(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: rooted}\n"
         "spec: {volumes: [{name: r, hostPath: {path: /}}], containers: [{name: c, image: busybox}]}\n"
     )
-    argv = ["validate", "-f", str(tmp_path / "root.yaml"), "-i", str(tmp_path / "hosts.ini")]
+    argv = ["validate", "-f", str(tmp_path / "root.yaml"), "-i", str(tmp_path / "hosts.ini"), "-p", "paths"]
     assert main([*argv, "-e", extra]) == EXIT_ERROR
     name = extra.partition("=")[0]
     err = capsys.readouterr().err

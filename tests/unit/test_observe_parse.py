@@ -83,7 +83,7 @@ def test_ports_label_round_trips(ports: tuple[Port, ...]) -> None:
 
 @pytest.mark.parametrize("labels", [{}, {"name": "redis"}, {"app.kubernetes.io/name": "web", "tier": ""}])
 def test_pod_labels_round_trip(labels: dict[str, str]) -> None:
-    written = container_labels(replace(REDIS, labels=labels), "redis", "h")
+    written = container_labels(replace(REDIS, labels=labels), "redis", "h", "default")
     assert read_pod_labels(written) == labels
 
 
@@ -94,9 +94,9 @@ def test_unreadable_labels_read_as_empty(text: str) -> None:
 
 
 def test_controller_label_names_the_controller() -> None:
-    assert container_labels(replace(REDIS, controller="redisController"), "redis", "h")[LABEL_CONTROLLER] == (
-        "redisController"
-    )
+    assert container_labels(replace(REDIS, controller="redisController"), "redis", "h", "default")[
+        LABEL_CONTROLLER
+    ] == ("redisController")
 
 
 # --- pod status -------------------------------------------------------------------------------------------------

@@ -71,17 +71,10 @@ class Screen:
 
 @pytest.fixture
 def inputs(tmp_path: Path) -> reconcile.Inputs:
-    (tmp_path / "app.yaml").write_text(MANIFESTS)
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "app.yaml").write_text(MANIFESTS)
     (tmp_path / "hosts.ini").write_text(INVENTORY)
-    return reconcile.load([str(tmp_path / "app.yaml")], str(tmp_path / "hosts.ini"), {}, None)
-
-
-@pytest.fixture
-def minions() -> dict[str, FakeConnection]:
-    conns = {name: FakeConnection(name) for name in ("m1", "m2")}
-    for conn in conns.values():
-        conn.fake_docker.images |= {"dockerfile/redis:latest", "kubeplay/httpd:latest"}
-    return conns
+    return reconcile.load([str(tmp_path / "shop" / "app.yaml")], str(tmp_path / "hosts.ini"), {}, None, environ={})
 
 
 def connect_to(minions: dict[str, FakeConnection], down: Sequence[str] = ()) -> Connector:

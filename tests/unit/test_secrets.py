@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from kubeplay.cli import render
-from kubeplay.model import Container, EnvVar, ObservedPod, Pod
+from kubeplay.model import DEFAULT_PROJECT, Container, EnvVar, ObservedPod, Pod
 from kubeplay.planner.pods import Action, Plan
 from kubeplay.pods.diff import spec_diff
 from kubeplay.pods.dockerspec import app_config, infra_config
@@ -31,7 +31,7 @@ CHANGED = with_env(EnvVar("DB_PASSWORD", "another-secret-value"), EnvVar("MODE",
 
 def running(desired: Pod) -> ObservedPod:
     """The pod as it runs on m1, its infra container labelled as kubeplay labels it."""
-    labels = infra_config(desired, pod_hash(desired), "pause", {}).labels
+    labels = infra_config(desired, pod_hash(desired), "pause", {}, DEFAULT_PROJECT).labels
     (found,) = cluster(Seen(desired, extra_labels={LABEL_SPEC: labels[LABEL_SPEC]})).pods
     return found
 
@@ -46,13 +46,13 @@ def test_which_names_look_secret(name: str, secret: bool) -> None:
 
 
 def test_the_spec_label_keeps_no_secret_value_in_clear() -> None:
-    labels = infra_config(DB, pod_hash(DB), "pause", {}).labels
+    labels = infra_config(DB, pod_hash(DB), "pause", {}, DEFAULT_PROJECT).labels
     assert all(PASSWORD not in value for value in labels.values())
     env = json.loads(labels[LABEL_SPEC])["spec"]["containers"][0]["env"]
     assert env[1] == {"name": "MODE", "value": "primary"}
     assert env[0]["name"] == "DB_PASSWORD" and env[0]["value"].startswith("pbkdf2-sha256:")
     # the container itself still gets the value: Docker needs it
-    assert app_config(DB, DB.spec.containers[0], "h", "infra", []).env["DB_PASSWORD"] == PASSWORD
+    assert app_config(DB, DB.spec.containers[0], "h", "infra", [], DEFAULT_PROJECT).env["DB_PASSWORD"] == PASSWORD
 
 
 def test_a_changed_secret_changes_the_hash_and_the_same_one_does_not() -> None:
