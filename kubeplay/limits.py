@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import reprlib
 import stat
 from dataclasses import dataclass
 from typing import TextIO
@@ -156,8 +157,13 @@ def _check_size(size: int) -> None:
 # --- quoting values in messages -----------------------------------------------------------------------------
 
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-\d")
-EXCERPT_CHARACTERS = 60
+EXCERPT_CHARACTERS = 80
 """At most this many characters of a value are quoted in a message."""
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict = 3, 6, 6
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = EXCERPT_CHARACTERS
 
 
 def looks_like_private_key(text: str) -> bool:
@@ -173,7 +179,7 @@ def excerpt(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
         return f"(a number of {value.bit_length()} bits)"
     if not isinstance(value, str):
-        return repr(value) if isinstance(value, int | float) or value is None else f"a {type(value).__name__}"
+        return _SHORT_REPR.repr(value)
     if len(value) <= EXCERPT_CHARACTERS:
         return repr(value)
     quoted = repr(value[:EXCERPT_CHARACTERS])

@@ -168,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     func: Command = args.func
     from kubeplay.cli import render
+    from kubeplay.limits import environment_problems
+
+    for problem in environment_problems():
+        parser.error(problem)
 
     try:
         return func(args)

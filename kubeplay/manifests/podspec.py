@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal
 
+from kubeplay.limits import excerpt
 from kubeplay.manifests.nodes import Fields
 from kubeplay.model import (
     Container,
@@ -155,7 +156,7 @@ def _read_volume_source(kinds: tuple[str, str], f: Fields) -> str:
 def _read_host_path(f: Fields) -> str:
     path = f.string("path", required=True)
     if path and not path.startswith("/"):
-        f.problem("path", f"must be an absolute path, got {path!r}")
+        f.problem("path", f"must be an absolute path, got {excerpt(path)}")
     return path
 
 
@@ -300,7 +301,7 @@ def _read_http_get(port_names: set[str], f: Fields) -> Probe:
     port = _probe_port(port_names, f)
     path = f.string("path", default="/")
     if not path.startswith("/"):
-        f.problem("path", f"must start with '/', got {path!r}")
+        f.problem("path", f"must start with '/', got {excerpt(path)}")
     return Probe("httpGet", port=port, path=path, host=f.string("host"))
 
 
@@ -343,11 +344,11 @@ def _check_name(f: Fields, key: str, name: str, what: str) -> None:
 def _check(f: Fields, key: str, problem: str | None, what: str = "") -> None:
     if problem:
         value = f.entries[key].value
-        f.problem(key, f"invalid {what or key} {value!r}: {problem}")
+        f.problem(key, f"invalid {what or key} {excerpt(value)}: {problem}")
 
 
 def _absolute_path(f: Fields, key: str, *, required: bool = False) -> str:
     path = f.string(key, required=required)
     if path and not path.startswith("/"):
-        f.problem(key, f"must be an absolute path, got {path!r}")
+        f.problem(key, f"must be an absolute path, got {excerpt(path)}")
     return path
