@@ -42,7 +42,10 @@ class Problem:
 
 MESSAGE_CHARACTERS = 1000
 """At most this many characters of each part of a problem are shown."""
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]} | {
+    c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
+"""Control characters and bidirectional overrides (which reorder what a terminal shows), escaped."""
 
 
 def _shown(text: str) -> str:
