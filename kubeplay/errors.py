@@ -38,13 +38,27 @@ class Problem:
     """Dotted path of the field, e.g. "desiredState.manifest.containers[0].ports[0].hostPort"."""
 
     def __str__(self) -> str:
+        """ "file:line: object: field: message", control characters escaped and any overlong part shortened (the
+        loaders quote only short excerpts of values; this keeps every message one readable line regardless)."""
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        parts = [where]
-        if self.object:
-            parts.append(self.object)
-        if self.field:
-            parts.append(self.field)
-        return ": ".join(parts) + ": " + self.message
+        parts = [where, self.object, self.field, self.message]
+        return ": ".join(_shown(part) for part in parts if part)
+
+
+MESSAGE_CHARACTERS = 1000
+"""At most this many characters of each part of a problem are shown."""
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]} | {
+    c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
+"""Control characters and bidirectional overrides (which reorder what a terminal shows), escaped."""
+
+
+def _shown(text: str) -> str:
+    text = text.translate(_CONTROL)
+    if len(text) <= MESSAGE_CHARACTERS:
+        return text
+    half = MESSAGE_CHARACTERS // 2
+    return f"{text[:half]}...({len(text) - 2 * half} characters left out)...{text[-half:]}"
 
 
 class InputError(KubeplayError):

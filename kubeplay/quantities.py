@@ -10,6 +10,8 @@ import math
 import re
 from decimal import Decimal
 
+from kubeplay.limits import MAX_NUMBER_DIGITS
+
 _QUANTITY = re.compile(r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?P<suffix>[A-Za-z]*|[eE][-+]?[0-9]+)")
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
@@ -32,19 +34,34 @@ DOCKER_MIN_MEMORY = 6 * 2**20
 6MB" (``linuxMinMemory`` in moby's daemon/daemon_unix.go, "to account for overhead during startup")."""
 
 
+MAX_QUANTITY = Decimal(10) ** 30
+"""No cpu or memory quantity is this big: a larger one is refused before it becomes a (huge) integer."""
+
+
 def parse_quantity(text: str) -> Decimal:
     """The value of a quantity such as "128Mi", "1.5G", "500m", "2e3" or "4"."""
+    if len(text) > MAX_NUMBER_DIGITS.value():
+        raise ValueError(f"invalid quantity of {len(text)} characters{MAX_NUMBER_DIGITS.advice()}")
     match = _QUANTITY.fullmatch(text.strip())
     if not match:
         raise ValueError(f"invalid quantity {text!r}: expected a number with an optional suffix like 500m or 128Mi")
     number, suffix = Decimal(match["number"]), match["suffix"]
     if suffix in _BINARY:
-        return number * _BINARY[suffix]
+        return _bounded(number * _BINARY[suffix], text)
     if suffix in _DECIMAL:
-        return number * _DECIMAL[suffix]
+        return _bounded(number * _DECIMAL[suffix], text)
     if suffix[:1] in ("e", "E"):
-        return number.scaleb(int(suffix[1:]))
+        exponent = int(suffix[1:])
+        if abs(exponent) >= 100:  # far past any real quantity, or 0: no need to compute it
+            return _bounded(MAX_QUANTITY * 10 if exponent > 0 and number else Decimal(0), text)
+        return _bounded(number.scaleb(exponent), text)
     raise ValueError(f"invalid quantity {text!r}: unknown suffix {suffix!r} (use one of {', '.join(SUFFIXES)})")
+
+
+def _bounded(value: Decimal, text: str) -> Decimal:
+    if value > MAX_QUANTITY:
+        raise ValueError(f"invalid quantity {text!r}: too large (at most 10^30)")
+    return value
 
 
 def parse_cpu(value: int | float | str) -> int:
@@ -69,4 +86,6 @@ def _number(value: int | float | str) -> Decimal:
         raise ValueError(f"invalid quantity {value!r}: expected a finite number")
     if value < 0:
         raise ValueError(f"invalid quantity {value!r}: must not be negative")
+    if value > MAX_QUANTITY:
+        raise ValueError("invalid quantity: too large (at most 10^30)")
     return Decimal(str(value))

@@ -4,9 +4,13 @@ A document becomes a tree of ``Node``: scalars, ``dict[str, Node]`` (keys as wri
 the 1-based line it starts on; a mapping also keeps the line of each key and the keys given more than once. YAML is
 composed (not constructed) so each node keeps its start mark, then built:
 
-  * aliases share one built ``Node``, so a "billion laughs" document stays linear in size, and an alias inside the
-    node it refers to is refused;
-  * merge keys (``<<: *defaults``) are applied, the keys written in the mapping overriding the merged ones;
+  * aliases share one built ``Node``, so a "billion laughs" document stays linear in memory, and an alias inside
+    the node it refers to is refused; since whoever serialises the values expands them, a document whose aliases
+    expand it past ``MAX_EXPANDED_SIZE`` characters is refused, at the innermost node that does;
+  * merge keys (``<<: *defaults``) are applied to built nodes (so merges of merges stay linear too), the keys
+    written in the mapping overriding the merged ones;
+  * nesting deeper than ``MAX_DEPTH`` and numbers longer than ``MAX_NUMBER_DIGITS`` are refused with their line
+    (see kubeplay.limits), so no input reaches Python's recursion or integer-conversion limits;
   * scalars are typed by one of the ``Scalars`` rules: Kubernetes reads manifests through JSON (null, booleans,
     numbers; every other scalar is the text written), Ansible through PyYAML's safe loader (dates, binary, sets
     too; a tag it does not know, such as ``!vault``, is refused), JSON by its own rules.
@@ -18,12 +22,15 @@ YAML. A syntax error raises ``InvalidDocument`` with its message and line.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import SafeConstructor
+
+from kubeplay.limits import MAX_DEPTH, MAX_EXPANDED_SIZE, MAX_NUMBER_DIGITS, excerpt
 
 Scalars = Literal["kubernetes", "ansible", "json"]
 
@@ -60,7 +67,7 @@ class InvalidDocument(Exception):
 def parse_yaml(text: str, scalars: Scalars = "kubernetes") -> list[Node]:
     """Every document in ``text``, empty and null documents left out."""
     try:
-        composed = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        composed = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         raise _invalid(exc) from exc
     builder = _NodeBuilder(scalars)
@@ -70,29 +77,73 @@ def parse_yaml(text: str, scalars: Scalars = "kubernetes") -> list[Node]:
 def parse_yaml_document(text: str, scalars: Scalars = "kubernetes") -> Node | None:
     """The one document in ``text`` (more than one is an error), None when there is none."""
     try:
-        composed = yaml.compose(text, Loader=yaml.SafeLoader)
+        composed = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise _invalid(exc) from exc
     return None if composed is None else _NodeBuilder(scalars).build(composed)
 
 
+class _TooLong(Exception):
+    """A JSON number past the limit: found again, with its line, when the text is composed as YAML."""
+
+
+def _bounded(convert: Callable[[str], object]) -> Callable[[str], object]:
+    def read(text: str) -> object:
+        if len(text) > MAX_NUMBER_DIGITS.value():
+            raise _TooLong
+        return convert(text)
+
+    return read
+
+
 def parse_json(text: str) -> Node:
     """The JSON document in ``text``, scalars by JSON's rules."""
+    value: object = _TooLong
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_int=_bounded(int), parse_float=_bounded(float))
     except json.JSONDecodeError as exc:
         raise InvalidDocument(f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from exc
+    except (RecursionError, _TooLong):
+        pass  # too deep or a number too long: composing it as YAML below finds where, with the line
     # A literal tab can only be whitespace in valid JSON, and YAML refuses tabs as indentation.
     try:
-        composed = yaml.compose(text.replace("\t", " "), Loader=yaml.SafeLoader)
+        composed = yaml.compose(text.replace("\t", " "), Loader=_Loader)
+    except _LimitExceeded as exc:
+        raise _invalid(exc) from exc
     except yaml.YAMLError:
-        return _node_without_lines(value)  # valid JSON that YAML cannot read (very long keys): same values
-    if composed is None:
-        return _node_without_lines(value)
-    return _NodeBuilder("json").build(composed)
+        composed = None  # valid JSON that YAML cannot read (very long keys): the same values, without lines
+    if composed is not None:
+        return _NodeBuilder("json").build(composed)
+    if value is _TooLong:
+        raise InvalidDocument(
+            f"a number too long or nesting too deep (see {MAX_NUMBER_DIGITS.variable}, {MAX_DEPTH.variable})"
+        )
+    return _node_without_lines(value, 0)
+
+
+class _LimitExceeded(ComposerError):
+    """Nesting past ``MAX_DEPTH``: raised while composing, at the event where it happens."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing no deeper than ``MAX_DEPTH`` (its composer recurses once per level)."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH.value():
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _LimitExceeded(None, None, f"nested more than {MAX_DEPTH.value()} levels deep", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _invalid(exc: yaml.YAMLError, line: int | None = None) -> InvalidDocument:
+    if isinstance(exc, _LimitExceeded):
+        return InvalidDocument(f"{exc.problem}{MAX_DEPTH.advice()}", _yaml_line(exc))
     return InvalidDocument(f"invalid YAML: {_yaml_message(exc)}", _yaml_line(exc) or line)
 
 
@@ -116,6 +167,8 @@ def _is_null(node: yaml.Node) -> bool:
 
 
 _YAML_TAG = "tag:yaml.org,2002:"
+_MERGE_TAG = _YAML_TAG + "merge"
+_NUMBER_TAGS = {_YAML_TAG + "int", _YAML_TAG + "float"}
 _KUBERNETES_TAGS = {_YAML_TAG + name for name in ("null", "bool", "int", "float")}
 _COLLECTION_TAGS = {_YAML_TAG + "map", _YAML_TAG + "seq"}
 
@@ -128,6 +181,9 @@ class _NodeBuilder:
         self.constructor = SafeConstructor()
         self.built: dict[int, Node] = {}
         self.open: set[int] = set()
+        self.sizes: dict[int, int] = {}
+        self.total = 0
+        """Expanded size of the documents built so far."""
 
     def build(self, node: yaml.Node) -> Node:
         key = id(node)
@@ -141,32 +197,76 @@ class _NodeBuilder:
         finally:
             self.open.discard(key)
         self.built[key] = built
+        if not self.open:  # a whole document: documents of one stream count together
+            self.total += self._size(node)
+            self._check_size(node, self.total)
         return built
 
     def _build(self, node: yaml.Node) -> Node:
         if self.scalars == "ansible" and not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            self._check_size(node, self._size(node))
             return Node(self._construct(node), _line(node))  # !!set, !!omap: as PyYAML makes them
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node)
-        if isinstance(node, yaml.SequenceNode):
-            return Node([self.build(item) for item in node.value], _line(node))
-        return Node(self._scalar(node), _line(node))
+            built = self._mapping(node)
+        elif isinstance(node, yaml.SequenceNode):
+            built = Node([self.build(item) for item in node.value], _line(node))
+        else:
+            return Node(self._scalar(node), _line(node))
+        self._check_size(node, self._size(node))
+        return built
+
+    def _size(self, node: yaml.Node) -> int:
+        """Characters of ``node`` with every alias in it expanded (each node counts one more)."""
+        key = id(node)
+        if key not in self.sizes:
+            self.sizes[key] = 1  # an alias inside its own node is refused by build()
+            if isinstance(node, yaml.MappingNode):
+                size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                size = 1 + sum(self._size(item) for item in node.value)
+            else:
+                size = 1 + len(str(node.value))
+            self.sizes[key] = size
+        return self.sizes[key]
+
+    @staticmethod
+    def _check_size(node: yaml.Node, size: int) -> None:
+        if size > MAX_EXPANDED_SIZE.value():
+            message = f"aliases expand this to {size} characters{MAX_EXPANDED_SIZE.advice()}"
+            raise InvalidDocument(message, _line(node))
 
     def _mapping(self, node: yaml.MappingNode) -> Node:
-        merged = self._merge(node)
         entries: dict[str, Node] = {}
         key_lines: dict[str, int | None] = {}
         duplicates: list[tuple[str, int | None]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG and self.scalars != "json":
+                for merged in self._merged(value_node):
+                    assert isinstance(merged.value, dict)
+                    entries.update(merged.value)
+                    key_lines.update(merged.key_lines)
         own: set[str] = set()  # keys written in this mapping: they override merged ones, but not each other
-        for index, (key_node, value_node) in enumerate(node.value):
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG and self.scalars != "json":
+                continue
             key = self._key(key_node)
-            if index >= merged:
-                if key in own:
-                    duplicates.append((key, _line(key_node)))
-                own.add(key)
+            if key in own:
+                duplicates.append((key, _line(key_node)))
+            own.add(key)
             entries[key] = self.build(value_node)
             key_lines[key] = _line(key_node)
         return Node(entries, _line(node), key_lines, tuple(duplicates))
+
+    def _merged(self, value: yaml.Node) -> list[Node]:
+        """The mappings a merge key ("<<: *defaults" or "<<: [*a, *b]") merges, in the order they apply: a
+        mapping earlier in the list wins, as in PyYAML."""
+        sources = list(reversed(value.value)) if isinstance(value, yaml.SequenceNode) else [value]
+        merged = [self.build(source) for source in sources]
+        for source, built in zip(sources, merged, strict=True):
+            if not isinstance(built.value, dict):
+                message = f"expected a mapping or list of mappings for merging, but found {describe_node(source)}"
+                raise InvalidDocument(f"invalid YAML: {message}", _line(source))
+        return merged
 
     def _key(self, node: yaml.Node) -> str:
         if isinstance(node, yaml.ScalarNode):
@@ -175,18 +275,11 @@ class _NodeBuilder:
             raise InvalidDocument("invalid YAML: found unhashable key", _line(node))
         return "<complex key>"
 
-    def _merge(self, node: yaml.MappingNode) -> int:
-        """Apply YAML merge keys ("<<: *defaults"); the number of merged pairs, which now come first."""
-        if self.scalars == "json":
-            return 0
-        own = sum(1 for key, _ in node.value if key.tag != _YAML_TAG + "merge")
-        try:
-            self.constructor.flatten_mapping(node)
-        except yaml.YAMLError as exc:
-            raise _invalid(exc, _line(node)) from exc
-        return len(node.value) - own
-
     def _scalar(self, node: yaml.Node) -> object:
+        if node.tag in _NUMBER_TAGS or (
+            self.scalars == "json" and isinstance(node, yaml.ScalarNode) and node.style is None
+        ):
+            _check_number(node)
         if self.scalars == "json":
             if isinstance(node, yaml.ScalarNode) and node.style is None:
                 return json.loads(node.value)
@@ -200,17 +293,38 @@ class _NodeBuilder:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise _invalid(exc, _line(node)) from exc
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:  # "!!int abc", "!!bool maybe"
+            tag = node.tag.removeprefix(_YAML_TAG)
+            raise InvalidDocument(f"invalid YAML: not a valid {tag}: {excerpt(node.value)}", _line(node)) from exc
+
+
+def describe_node(node: yaml.Node) -> str:
+    return (
+        "a mapping"
+        if isinstance(node, yaml.MappingNode)
+        else "a list"
+        if isinstance(node, yaml.SequenceNode)
+        else "a scalar"
+    )
+
+
+def _check_number(node: yaml.Node) -> None:
+    if len(str(node.value)) > MAX_NUMBER_DIGITS.value():
+        message = f"a number of {len(str(node.value))} characters{MAX_NUMBER_DIGITS.advice()}"
+        raise InvalidDocument(message, _line(node))
 
 
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _node_without_lines(value: object) -> Node:
+def _node_without_lines(value: object, depth: int) -> Node:
+    if depth > MAX_DEPTH.value():
+        raise InvalidDocument(f"nested more than {MAX_DEPTH.value()} levels deep{MAX_DEPTH.advice()}")
     if isinstance(value, dict):
-        return Node({key: _node_without_lines(item) for key, item in value.items()})
+        return Node({key: _node_without_lines(item, depth + 1) for key, item in value.items()})
     if isinstance(value, list):
-        return Node([_node_without_lines(item) for item in value])
+        return Node([_node_without_lines(item, depth + 1) for item in value])
     return Node(value)
 
 

@@ -311,6 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     func: Command = args.func
     from kubeplay.cli import render
+    from kubeplay.limits import environment_problems
+
+    for problem in environment_problems():
+        parser.error(problem)
 
     render.verbosity = render.QUIET if getattr(args, "quiet", False) else getattr(args, "verbose", 0)
     try:

@@ -15,6 +15,7 @@ from typing import Literal
 
 from kubeplay.errors import Problem
 from kubeplay.inventory.variables import Scope, Setting, check_var
+from kubeplay.limits import MAX_HOST_RANGE, excerpt
 from kubeplay.model import Source
 
 Layer = Literal["inventory", "file"]
@@ -36,7 +37,8 @@ class GroupDecl:
     source: Source
     defined: bool
     """False while the group is only referenced (``[g:vars]``, a child name) and not declared yet."""
-    hosts: list[str] = field(default_factory=list)
+    hosts: dict[str, None] = field(default_factory=dict)
+    """Its hosts in declaration order (a dict: adding one is O(1))."""
     children: list[str] = field(default_factory=list)
     vars: dict[str, Setting] = field(default_factory=dict)
     file_vars: dict[str, Setting] = field(default_factory=dict)
@@ -71,9 +73,7 @@ class Declared:
         host = self.hosts.get(name)
         if host is None:
             host = self.hosts[name] = HostDecl(name, source)
-        members = self.group(group, source, define=True).hosts
-        if name not in members:
-            members.append(name)
+        self.group(group, source, define=True).hosts[name] = None
         return host
 
     def set_host_var(self, host: HostDecl, name: str, setting: Setting, layer: Layer = "inventory") -> None:
@@ -110,6 +110,9 @@ def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
     name, port = split_port(pattern)
     if not name:
         raise ValueError(f"host pattern {pattern!r} has no host name")
+    size = range_size(name) if "[" in name else 1
+    if size > MAX_HOST_RANGE.value():
+        raise ValueError(f"host range {excerpt(name)} expands to {size} hosts{MAX_HOST_RANGE.advice()}")
     names = expand_ranges(name) if "[" in name else [name]
     if not names:
         raise ValueError(f"host range {name!r} expands to no hosts")
@@ -151,11 +154,24 @@ def bracketed_address(text: str) -> str | None:
     return inside
 
 
+def range_size(name: str) -> int:
+    """How many names ``name`` expands to, without expanding it (ValueError for a malformed range)."""
+    size = 1
+    rest = name
+    while "[" in rest:
+        _, _, rest = rest.partition("[")
+        bounds, closed, rest = rest.partition("]")
+        if not closed:
+            raise ValueError(f"host range in {excerpt(name)} has no closing ']'")
+        size *= _range_length(bounds)
+    return size
+
+
 def expand_ranges(name: str) -> list[str]:
     head, _, rest = name.partition("[")
     bounds, closed, tail = rest.partition("]")
     if not closed:
-        raise ValueError(f"host range in {name!r} has no closing ']'")
+        raise ValueError(f"host range in {excerpt(name)} has no closing ']'")
     items = _range_items(bounds)
     expanded: list[str] = []
     for item in items:
@@ -164,28 +180,44 @@ def expand_ranges(name: str) -> list[str]:
     return expanded
 
 
+def _range_length(bounds: str) -> int:
+    first, last, step, _ = _range_bounds(bounds)
+    return len(range(first, last + 1, step))
+
+
 def _range_items(bounds: str) -> list[str]:
+    first, last, step, width = _range_bounds(bounds)
+    if width is None:
+        return list(string.ascii_letters[first : last + 1 : step])
+    return [str(n).zfill(width) for n in range(first, last + 1, step)]
+
+
+_MAX_BOUND_DIGITS = 18
+
+
+def _range_bounds(bounds: str) -> tuple[int, int, int, int | None]:
+    """(first, last, step, zero-padded width) of "begin:end[:step]"; a letter range has indexes into
+    ascii_letters and width None. Raises ValueError saying what is wrong."""
     parts = bounds.split(":")
     if len(parts) not in (2, 3):
-        raise ValueError(f"host range [{bounds}] must be begin:end or begin:end:step")
+        raise ValueError(f"host range [{excerpt(bounds)}] must be begin:end or begin:end:step")
     begin, end = parts[0] or "0", parts[1]
     step_text = parts[2] if len(parts) == 3 else "1"
     if not end:
         raise ValueError(f"host range [{bounds}] must specify an end value")
-    if not step_text.isdigit() or int(step_text) == 0:
-        raise ValueError(f"host range [{bounds}] has an invalid step {step_text!r}")
+    if not step_text.isdigit() or len(step_text) > _MAX_BOUND_DIGITS or int(step_text) == 0:
+        raise ValueError(f"host range [{excerpt(bounds)}] has an invalid step {excerpt(step_text)}")
     step = int(step_text)
     letters = string.ascii_letters
     if begin in letters and end in letters:
-        first, last = letters.index(begin), letters.index(end)
-        if first > last:
-            raise ValueError(f"host range [{bounds}] must have begin <= end")
-        return list(letters[first : last + 1 : step])
-    if not (begin.isdigit() and end.isdigit()):
-        raise ValueError(f"host range [{bounds}] must be two numbers or two letters")
-    width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
-    if width and width != len(end):
-        raise ValueError(f"host range [{bounds}] must have equal-length begin and end")
-    if int(begin) > int(end):
+        first, last, width = letters.index(begin), letters.index(end), None
+    elif begin.isdigit() and end.isdigit() and max(len(begin), len(end)) <= _MAX_BOUND_DIGITS:
+        first, last = int(begin), int(end)
+        width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
+        if width and width != len(end):
+            raise ValueError(f"host range [{bounds}] must have equal-length begin and end")
+    else:
+        raise ValueError(f"host range [{excerpt(bounds)}] must be two numbers or two letters")
+    if first > last:
         raise ValueError(f"host range [{bounds}] must have begin <= end")
-    return [str(n).zfill(width) for n in range(int(begin), int(end) + 1, step)]
+    return first, last, step, width

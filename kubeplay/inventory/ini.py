@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from kubeplay.inventory.declared import Declared, bracketed_address, expand_host_pattern
 from kubeplay.inventory.variables import Setting
+from kubeplay.limits import excerpt
 from kubeplay.model import Source
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$")
@@ -74,7 +75,7 @@ def parse_ini(text: str, file: str, declared: Declared) -> None:
 def _enter_section(line: str, where: Source, declared: Declared) -> _Section:
     match = _SECTION.match(line)
     if match is None:
-        declared.problem(where, f"invalid section header {line!r}: no spaces or ':' in group names")
+        declared.problem(where, f"invalid section header {excerpt(line)}: no spaces or ':' in group names")
         return _Section("", "")
     group, kind = match[1], match[2] or "hosts"
     if kind not in _SECTION_KINDS:
@@ -114,7 +115,7 @@ def _host_settings(
     for token in assignments:
         name, equals, text = token.partition("=")
         if not equals or not name:
-            declared.problem(where, f"expected key=value after the host name, got {token!r}", f"host {pattern}")
+            declared.problem(where, f"expected key=value after the host name, got {excerpt(token)}", f"host {pattern}")
             continue
         settings.append((name, Setting(parse_value(text), where, base_dir)))
     return settings
@@ -123,7 +124,7 @@ def _host_settings(
 def _vars_line(line: str, where: Source, group: str, base_dir: str, declared: Declared) -> None:
     name, equals, text = (part.strip() for part in line.partition("="))
     if not equals or not name:
-        declared.problem(where, f"expected key=value in [{group}:vars], got {line!r}", f"group {group}")
+        declared.problem(where, f"expected key=value in [{group}:vars], got {excerpt(line)}", f"group {group}")
         return
     target = declared.group(group, where, define=False)
     declared.set_group_var(target, name, Setting(parse_value(text), where, base_dir))
@@ -132,7 +133,7 @@ def _vars_line(line: str, where: Source, group: str, base_dir: str, declared: De
 def _child_line(line: str, where: Source, group: str, declared: Declared) -> None:
     match = _GROUP_NAME.match(line)
     if match is None:
-        declared.problem(where, f"expected a group name in [{group}:children], got {line!r}", f"group {group}")
+        declared.problem(where, f"expected a group name in [{group}:children], got {excerpt(line)}", f"group {group}")
         return
     child = match[1]
     declared.group(child, where, define=False)

@@ -37,6 +37,7 @@ from kubeplay.inventory.variables import (
     resolve_path,
 )
 from kubeplay.inventory.yaml import parse_yaml_inventory, read_vars_file, read_yaml
+from kubeplay.limits import Refused, read_text
 from kubeplay.model import Inventory, Minion, Source
 from kubeplay.yamlnodes import InvalidDocument
 
@@ -96,7 +97,7 @@ def _find_sources(path: str, declared: Declared) -> _Sources:
     sources = _Sources([], [], [])
     if os.path.isdir(path):
         _walk_folder(path, sources)
-    elif os.path.isfile(path):
+    elif os.path.exists(path):  # a FIFO or device too: reading it refuses it by type
         sources.files.append(path)
         sources.vars_dirs.append(os.path.dirname(path))
     else:
@@ -126,10 +127,9 @@ def _skipped_note(skipped: list[str]) -> str:
 
 def _read_inventory_file(file: str, declared: Declared) -> None:
     try:
-        with open(file, encoding="utf-8") as stream:
-            text = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        declared.problem(Source(file), f"cannot read inventory: {exc}")
+        text = read_text(file)
+    except Refused as exc:
+        declared.problem(Source(file), f"cannot read inventory: {exc.message}")
         return
     if file.endswith(_YAML_SUFFIXES):
         _read_yaml_inventory(text, file, declared)
@@ -181,10 +181,10 @@ def _vars_files(folder: str, name: str) -> Iterator[str]:
     """``NAME``, ``NAME.yml``, ``NAME.yaml``, ``NAME.json``, or every such file under a folder ``NAME/``."""
     for suffix in _VARS_SUFFIXES:
         path = os.path.join(folder, name + suffix)
-        if os.path.isfile(path):
-            yield path
-        elif suffix == "" and os.path.isdir(path):
+        if suffix == "" and os.path.isdir(path):
             yield from _vars_folder(path)
+        elif os.path.exists(path):  # reading refuses what is not a regular file
+            yield path
 
 
 def _vars_folder(folder: str) -> Iterator[str]:
@@ -252,6 +252,8 @@ class _GroupTree:
     members: dict[str, tuple[str, ...]]
     """Group -> its hosts with children resolved, in declaration order."""
     depth: dict[str, int]
+    groups_of: dict[str, list[str]]
+    """Host -> the groups it is a member of, in the order of ``members``."""
 
 
 def _group_tree(declared: Declared) -> _GroupTree:
@@ -280,7 +282,11 @@ def _group_tree(declared: Declared) -> _GroupTree:
     grouped = {host for name, hosts in members.items() if name not in ("all", "ungrouped") for host in hosts}
     members["all"] = tuple(declared.hosts)
     members["ungrouped"] = tuple(host for host in declared.hosts if host not in grouped)
-    return _GroupTree(members, {name: depth_of(name) for name in declared.groups})
+    groups_of: dict[str, list[str]] = {host: [] for host in declared.hosts}
+    for name, hosts in members.items():
+        for host in hosts:
+            groups_of[host].append(name)
+    return _GroupTree(members, {name: depth_of(name) for name in declared.groups}, groups_of)
 
 
 # --- merging variables and building the model ---------------------------------------------------------------
@@ -303,7 +309,7 @@ def _build(declared: Declared, extra: dict[str, Setting], path: str) -> Inventor
 
 
 def _minion(declared: Declared, tree: _GroupTree, host: HostDecl, extra: dict[str, Setting]) -> Minion:
-    groups = [name for name, hosts in tree.members.items() if host.name in hosts and name != "all"]
+    groups = [name for name in tree.groups_of[host.name] if name != "all"]
     groups.sort(key=lambda name: (tree.depth[name], _priority(declared.groups[name]), name))
     everything = declared.groups["all"]
     layers = [

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kubeplay import quantities
+from kubeplay.limits import excerpt
 from kubeplay.model import Connection, Minion, Source
 from kubeplay.names import host_address_error, label_key_error, label_value_error, path_error
 
@@ -57,12 +58,12 @@ def parse_bool(value: object) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ValueError(f"must be a boolean (true/false, yes/no), got {value!r}")
+    raise ValueError(f"must be a boolean (true/false, yes/no), got {excerpt(value)}")
 
 
 def parse_text(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"must be a non-empty string, got {value!r}")
+        raise ValueError(f"must be a non-empty string, got {excerpt(value)}")
     return value.strip()
 
 
@@ -70,7 +71,7 @@ def parse_port(value: object) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a port number, got {value!r}")
+        raise ValueError(f"must be a port number, got {excerpt(value)}")
     if not 1 <= value <= 65535:
         raise ValueError(f"port {value} is out of range 1-65535")
     return value
@@ -97,7 +98,7 @@ def parse_connection(value: object) -> Connection:
         return "ssh"
     if text == "local":
         return "local"
-    raise ValueError(f"connection {text!r} is not supported: use ssh or local")
+    raise ValueError(f"connection {excerpt(text)} is not supported: use ssh or local")
 
 
 def parse_labels(value: object) -> dict[str, str]:
@@ -105,17 +106,19 @@ def parse_labels(value: object) -> dict[str, str]:
     if isinstance(value, str):
         value = _read_mapping_text(value)
     if not isinstance(value, Mapping):
-        raise ValueError(f'must be a mapping of labels like {{"disk": "ssd"}}, got {value!r}')
+        raise ValueError(f'must be a mapping of labels like {{"disk": "ssd"}}, got {excerpt(value)}')
     labels: dict[str, str] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            raise ValueError(f"label {key!r}: {item!r} must be a string key and a string value (quote it)")
+            raise ValueError(
+                f"label {excerpt(key)}: {excerpt(item)} must be a string key and a string value (quote it)"
+            )
         key_error = label_key_error(key)
         if key_error:
-            raise ValueError(f"label key {key!r} is invalid: {key_error}")
+            raise ValueError(f"label key {excerpt(key)} is invalid: {key_error}")
         value_error = label_value_error(item)
         if value_error:
-            raise ValueError(f"label {key}={item!r} has an invalid value: {value_error}")
+            raise ValueError(f"label {key}={excerpt(item)} has an invalid value: {value_error}")
         labels[key] = item
     return labels
 
@@ -138,7 +141,7 @@ def _read_mapping_text(text: str) -> object:
     for read in (json.loads, ast.literal_eval):
         try:
             return read(text)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
             continue
     return text
 
@@ -160,8 +163,8 @@ def parse_cpu_capacity(value: object) -> int:
         try:
             return quantities.parse_cpu(value)
         except ValueError as exc:
-            raise ValueError(f"must be {_CPU_FORMS}, got {value!r}") from exc
-    raise ValueError(f"must be {_CPU_FORMS}, got {value!r}")
+            raise ValueError(f"must be {_CPU_FORMS}, got {excerpt(value)}") from exc
+    raise ValueError(f"must be {_CPU_FORMS}, got {excerpt(value)}")
 
 
 def parse_memory_capacity(value: object) -> int:
@@ -172,13 +175,13 @@ def parse_memory_capacity(value: object) -> int:
         try:
             amount = quantities.parse_memory(value)
         except ValueError as exc:
-            raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}") from exc
+            raise ValueError(f"must be {_MEMORY_FORMS}, got {excerpt(value)}") from exc
     else:
-        raise ValueError(f"must be {_MEMORY_FORMS}, got {value!r}")
+        raise ValueError(f"must be {_MEMORY_FORMS}, got {excerpt(value)}")
     if 0 < amount < quantities.DOCKER_MIN_MEMORY:  # not even one container with a memory limit fits
         minimum = quantities.DOCKER_MIN_MEMORY >> 20
         raise ValueError(
-            f"{value!r} is only {amount} bytes; did you forget a unit like Gi or Mi? "
+            f"{excerpt(value)} is only {amount} bytes; did you forget a unit like Gi or Mi? "
             f"(a minion needs at least {minimum}Mi, Docker's smallest memory limit for a container)"
         )
     return amount
@@ -195,7 +198,7 @@ def parse_cidr(value: object) -> str:
     try:
         return str(ipaddress.IPv4Network(text, strict=True))
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not an IPv4 network in CIDR form like 10.0.0.0/16 ({exc})") from exc
+        raise ValueError(f"{excerpt(text)} is not an IPv4 network in CIDR form like 10.0.0.0/16 ({exc})") from exc
 
 
 # --- the catalogue ------------------------------------------------------------------------------------------

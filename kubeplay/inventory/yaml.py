@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl, Layer, expand_host_pattern
 from kubeplay.inventory.variables import Setting
+from kubeplay.limits import Refused, read_text
 from kubeplay.model import Source
 from kubeplay.yamlnodes import InvalidDocument, Node, parse_yaml_document
 
@@ -122,10 +123,9 @@ class _YamlInventory:
 def read_vars_file(path: str, base_dir: str, declared: Declared, owner: HostDecl | GroupDecl) -> None:
     """Set the variables of one group_vars/host_vars file on ``owner`` (a file layer: it beats the inventory)."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            data = read_yaml(stream.read())
-    except OSError as exc:
-        declared.problem(Source(path), f"cannot read: {exc.strerror}")
+        data = read_yaml(read_text(path))
+    except Refused as exc:
+        declared.problem(Source(path), f"cannot read: {exc.message}")
         return
     except InvalidDocument as exc:
         declared.problem(Source(path, exc.line), exc.message)

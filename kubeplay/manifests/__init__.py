@@ -18,9 +18,10 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from kubeplay.errors import ManifestError, Problem
+from kubeplay.limits import MAX_OBJECTS
 from kubeplay.manifests.controllers import controller_problems
 from kubeplay.manifests.objects import Loaded, read_document
-from kubeplay.manifests.sources import read_documents
+from kubeplay.manifests.sources import Document, read_documents
 from kubeplay.model import Desired, Pod, ReplicationController, Service, Source
 
 __all__ = ["load_manifests"]
@@ -36,6 +37,9 @@ def load_manifests(
     that are no manifests are named in ``warnings``."""
     problems: list[Problem] = []
     documents = read_documents(paths, variables or {}, stdin or sys.stdin, problems, warnings)
+    too_many = too_many_objects(documents)
+    if too_many:
+        raise ManifestError([*problems, too_many])
     loaded = [item for document in documents for item in read_document(document, problems)]
     problems.extend(duplicate_names(loaded))
     objects = [item.object for item in loaded]
@@ -48,6 +52,17 @@ def load_manifests(
     if problems:
         raise ManifestError(in_file_order(problems))
     return desired
+
+
+def too_many_objects(documents: Sequence[Document]) -> Problem | None:
+    """A problem when the documents (List items counted one by one) hold more objects than ``MAX_OBJECTS``."""
+    count = 0
+    for document in documents:
+        items = document.node.value.get("items") if isinstance(document.node.value, dict) else None
+        count += len(items.value) if items is not None and isinstance(items.value, list) else 1
+        if count > MAX_OBJECTS.value():
+            return Problem(document.file, f"too many objects in this run{MAX_OBJECTS.advice()}", document.node.line)
+    return None
 
 
 def duplicate_names(loaded: Sequence[Loaded]) -> list[Problem]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from kubeplay.errors import Problem
+from kubeplay.limits import excerpt
 from kubeplay.yamlnodes import Node
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ def describe(value: object) -> str:
     if isinstance(value, float):
         return f"a number ({value})"
     if isinstance(value, str):
-        return f"a string ({value!r})"
+        return f"a string ({excerpt(value)})"
     if isinstance(value, dict):
         return "a mapping"
     return "a list"
@@ -214,7 +215,7 @@ class Fields:
                 continue
             problem = check(item.value) if check else None
             if problem:
-                self.report.add(f"invalid value {item.value!r}: {problem}", item.line, item_path)
+                self.report.add(f"invalid value {excerpt(item.value)}: {problem}", item.line, item_path)
             result.append(item.value)
         return tuple(result)
 
@@ -237,10 +238,10 @@ class Fields:
                 continue
             problem = check_key(name)
             if problem:
-                self.report.add(f"invalid key {name!r}: {problem}", line, item_path)
+                self.report.add(f"invalid key {excerpt(name)}: {problem}", line, item_path)
             problem = check_value(value)
             if problem:
-                self.report.add(f"invalid value {value!r}: {problem}", line, item_path)
+                self.report.add(f"invalid value {excerpt(value)}: {problem}", line, item_path)
             result[name] = value
         _report_duplicates(node, self.field_path(key), self.report)
         return result

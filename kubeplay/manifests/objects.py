@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from kubeplay.errors import Problem
+from kubeplay.limits import excerpt
 from kubeplay.manifests.nodes import Fields, Report, did_you_mean, read_mapping
 from kubeplay.manifests.podspec import (
     NO_SPEC,
@@ -265,7 +266,7 @@ def _read_v1_service_port(seen: _ServicePorts, f: Fields) -> ServicePort:
     if name:
         problem = port_name_error(name)
         if problem:
-            f.problem("name", f"invalid port name {name!r}: {problem}")
+            f.problem("name", f"invalid port name {excerpt(name)}: {problem}")
         if name in names:
             f.problem("name", f'duplicate port name "{name}" in this service')
         names.add(name)
@@ -292,7 +293,7 @@ def _target_port(f: Fields, key: str) -> int | str | None:
     if isinstance(target, str):
         problem = port_name_error(target)
         if problem:
-            f.problem(key, f"invalid port name {target!r}: {problem}")
+            f.problem(key, f"invalid port name {excerpt(target)}: {problem}")
     return target
 
 
@@ -303,7 +304,7 @@ def _portal_ip(f: Fields, key: str) -> str:
         return ""
     problem = ipv4_error(address) if address else None
     if problem:
-        f.problem(key, f"invalid {key} {address!r}: {problem}")
+        f.problem(key, f"invalid {key} {excerpt(address)}: {problem}")
     return address
 
 
@@ -338,7 +339,7 @@ def _object_name(f: Fields, key: str, kind: str, *, mixed_case: bool = False) ->
         f.report.object = f"{kind} {name}"
         problem = dns_label_error(name, mixed_case=mixed_case)
         if problem:
-            f.problem(key, f"invalid name {name!r}: {problem}{_name_hint(name)}")
+            f.problem(key, f"invalid name {excerpt(name)}: {problem}{_name_hint(name)}")
     return name, f.line(key)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal
 
+from kubeplay.limits import excerpt
 from kubeplay.manifests.nodes import Fields
 from kubeplay.model import (
     Container,
@@ -306,7 +307,7 @@ def _read_http_get(port_names: set[str], f: Fields) -> Probe:
     path = f.string("path", default="/")
     problem = http_path_error(path)
     if problem:
-        f.problem("path", f"{problem}, got {path!r}")
+        f.problem("path", f"{problem}, got {excerpt(path)}")
     host = f.string("host")
     if host:
         _check(f, "host", host_name_error(host))
@@ -352,13 +353,13 @@ def _check_name(f: Fields, key: str, name: str, what: str) -> None:
 def _check(f: Fields, key: str, problem: str | None, what: str = "") -> None:
     if problem:
         value = f.entries[key].value
-        f.problem(key, f"invalid {what or key} {value!r}: {problem}")
+        f.problem(key, f"invalid {what or key} {excerpt(value)}: {problem}")
 
 
 def _absolute_path(f: Fields, key: str, *, required: bool = False) -> str:
     path = f.string(key, required=required)
     if path and not path.startswith("/"):
-        f.problem(key, f"must be an absolute path, got {path!r}")
+        f.problem(key, f"must be an absolute path, got {excerpt(path)}")
     return path
 
 
@@ -367,5 +368,5 @@ def _path(f: Fields, key: str, *, required: bool = False) -> str:
     path = f.string(key, required=required)
     problem = path_error(path) if path else None
     if problem:
-        f.problem(key, f"{problem}, got {path!r}")
+        f.problem(key, f"{problem}, got {excerpt(path)}")
     return path

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from kubeplay.errors import Problem
+from kubeplay.limits import Refused, read_stream, read_text
 from kubeplay.manifests.templates import TemplateFailed, render_template
 from kubeplay.yamlnodes import InvalidDocument, Node, parse_json, parse_yaml
 
@@ -65,8 +66,9 @@ def read_documents(
 def manifest_files(path: str, problems: list[Problem], warnings: list[str] | None = None) -> list[str]:
     """``path`` itself, or the manifest files under a directory (recursive, sorted, hidden entries skipped).
     A folder that cannot be read is a problem (never silently empty); a file that is no manifest is named in
-    ``warnings``."""
-    if path == STDIN or os.path.isfile(path):
+    ``warnings``. Anything named that is not a directory is a file to read: reading refuses FIFOs, devices and
+    sockets."""
+    if path == STDIN or (os.path.exists(path) and not os.path.isdir(path)):
         return [path]
     if not os.path.isdir(path):
         problems.append(Problem(path, "no such file or directory"))
@@ -116,15 +118,10 @@ def parse(text: str, form: Format) -> list[Node]:
 
 
 def _read_text(file: str, stdin: TextIO) -> str:
-    if file == STDIN:
-        return stdin.read()
     try:
-        with open(file, encoding="utf-8-sig") as handle:
-            return handle.read()
-    except UnicodeDecodeError as exc:
-        raise Unreadable(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
-    except OSError as exc:
-        raise Unreadable(exc.strerror or str(exc)) from exc
+        return read_stream(stdin) if file == STDIN else read_text(file)
+    except Refused as exc:
+        raise Unreadable(exc.message) from exc
 
 
 def _is_json(text: str) -> bool:

@@ -345,22 +345,6 @@ def test_problems_carry_file_line_object_and_field() -> None:
     ]
 
 
-def _bad_cases() -> list[Path]:
-    cases = sorted(path for path in BAD.iterdir() if path.suffix != ".expected")
-    assert len(cases) >= 10
-    return cases
-
-
-@pytest.mark.parametrize("case", _bad_cases(), ids=lambda path: path.name)
-def test_bad_inventories_are_rejected_with_a_located_message(case: Path) -> None:
-    expected = case.with_suffix(".expected").read_text().splitlines()
-    assert expected, f"{case.name} needs a .expected file with the text its error must contain"
-    with pytest.raises(InventoryError) as caught:
-        load_inventory(str(case))
-    for line in expected:
-        assert line in str(caught.value)
-
-
 # --- --limit ------------------------------------------------------------------------------------------------
 
 

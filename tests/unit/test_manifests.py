@@ -351,28 +351,6 @@ def test_problems_from_every_file_are_reported_together(seed_folder: Path) -> No
     ]
 
 
-# --- every bad manifest, with the text its error must contain ------------------------------------------------
-
-
-def bad_cases() -> list[Path]:
-    return sorted(path for path in BAD.iterdir() if path.suffix != ".expected")
-
-
-def test_there_are_at_least_thirty_bad_manifests() -> None:
-    assert len(bad_cases()) >= 30
-
-
-@pytest.mark.parametrize("case", bad_cases(), ids=lambda path: path.name)
-def test_bad_manifest(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each expected line is one problem (path relative to tests/bad/manifests); no other problem is reported."""
-    expected = (BAD / (case.name.split(".")[0] + ".expected")).read_text().splitlines()
-    monkeypatch.chdir(BAD)
-    problems = [str(problem) for problem in problems_of([case.name])]
-    for line in expected:
-        assert any(line in problem for problem in problems), f"{line!r} not in:\n" + "\n".join(problems)
-    assert len(problems) == len(expected), "\n".join(problems)
-
-
 # --- names and quantities ------------------------------------------------------------------------------------
 
 

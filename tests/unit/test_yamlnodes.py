@@ -32,13 +32,21 @@ def test_merge_keys_are_applied_and_written_keys_override_them() -> None:
     assert doc.duplicate_keys == ()
 
 
-def test_aliases_share_one_node_so_a_billion_laughs_stays_small() -> None:
+def test_aliases_share_one_node() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 leaves if expanded
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 5)]  # 10**5 leaves if expanded
     (doc,) = parse_yaml("\n".join(lines) + "\n")
     plain = doc.plain()
     assert isinstance(plain, dict)
-    assert plain["a8"][0] is plain["a8"][1] is plain["a7"]
+    assert plain["a4"][0] is plain["a4"][1] is plain["a3"]
+
+
+def test_a_billion_laughs_is_refused_at_the_first_node_that_expands_past_the_limit() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 leaves if expanded
+    with pytest.raises(InvalidDocument, match="aliases expand this to 211111111 characters") as caught:
+        parse_yaml("\n".join(lines) + "\n")
+    assert caught.value.line == 8  # a7, the first to expand past 32 MiB (10**8 leaves)
 
 
 def test_an_alias_inside_the_node_it_names_is_refused_at_the_anchor_s_line() -> None:
