@@ -24,6 +24,7 @@ new IPs, then write each minion's proxy rules and routes where they differ.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from kubeplay.kubelet.observe import connect as connect_minions
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
 from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed
-from kubeplay.names import dns_label_error
+from kubeplay.names import DNS_LABEL_MAX, dns_label_error
 from kubeplay.parallel import Say
 from kubeplay.planner.consent import refused_everywhere
 from kubeplay.planner.pods import Action, Options, Plan, plan_pods
@@ -123,8 +124,10 @@ def resolve_project(
     explicit: str | None, variables: Mapping[str, object], environ: Mapping[str, str], files: Sequence[str]
 ) -> str:
     """The run's project: -p, else the inventory variable kubeplay_project, else $KUBEPLAY_PROJECT, else the name
-    of the folder of the first -f path (a file's folder, a folder's own name; ``default`` for stdin or no -f).
-    Raises InputError when it is not a DNS label."""
+    of the folder of the first -f path (a file's folder, a folder's own name; ``default`` for stdin or no -f),
+    made a DNS label as Docker Compose makes its project names (``My_App`` -> ``my-app``). Raises InputError when
+    a name given as such (-p, the variable, the environment) is not a DNS label, or a folder's name has no letter
+    or digit."""
     given = [
         ("-p", explicit),
         (PROJECT_VARIABLE, variables.get(PROJECT_VARIABLE)),
@@ -136,8 +139,15 @@ def resolve_project(
     if not files or files[0] == "-":
         return DEFAULT_PROJECT
     path = os.path.abspath(files[0])
-    folder = path if os.path.isdir(path) else os.path.dirname(path)
-    return _valid_project(os.path.basename(folder), f"the folder of -f {files[0]}")
+    folder = os.path.basename(path if os.path.isdir(path) else os.path.dirname(path))
+    return _valid_project(folder_project(folder), f"the folder of -f {files[0]}")
+
+
+def folder_project(folder: str) -> str:
+    """A folder's name as a project name: lower case, each run of other characters than letters, digits and '-'
+    one '-', no '-' at either end, at most 63 characters ("Shop_Manifests" -> "shop-manifests")."""
+    name = re.sub(r"[^a-z0-9-]+", "-", folder.lower())[:DNS_LABEL_MAX]
+    return name.strip("-")
 
 
 def _valid_project(name: str, source: str) -> str:

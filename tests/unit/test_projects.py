@@ -44,19 +44,39 @@ def test_the_project_is_p_then_the_inventory_then_the_environment_then_the_folde
 
 
 @pytest.mark.parametrize(
-    ("explicit", "folder", "source"),
-    [("Shop", "shop", "-p"), (None, "my_app", "the folder of -f"), ("-x", "shop", "-p")],
+    ("explicit", "folder", "named"),
+    [
+        ("Shop", "shop", "'Shop' (from -p"),
+        ("-x", "shop", "'-x' (from -p"),
+        ("my_app", "shop", "'my_app' (from -p"),  # a name given as such is never changed
+        (None, "___", "'' (from the folder of -f"),  # a folder's name with nothing left of it
+    ],
 )
 def test_a_project_that_is_no_dns_label_is_a_clear_error(
-    tmp_path: Path, explicit: str | None, folder: str, source: str
+    tmp_path: Path, explicit: str | None, folder: str, named: str
 ) -> None:
     path = tmp_path / folder
     path.mkdir()
     with pytest.raises(InputError) as raised:
         reconcile.resolve_project(explicit, {}, {}, [str(path)])
     message = str(raised.value)
-    assert f"project name {explicit or folder!r} (from {source}" in message
+    assert f"project name {named}" in message
     assert "name the project with -p NAME" in message
+
+
+@pytest.mark.parametrize(
+    ("folder", "project"),
+    [
+        ("Shop_Manifests", "shop-manifests"),
+        ("web.app", "web-app"),
+        ("_tmp_", "tmp"),
+        ("test_kill_at0", "test-kill-at0"),
+    ],
+)
+def test_a_folder_name_is_made_a_project_name_as_compose_does(tmp_path: Path, folder: str, project: str) -> None:
+    path = tmp_path / folder
+    path.mkdir()
+    assert reconcile.resolve_project(None, {}, {}, [str(path)]) == project
 
 
 # --- the planner -------------------------------------------------------------------------------------------------
