@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from kubeplay.reconcile import folder_project
 from tests.integration.conftest import ROOT, Lab, kubeplay
 from tests.integration.test_replication import pod_containers, remove_by_hand
 from tests.integration.test_services import pod_names, remove_kubeplay_network, web_inventory, web_manifest
@@ -83,7 +84,11 @@ def test_json_output_and_log_lines_of_a_real_apply_match_their_schemas_and_q_is_
     assert [r["verb"] for r in doc["results"]].count("create") == 2 and all(r["ok"] for r in doc["results"])
 
     start, *events, end = log_lines(log)
-    assert start["event"] == "run-start" and start["project"] == tmp_path.name and start["command"][1] == "apply"
+    assert (
+        start["event"] == "run-start"
+        and start["project"] == folder_project(tmp_path.name)
+        and start["command"][1] == "apply"
+    )
     actions = [(e["minion"], e["verb"], e["subject"]) for e in events if e["event"] == "action"]
     assert sorted(actions) == sorted((r["minion"], r["verb"], r["pod"] or r["image"]) for r in doc["results"])
     writes = [(e["minion"], e["what"]) for e in events if e["event"] == "network"]

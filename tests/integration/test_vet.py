@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeplay.pods.secrets import MASK
-from tests.integration.conftest import Lab, kubeplay
+from tests.integration.conftest import PROJECT, Lab, kubeplay
 from tests.integration.test_pods import app, apply, container_ids, find_pod, pod_yaml, write
 
 HTTPD = "{{ lab_registry }}/kubeplay/httpd"
@@ -86,18 +86,30 @@ def test_secret_env_values_are_masked_and_never_stored_in_labels(lab: Lab, tmp_p
         assert all("first-s3cret-value" not in value for value in labels.values()), labels
     write(tmp_path, "db.json", with_password("db", "second-s3cret-value"))
 
-    text = kubeplay("apply", "-f", str(manifest), "--check", "--diff", inventory=lab.inventory)
+    text = kubeplay("apply", "-f", str(manifest), "-p", PROJECT, "--check", "--diff", inventory=lab.inventory)
     assert f"- spec.containers[0].env[0].value: {MASK}" in text.stdout, text.stdout + text.stderr
     assert f"+ spec.containers[0].env[0].value: {MASK}" in text.stdout
     assert "s3cret" not in text.stdout + text.stderr
 
-    as_json = kubeplay("apply", "-f", str(manifest), "--check", "--diff", "-o", "json", inventory=lab.inventory)
+    as_json = kubeplay(
+        "apply", "-f", str(manifest), "-p", PROJECT, "--check", "--diff", "-o", "json", inventory=lab.inventory
+    )
     (replaced,) = as_json.json()["plan"]
     assert replaced["verb"] == "replace" and f"+ spec.containers[0].env[0].value: {MASK}" in replaced["diff"]
     assert "s3cret" not in as_json.stdout
 
     shown = kubeplay(
-        "apply", "-f", str(manifest), "--check", "--diff", "-o", "json", "--show-secrets", inventory=lab.inventory
+        "apply",
+        "-f",
+        str(manifest),
+        "-p",
+        PROJECT,
+        "--check",
+        "--diff",
+        "-o",
+        "json",
+        "--show-secrets",
+        inventory=lab.inventory,
     )
     assert '+ spec.containers[0].env[0].value: "second-s3cret-value"' in shown.json()["plan"][0]["diff"]
 
