@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -28,10 +29,15 @@ def accepted(log: Path) -> int:
     return log.read_text(errors="replace").count("Accepted publickey") if log.exists() else 0
 
 
+PROJECT = "bench-noop"
+"""The bench's own project, given as $KUBEPLAY_PROJECT (a checkout from before projects ignores it)."""
+
+
 def kubeplay(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """The CLI of the checkout at ``root`` (python -m runs the kubeplay package found in the working directory)."""
+    env = {**os.environ, "KUBEPLAY_PROJECT": PROJECT}
     return subprocess.run(
-        [sys.executable, "-m", "kubeplay.cli", *args], cwd=root, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "kubeplay.cli", *args], cwd=root, capture_output=True, text=True, check=False, env=env
     )
 
 
@@ -107,7 +113,7 @@ def main() -> int:
         finally:
             empty = Path(tmp) / "empty"
             empty.mkdir()
-            kubeplay("apply", "-f", str(empty), "-i", inventory, "--yes")
+            kubeplay("apply", "-f", str(empty), "-i", inventory, "--yes", "--allow-empty")
     print(f"converged no-op apply, {args.pods} pods over {len(logs)} minions, {args.runs} runs (whole CLI process)")
     for label, times in walls.items():
         print(
