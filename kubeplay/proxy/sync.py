@@ -97,12 +97,6 @@ def read_minion_network(conn: MinionConnection) -> MinionNetwork:
     return MinionNetwork(name, parse_save(saved), parse_routes(routes))
 
 
-def read_networks(connections: Mapping[str, MinionConnection], forks: int) -> dict[str, MinionNetwork]:
-    """Every connected minion's kubeplay rules and routes, read in parallel."""
-    found = in_parallel(read_minion_network, list(connections.values()), forks)
-    return {n.minion: n for n in found}
-
-
 def write(
     syncs: Sequence[MinionSync], connections: Mapping[str, MinionConnection], say: Say, forks: int
 ) -> list[NetworkResult]:
