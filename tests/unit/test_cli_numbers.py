@@ -42,7 +42,8 @@ def test_every_command_that_connects_checks_its_numbers(command: str, capsys: py
 
 
 def test_the_limits_themselves_are_accepted() -> None:
-    from kubeplay.cli.main import MAX_FORKS, MAX_TIMEOUT, build_parser
+    from kubeplay.cli.args import MAX_FORKS, MAX_TIMEOUT
+    from kubeplay.cli.main import build_parser
 
     args = build_parser().parse_args(
         ["apply", "-f", "x", "--forks", str(MAX_FORKS), "--timeout", str(MAX_TIMEOUT), "--max-unavailable", "1"]
