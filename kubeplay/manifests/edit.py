@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import io
 import json
+import json.decoder
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Format = Literal["json", "yaml"]
 Path = tuple[str | int, ...]
 
 _RC = "ReplicationController"
@@ -85,10 +85,11 @@ def find_replicas(documents: list[object], name: str, file: str) -> Edit:
     return Edit(n, (*path, key), old)
 
 
-def set_replicas(text: str, form: Format, name: str, replicas: int, file: str) -> tuple[str, int | None]:
-    """``text`` with controller ``name``'s replicas set to ``replicas``, and the count it had (None: not written,
-    so 1). Raises EditRefused when it cannot be done by changing that value alone."""
-    if form == "json":
+def set_replicas(text: str, file: str, name: str, replicas: int) -> tuple[str, int | None]:
+    """``text`` of ``file`` (JSON when named .json, else YAML) with controller ``name``'s replicas set to
+    ``replicas``, and the count it had (None: not written, so 1). Raises EditRefused when it cannot be done by
+    changing that value alone."""
+    if file.lower().endswith(".json"):
         return _set_json(text, name, replicas, file)
     return _set_yaml(text, name, replicas, file)
 
@@ -203,7 +204,7 @@ def _member(text: str, position: int, step: str | int, decoder: json.JSONDecoder
     position = _skip(text, position + 1)
     while text[position] not in "}]":
         if isinstance(step, str):
-            key, position = json.decoder.scanstring(text, position + 1)
+            key, position = json.decoder.scanstring(text, position + 1)  # type: ignore[attr-defined]
             position = _skip(text, _skip(text, position) + 1)  # past ':'
             found = position if key == step else found
         else:

@@ -1,0 +1,98 @@
+"""`kubeplay scale rc NAME --replicas N -f PATH`: the replica count changed in the manifest file itself, then applied.
+
+The files are the truth: the controller's file is edited (only the count; kubeplay.manifests.edit), the diff shown,
+then the file's folder applied as `apply` does, so a later `apply` keeps the new count.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from kubeplay.cli.args import command, count
+from kubeplay.cli.edited import apply_args
+from kubeplay.errors import InputError, Problem
+from kubeplay.model import ReplicationController
+
+if TYPE_CHECKING:
+    from kubeplay.cli.main import Subparsers
+
+CONTROLLER_KINDS = ("rc", "replicationcontroller", "replicationcontrollers")
+MAX_REPLICAS = 10_000
+"""As kubeplay.manifests.objects.MAX_REPLICAS (not imported here: --help loads no manifest reader)."""
+
+
+def add_parsers(sub: Subparsers) -> None:
+    scale = sub.add_parser(
+        "scale", help="set a replication controller's replicas in its manifest file, then apply the file's folder"
+    )
+    scale.add_argument("kind", choices=CONTROLLER_KINDS)
+    scale.add_argument("name", metavar="NAME")
+    scale.add_argument("--replicas", type=count(0, MAX_REPLICAS), required=True, metavar="N")
+    scale.add_argument(
+        "-f",
+        "--filename",
+        required=True,
+        metavar="PATH",
+        help="the manifest file or folder that holds the controller; that folder (a file's folder) is applied",
+    )
+    apply_args(scale)
+    scale.set_defaults(func=command("scale", "kubeplay.cli.scale"))
+
+
+def scale(args: argparse.Namespace) -> int:
+    import difflib
+
+    from kubeplay.cli import render
+    from kubeplay.cli.commands import _load
+    from kubeplay.cli.edited import apply_folder, project_folder, write_whole
+    from kubeplay.manifests.edit import EditRefused, set_replicas
+
+    if args.filename == "-":
+        raise InputError([Problem("-f", "scale edits a manifest file: name the file or its folder, not -")])
+    inputs = _load(args, [args.filename])
+    file = controller_file(inputs.desired.controllers, args.name, args.filename)
+    before, bom = _read(file)
+    try:
+        after, old = set_replicas(before, file, args.name, args.replicas)
+    except EditRefused as exc:
+        raise InputError([Problem(file, exc.message)]) from exc
+    diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), file, file)
+    for line in diff:
+        render.result(line.rstrip("\r\n"))
+    was = 1 if old is None else old
+    if args.check:
+        render.progress(f"--check: {file} not written (replicas {was} -> {args.replicas}), nothing applied")
+        return 0
+    if after != before:
+        write_whole(file, ("\ufeff" if bom else "") + after)
+        render.progress(f"{file}: {args.name} replicas {was} -> {args.replicas}")
+    else:
+        render.progress(f"{file}: {args.name} already has {args.replicas} replicas")
+    return 0 if args.no_apply else apply_folder(args, project_folder(args.filename))
+
+
+def controller_file(controllers: Sequence[ReplicationController], name: str, path: str) -> str:
+    """The file that declares controller ``name`` under ``path``. Raises InputError when none does, or when it is a
+    template (its count is the template's to say)."""
+    from kubeplay.manifests.sources import TEMPLATE_SUFFIX
+
+    found = [rc for rc in controllers if rc.name == name]
+    if not found:
+        known = ", ".join(f"{rc.name} ({rc.source})" for rc in controllers)
+        raise InputError([Problem(path, f"no ReplicationController named {name!r} (found: {known or 'none'})")])
+    file = found[0].source.file
+    if file.lower().endswith(TEMPLATE_SUFFIX):
+        hint = "change the replicas in the template itself, or the variable it takes them from (-e, the inventory)"
+        raise InputError([Problem(file, f"{name} is declared in a template, which kubeplay does not rewrite: {hint}")])
+    return file
+
+
+def _read(file: str) -> tuple[str, bool]:
+    """The file's text as written (its line ends kept), and whether it starts with a UTF-8 byte order mark."""
+    import codecs
+
+    with open(file, "rb") as f:
+        data = f.read()
+    return data.decode("utf-8-sig"), data.startswith(codecs.BOM_UTF8)
