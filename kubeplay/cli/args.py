@@ -106,13 +106,16 @@ def change_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="never ask for confirmation")
 
 
-def connect_args(p: argparse.ArgumentParser) -> None:
+def connect_args(p: argparse.ArgumentParser, timeout_flag: str = "--timeout") -> None:
+    """--limit, --forks, the SSH connect timeout (``timeout_flag``, for a verb whose --timeout is another wait;
+    ``args.timeout`` all the same) and --accept-new-host-keys."""
     p.add_argument("--limit", default=None, metavar="PATTERN", help="only act on minions matching this Ansible pattern")
     p.add_argument(
         "--forks", type=count(1, MAX_FORKS), default=20, help=f"minions handled in parallel, 1-{MAX_FORKS} (default 20)"
     )
     p.add_argument(
-        "--timeout",
+        timeout_flag,
+        dest="timeout",
         type=seconds(MAX_TIMEOUT),
         default=10.0,
         help=f"SSH connect timeout in seconds, up to {MAX_TIMEOUT:g} (default 10)",

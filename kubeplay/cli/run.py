@@ -95,7 +95,7 @@ def manifest_text(document: Mapping[str, Any], command_line: Sequence[str]) -> s
 
     import yaml
 
-    said = shlex.join(command_line)
+    said = shlex.join(command_line).replace("\r", "\\r").replace("\n", "\\n")  # one comment line, always
     return f"# Written by `{said}`: edit it, then apply its folder.\n" + yaml.safe_dump(
         dict(document), sort_keys=False, default_flow_style=False
     )
