@@ -162,27 +162,22 @@ def _container(c: Container, notes: list[str]) -> dict[str, Any]:
         "securityContext": {"privileged": True} if c.privileged else {},
     }
     exported = {"name": c.name, "image": c.image, "imagePullPolicy": PULL_POLICIES[c.image_pull_policy]}
-    return exported | {key: value for key, value in optional.items() if value}
+    return exported | _given(optional)
 
 
 def _port_fields(p: Port) -> dict[str, Any]:
-    fields: dict[str, Any] = {"name": p.name} if p.name else {}
-    fields.update(containerPort=p.container_port, protocol=p.protocol)
-    if p.host_port:
-        fields["hostPort"] = p.host_port
-    if p.host_ip:
-        fields["hostIP"] = p.host_ip
-    return fields
+    fields = {"name": p.name, "containerPort": p.container_port, "protocol": p.protocol}
+    return _given({**fields, "hostPort": p.host_port, "hostIP": p.host_ip})
 
 
 def _resources(c: Container) -> dict[str, str]:
-    """Millicores as "500m"; bytes in Mi or Gi when whole, else as a plain number."""
-    resources = {}
-    if c.cpu:
-        resources["cpu"] = f"{c.cpu}m"
-    if c.memory:
-        resources["memory"] = memory_quantity(c.memory)
-    return resources
+    """Millicores as "500m"; bytes in Gi, Mi or Ki when whole, else as a plain number."""
+    return _given({"cpu": f"{c.cpu}m" if c.cpu else "", "memory": memory_quantity(c.memory) if c.memory else ""})
+
+
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields that have a value (Kubernetes' defaults are its own when a field is left out)."""
+    return {key: value for key, value in fields.items() if value}
 
 
 def memory_quantity(size: int) -> str:
