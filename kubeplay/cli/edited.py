@@ -61,8 +61,9 @@ def apply_folder(args: argparse.Namespace, folder: str) -> int:
 
 def write_whole(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a file beside it renamed over it: a reader sees the old file or the new
-    one, never half of one; the old file's permissions are kept."""
-    folder = os.path.dirname(path) or "."
+    one, never half of one; the old file's permissions are kept, and a link is followed to the file it names."""
+    path = os.path.realpath(path)
+    folder = os.path.dirname(path)
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".kubeplay-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:

@@ -211,3 +211,13 @@ def test_export_writes_the_objects_to_a_file(shop: Path, tmp_path: Path) -> None
         ("Pod", "redis"),
     ]
     assert out.read_text().startswith("# Exported by kubeplay")
+
+
+def test_scale_through_a_link_edits_the_file_it_names_and_keeps_the_link(shop: Path, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "rc.json").symlink_to(shop / "redisController.json")
+    argv = ["scale", "rc", "redisController", "--replicas", "4", "-f", str(linked), "-i", INVENTORY, "--no-apply"]
+    assert main(argv) == EXIT_OK
+    assert (linked / "rc.json").is_symlink()
+    assert load_manifests([str(shop / "redisController.json")]).controllers[0].replicas == 4
