@@ -9,7 +9,6 @@ import difflib
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -129,12 +128,12 @@ def test_rollout_status_follows_a_template_change_to_its_end(lab: Lab, tmp_path:
         [sys.executable, "-m", "kubeplay.cli", *status, "--timeout", "240", "--interval", "0.5"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(1)  # it has looked once: all three replicas are old
+    assert follow.stdout is not None
+    first = follow.stdout.readline()  # it has looked once, before the apply starts: all three replicas are old
+    assert first == "cache: 0 of 3 replicas updated, 0 of them running; 3 old\n"
     applied = kubeplay("apply", "-f", str(folder), "-p", PROJECT, "--yes", inventory=lab.inventory)
     assert applied.code == EXIT_OK, applied.stderr
     out, err = follow.communicate(timeout=240)
     assert follow.returncode == EXIT_OK, err
-    lines = out.splitlines()
-    assert lines[0] == "cache: 0 of 3 replicas updated, 0 of them running; 3 old"
-    assert lines[-1] == "cache: rolled out: 3 of 3 replicas updated and running"
+    assert out.splitlines()[-1] == "cache: rolled out: 3 of 3 replicas updated and running"
     assert nothing_to_change(lab, folder)
