@@ -221,3 +221,15 @@ def test_scale_through_a_link_edits_the_file_it_names_and_keeps_the_link(shop: P
     assert main(argv) == EXIT_OK
     assert (linked / "rc.json").is_symlink()
     assert load_manifests([str(shop / "redisController.json")]).controllers[0].replicas == 4
+
+
+def test_scale_refuses_a_name_two_files_declare_naming_both(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (shop / "again").mkdir()
+    shutil.copy(shop / "redisController.json", shop / "again" / "rc.json")
+    before = (shop / "redisController.json").read_bytes()
+    argv = ["scale", "rc", "redisController", "--replicas", "2", "-f", str(shop), "-i", INVENTORY, "--no-apply"]
+    assert main(argv) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert f"{shop / 'again' / 'rc.json'}:2: ReplicationController redisController: id: duplicate" in err
+    assert f"also defined at {shop / 'redisController.json'}:2" in err
+    assert (shop / "redisController.json").read_bytes() == before
