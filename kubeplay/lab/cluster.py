@@ -13,6 +13,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,7 +373,8 @@ def _images(lab: LabLayout, say: Say) -> None:
 
 def inventory_text(lab: LabLayout) -> str:
     """The lab's inventory, for kubeplay and for Ansible alike: the host keys are named the Ansible way, in the
-    ssh arguments (UserKnownHostsFile, with host key checking on)."""
+    ssh arguments (UserKnownHostsFile, with host key checking on); Ansible's modules run on the minions with the
+    python running this (the minions are network namespaces of this machine, sharing its files)."""
     hosts = "\n".join(f"{m.name} ansible_host={m.address}" for m in lab.minions)
     ssh_args = shlex.join(["-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "StrictHostKeyChecking=yes"])
     return (
@@ -382,6 +384,7 @@ def inventory_text(lab: LabLayout) -> str:
         "ansible_user=root\n"
         f"ansible_ssh_private_key_file={lab.ssh_key}\n"
         f"ansible_ssh_common_args={shlex.quote(ssh_args)}\n"
+        f"ansible_python_interpreter={shlex.quote(sys.executable)}\n"
         f"lab_registry={lab.registry}\n"
     )
 
