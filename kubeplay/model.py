@@ -185,6 +185,15 @@ class Desired:
 
 
 @dataclass(frozen=True)
+class SSHArguments:
+    """ssh arguments an inventory variable (ansible_ssh_common_args, ansible_ssh_extra_args) gives a host."""
+
+    variable: str
+    text: str
+    source: Source
+
+
+@dataclass(frozen=True)
 class Minion:
     name: str
     host: str
@@ -206,6 +215,9 @@ class Minion:
     """kubeplay_host_paths: folders pods may bind mount from, besides kubeplay's data folder."""
     vars: dict[str, object] = field(default_factory=dict)
     """Every variable that applies to this host, merged as Ansible does (for templates)."""
+    ssh_arguments: tuple[SSHArguments, ...] = ()
+    """ansible_ssh_common_args, then ansible_ssh_extra_args (on ssh's command line in that order, as Ansible puts
+    them), where set."""
 
 
 @dataclass(frozen=True)

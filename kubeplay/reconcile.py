@@ -33,6 +33,7 @@ from typing import Protocol
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
 from kubeplay.connectors.faults import parse_fault, with_fault
+from kubeplay.connectors.sshconfig import ssh_args_problems
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
@@ -74,7 +75,7 @@ class Inputs:
     project: str = DEFAULT_PROJECT
     """The project the run reconciles (``resolve_project``)."""
     warnings: tuple[str, ...] = ()
-    """Files under -f skipped because they are no manifests."""
+    """Files under -f skipped because they are no manifests, ssh options in the inventory kubeplay ignores."""
 
 
 def parse_extra_vars(pairs: Sequence[str]) -> dict[str, object]:
@@ -114,6 +115,9 @@ def load(
     except InputError as exc:
         raise InputError([*problems, *exc.problems]) from exc
     problems += [*portal_problems(desired.services, inventory.portal_net), *refused_everywhere(desired, inventory)]
+    ssh_problems, ssh_warnings = ssh_args_problems(inventory.minions)
+    problems += ssh_problems
+    warnings += ssh_warnings
     if problems:
         raise InputError(problems)
     selected = frozenset(m.name for m in limit_inventory(inventory, limit).minions) if limit else None

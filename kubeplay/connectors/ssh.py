@@ -1,8 +1,10 @@
 """A minion over SSH (paramiko): one connection per minion per run, shared by Docker and by commands.
 
-Host keys are checked as OpenSSH checks them (kubeplay.connectors.knownhosts): against ~/.ssh/known_hosts,
-/etc/ssh/ssh_known_hosts and the inventory's kubeplay_known_hosts, hashed entries and ``[host]:port`` names
-included. An unknown key is rejected unless the user opted in to accept new keys; a changed key
+Host keys are checked as OpenSSH checks them (kubeplay.connectors.knownhosts): against ~/.ssh/known_hosts (or the
+UserKnownHostsFile of the minion's ssh arguments, ``ansible_ssh_common_args``), /etc/ssh/ssh_known_hosts (or their
+GlobalKnownHostsFile) and the inventory's kubeplay_known_hosts, hashed entries and ``[host]:port`` names
+included. An unknown key is rejected unless the user opted in to accept new keys (--accept-new-host-keys, or
+StrictHostKeyChecking=accept-new in the ssh arguments); a changed key
 (``HostKeyChanged``) or a revoked one (``HostKeyRevoked``) is always refused, before any credential is sent.
 ~/.ssh/config (HostName, Port, User, IdentityFile, ProxyCommand, ProxyJump) and ssh-agent are honoured; inventory
 variables win over ~/.ssh/config, as in Ansible. A ProxyJump goes through direct-tcpip channels of the jump hosts,
@@ -16,7 +18,7 @@ import ipaddress
 import shlex
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +39,7 @@ from kubeplay.connectors.sshconfig import (
     Jump,
     SSHConfig,
     SSHConfigError,
+    minion_ssh_args,
     read_ssh_config,
     resolve,
 )
@@ -60,8 +63,10 @@ class SSHOptions:
     config: SSHConfig = field(default_factory=SSHConfig)
     """The ssh config, once ``files_read``."""
     known: KnownHosts = field(default_factory=KnownHosts)
-    """The known_hosts files, once ``files_read``."""
+    """The default known_hosts files, once ``files_read``."""
     files_read: bool = False
+    known_for_files: Mapping[tuple[str, ...], KnownHosts] = field(default_factory=dict)
+    """Other sets of known_hosts files (a minion's UserKnownHostsFile), read beforehand by ``ssh_options``."""
 
     def with_files_read(self) -> SSHOptions:
         """These options with ~/.ssh/config and the known_hosts files read (``ssh_options`` reads them once for a
@@ -72,13 +77,30 @@ class SSHOptions:
             config = read_ssh_config(self.ssh_config)
         except SSHConfigError as exc:
             raise InputError([Problem(exc.file, exc.message, exc.line or None)]) from exc
-        known = read_known_hosts((USER_KNOWN_HOSTS, SYSTEM_KNOWN_HOSTS, *self.known_hosts))
+        known = read_known_hosts(self.known_hosts_files())
         return replace(self, config=config, known=known, files_read=True)
 
     def endpoint(self, minion: Minion) -> Endpoint:
-        """How to reach the minion: the inventory's values over the ssh config's."""
+        """How to reach the minion: the inventory's values over its ssh arguments' over the ssh config's."""
         want = Jump(minion.host, minion.user, minion.port if minion.port != 22 else 0)
-        return resolve(self.config, minion.host, want, (minion.key_file,) if minion.key_file else ())
+        keys = (minion.key_file,) if minion.key_file else ()
+        return resolve(self.config, minion.host, want, keys, minion_ssh_args(minion))
+
+    def known_hosts_files(self, endpoint: Endpoint | None = None) -> tuple[str, ...]:
+        """The files the endpoint's host key is checked against, as ssh checks them (its UserKnownHostsFile, else
+        ~/.ssh/known_hosts; its GlobalKnownHostsFile, else /etc/ssh/ssh_known_hosts), and kubeplay_known_hosts."""
+        user = endpoint.known_hosts if endpoint and endpoint.known_hosts is not None else (USER_KNOWN_HOSTS,)
+        system: tuple[str, ...] = (SYSTEM_KNOWN_HOSTS,)
+        if endpoint and endpoint.global_known_hosts is not None:
+            system = endpoint.global_known_hosts
+        return (*user, *system, *self.known_hosts)
+
+    def known_for(self, endpoint: Endpoint) -> KnownHosts:
+        """The known_hosts entries the endpoint's host key is checked against."""
+        files = self.known_hosts_files(endpoint)
+        if files == self.known_hosts_files():
+            return self.known
+        return self.known_for_files.get(files) or read_known_hosts(files)
 
 
 def ssh_options(
@@ -93,14 +115,18 @@ def ssh_options(
     problems = [problem for minion in minions for problem in _route_problems(options, minion)]
     if problems:
         raise InputError(problems)
-    return options, [*options.config.warnings, *options.known.warnings]
+    files = {options.known_hosts_files(options.endpoint(minion)) for minion in minions}
+    other = {found: read_known_hosts(found) for found in files if found != options.known_hosts_files()}
+    warnings = [warning for known in other.values() for warning in known.warnings]
+    options = replace(options, known_for_files=other)
+    return options, list(dict.fromkeys([*options.config.warnings, *options.known.warnings, *warnings]))
 
 
 def _route_problems(options: SSHOptions, minion: Minion) -> list[Problem]:
     try:
         endpoint = options.endpoint(minion)
     except SSHConfigError as exc:
-        return [Problem(exc.file, exc.message, exc.line, f"minion {minion.name}")]
+        return [Problem(exc.file, exc.message, exc.line or None, f"minion {minion.name}")]
     except ValueError as exc:
         return [Problem("inventory", f"host {minion.host!r} {exc}", None, f"minion {minion.name}", "ansible_host")]
     return [
@@ -118,7 +144,8 @@ def _hops(endpoint: Endpoint | None) -> Iterator[Endpoint]:
 
 class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     """Every presented key is judged here (paramiko's own host key store stays empty): known passes, changed and
-    revoked are refused, unknown is refused unless new keys are accepted (then remembered in ~/.ssh/known_hosts)."""
+    revoked are refused, unknown is refused unless new keys are accepted (then remembered in the first
+    UserKnownHostsFile of the minion's ssh arguments, else in ~/.ssh/known_hosts)."""
 
     def __init__(self, minion: str, endpoint: Endpoint, options: SSHOptions) -> None:
         self.minion, self.endpoint, self.options = minion, endpoint, options
@@ -126,7 +153,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         host, port = self.endpoint.host, self.endpoint.port
         name = host_key_name(host, port)
-        check = self.options.known.check(host, port, key.get_name(), key.asbytes())
+        check = self.options.known_for(self.endpoint).check(host, port, key.get_name(), key.asbytes())
         presented = f"{key.get_name()} {fingerprint(key.asbytes())}"
         if check.verdict == "revoked" and check.entry:
             raise HostKeyRevoked(
@@ -138,13 +165,13 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
             self._unknown(name, key, presented)
 
     def _unknown(self, name: str, key: paramiko.PKey, presented: str) -> None:
-        if not self.options.accept_new_host_keys:
+        if not (self.options.accept_new_host_keys or self.endpoint.accept_new):
             raise ConnectionFailed(
                 self.minion,
                 f"host key of {name} ({presented}) not found in known_hosts "
                 "(add it to known_hosts, or pass --accept-new-host-keys)",
             )
-        save_to = Path(USER_KNOWN_HOSTS).expanduser()
+        save_to = Path(next(iter(self.endpoint.known_hosts or ()), USER_KNOWN_HOSTS)).expanduser()
         save_to.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with save_to.open("a") as f:
             f.write(f"{name} {key.get_name()} {key.get_base64()}\n")
@@ -247,6 +274,7 @@ def _open(minion: str, endpoint: Endpoint, options: SSHOptions, *, jump: bool = 
     where = f"ssh {host_key_name(endpoint.host, endpoint.port)}"
     if jump:
         where = f"jump host {endpoint.name}: {where}"
+    timeout = endpoint.timeout or options.timeout
     try:
         client.connect(
             hostname=endpoint.host,
@@ -254,10 +282,12 @@ def _open(minion: str, endpoint: Endpoint, options: SSHOptions, *, jump: bool = 
             username=endpoint.user or "root",
             key_filename=list(endpoint.key_files) or None,  # type: ignore[arg-type]  # paramiko takes a list too
             sock=sock,  # type: ignore[arg-type]
-            timeout=options.timeout,
-            banner_timeout=options.timeout,
-            auth_timeout=options.timeout,
-            transport_factory=_transport_factory(options.known.key_types(endpoint.host, endpoint.port)),
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
+            allow_agent=not endpoint.identities_only,
+            look_for_keys=not endpoint.identities_only,
+            transport_factory=_transport_factory(options.known_for(endpoint).key_types(endpoint.host, endpoint.port)),
         )
     except ConnectionFailed:
         _close(client, sock)

@@ -1,4 +1,5 @@
-"""~/.ssh/config read as ssh_config(5) describes it, each value with its file and line (pure: no paramiko).
+"""~/.ssh/config read as ssh_config(5) describes it, each value with its file and line, and ssh's own arguments
+(pure: no paramiko).
 
 Understood: ``Host`` blocks (patterns with ``*``, ``?`` and ``!`` negation), ``Match all`` and ``Match host`` /
 ``Match originalhost`` (other Match criteria are not evaluated: their block is skipped with a warning),
@@ -6,6 +7,11 @@ Understood: ``Host`` blocks (patterns with ``*``, ``?`` and ``!`` negation), ``M
 Used: HostName, Port, User, IdentityFile, ProxyCommand, ProxyJump (``none`` switches either off; whichever of the
 two comes first for a host wins, as in OpenSSH). Every value kubeplay uses is checked when the file is read, so a
 ``Port abc`` is an error naming the file and line before anything connects.
+
+ssh's own arguments, as an inventory's ``ansible_ssh_common_args`` and ``ansible_ssh_extra_args`` give them
+(``parse_ssh_args``), are read as ssh reads them: their ``-o`` options go first in the lookup (so they beat the
+file's), checked by the same rules; they may also set UserKnownHostsFile, GlobalKnownHostsFile,
+StrictHostKeyChecking (never ``no``), ConnectTimeout and IdentitiesOnly, which are not taken from the file.
 
 ProxyCommand runs without a shell: its words are split as a shell would split them, then ``%h``, ``%p``, ``%r``,
 ``%n`` and ``%%`` are replaced inside each word by checked values (a host name or address, a port, a login name).
@@ -17,8 +23,11 @@ import glob
 import os
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from kubeplay.errors import Problem
+from kubeplay.model import Minion, SSHArguments
 from kubeplay.names import host_address_error, login_name_error
 
 MAX_INCLUDE_DEPTH = 16
@@ -88,10 +97,11 @@ class SSHConfig:
     blocks: tuple[_Block, ...] = ()
     warnings: tuple[str, ...] = ()
 
-    def lookup(self, host: str) -> HostConfig:
+    def lookup(self, host: str, first: tuple[tuple[str, Value], ...] = ()) -> HostConfig:
+        """The values for ``host``; ``first`` (ssh's own ``-o`` options) before every file's."""
         options: dict[str, Value] = {}
         identity: list[Value] = []
-        for block in self.blocks:
+        for block in (_Block(("*",), list(first)), *self.blocks):
             if block.patterns is None or not _host_matches(block.patterns, host):
                 continue
             for key, value in block.options:
@@ -288,6 +298,170 @@ def expand_tokens(text: str, tokens: dict[str, str]) -> str:
     return _TOKEN.sub(lambda m: "%" if m[1] == "%" else tokens.get("%" + m[1], m[0]), text)
 
 
+# --- ssh's own command-line arguments -----------------------------------------------------------------------
+
+Options = tuple[tuple[str, Value], ...]
+"""(lowercase keyword, value) pairs in the order given."""
+
+_FLAG_KEYWORDS = {"-p": "port", "-l": "user", "-i": "identityfile", "-J": "proxyjump"}
+"""ssh's flags that stand for a keyword: ``-p 2222`` is ``-o Port=2222``."""
+_IGNORED_FLAGS = frozenset("46ACKTXYagkntqvxy")
+"""ssh's flags without a value that change nothing kubeplay's connection trusts (compression, verbosity, X11...)."""
+_LOOKUP_KEYWORDS = frozenset({"hostname", "port", "user", "identityfile", "proxycommand", "proxyjump"})
+_ARGS_ONLY_KEYWORDS = frozenset(
+    {"userknownhostsfile", "globalknownhostsfile", "stricthostkeychecking", "connecttimeout", "identitiesonly"}
+)
+"""Honoured in ssh arguments (an inventory's), not in ~/.ssh/config."""
+_IGNORED_KEYWORDS = frozenset(
+    {
+        *("controlmaster", "controlpath", "controlpersist", "compression", "loglevel", "batchmode"),
+        *("serveraliveinterval", "serveralivecountmax", "tcpkeepalive", "connectionattempts", "ipqos"),
+        *("checkhostip", "hashknownhosts", "updatehostkeys", "visualhostkey", "addkeystoagent"),
+        *("passwordauthentication", "kbdinteractiveauthentication", "challengeresponseauthentication"),
+        *("gssapiauthentication", "preferredauthentications", "numberofpasswordprompts"),
+        *("forwardagent", "forwardx11", "forwardx11trusted", "requesttty", "escapechar", "addressfamily"),
+    }
+)
+"""Options kubeplay's one paramiko connection has no use for and that loosen nothing when left out."""
+MAX_CONNECT_TIMEOUT = 3600
+
+
+@dataclass(frozen=True)
+class SSHArgs:
+    """What ssh arguments (Ansible's ``ansible_ssh_common_args``) ask for, checked: the options kubeplay honours,
+    in order (the first value of a keyword wins, as on ssh's command line), and what it ignores, as warnings."""
+
+    options: Options = ()
+    warnings: tuple[str, ...] = ()
+    """What was ignored, e.g. "ssh option controlpersist ignored: kubeplay connects with paramiko"."""
+
+    def __add__(self, other: SSHArgs) -> SSHArgs:
+        return SSHArgs(self.options + other.options, self.warnings + other.warnings)
+
+
+def parse_ssh_args(text: str, file: str, line: int) -> SSHArgs:
+    """ssh arguments split as Ansible splits them (shlex) and read as ssh reads them: ``-o Keyword=value`` (or
+    ``-oKeyword=value``, ``-o "Keyword value"``), ``-p``, ``-l``, ``-i``, ``-J``. An option kubeplay cannot
+    honour that could loosen what is trusted raises SSHConfigError; a harmless one becomes a warning."""
+    try:
+        words = [word.strip() for word in shlex.split(text) if word.strip()]
+    except ValueError as exc:
+        raise SSHConfigError(file, line, f"cannot be split into words: {exc}") from exc
+    options: list[tuple[str, Value]] = []
+    warnings: list[str] = []
+    queue = iter(words)
+    for word in queue:
+        at = Value(word, file, line)
+        if len(word) > 1 and word[0] == "-" and set(word[1:]) <= _IGNORED_FLAGS:
+            warnings.append(f"ssh flag {word} ignored: kubeplay connects with paramiko")
+            continue
+        flag = word[:2]
+        if flag != "-o" and flag not in _FLAG_KEYWORDS:
+            raise at.error(f"ssh argument {_excerpt(word)} cannot be honoured by kubeplay ({_HONOURED})")
+        argument = word[2:] or next(queue, None)
+        if argument is None:
+            raise at.error(f"ssh flag {flag} needs a value")
+        written, value = _keyword_value(flag, Value(argument, file, line))
+        keyword = written.lower()
+        if keyword in _IGNORED_KEYWORDS:
+            warnings.append(f"ssh option {written} ignored: kubeplay connects with paramiko")
+        else:
+            options.append((keyword, _check_arg(written, value)))
+    return SSHArgs(tuple(options), tuple(warnings))
+
+
+def minion_ssh_args(minion: Minion) -> SSHArgs:
+    """The minion's ssh arguments (ansible_ssh_common_args, then ansible_ssh_extra_args). Raises SSHConfigError
+    naming the inventory file and line."""
+    args = SSHArgs()
+    for given in minion.ssh_arguments:
+        args += parse_ssh_args(given.text, given.source.file, given.source.line or 0)
+    return args
+
+
+def ssh_args_problems(minions: Sequence[Minion]) -> tuple[list[Problem], list[str]]:
+    """The ssh arguments of every minion connected to over ssh, read before anything connects: a Problem naming
+    the file, line, hosts and variable for each setting kubeplay cannot honour, and a warning for each option it
+    ignores; each setting once, however many hosts it applies to."""
+    hosts: dict[SSHArguments, list[str]] = {}
+    for minion in minions:
+        for given in minion.ssh_arguments if minion.connection == "ssh" else ():
+            hosts.setdefault(given, []).append(minion.name)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    for given, names in hosts.items():
+        who = f"host {names[0]}" + (f" (and {len(names) - 1} more)" if len(names) > 1 else "")
+        try:
+            found = parse_ssh_args(given.text, given.source.file, given.source.line or 0)
+        except SSHConfigError as exc:
+            problems.append(Problem(exc.file, exc.message, exc.line or None, who, given.variable))
+            continue
+        warnings += [f"{given.source}: {who}: {given.variable}: {warning}" for warning in found.warnings]
+    return problems, warnings
+
+
+_HONOURED = "it honours -o HostName, Port, User, IdentityFile, ProxyCommand, ProxyJump, UserKnownHostsFile, "
+_HONOURED += "GlobalKnownHostsFile, StrictHostKeyChecking (yes, ask, accept-new), ConnectTimeout, IdentitiesOnly, "
+_HONOURED += "and -p, -l, -i, -J"
+
+
+def _keyword_value(flag: str, argument: Value) -> tuple[str, Value]:
+    """The keyword as written and its value."""
+    if flag != "-o":
+        return _FLAG_KEYWORDS[flag], argument
+    match = _LINE.match(argument.text.strip())
+    if match is None:
+        raise argument.error(f"-o {_excerpt(argument.text)}: expected Keyword=value")
+    return match[1], replace(argument, text=_unquote(match[2].strip()))
+
+
+def _check_arg(written: str, value: Value) -> Value:
+    keyword = written.lower()
+    if keyword in _LOOKUP_KEYWORDS:
+        return check_option(keyword, value)
+    if keyword == "stricthostkeychecking":
+        strict_host_key_checking(value)
+    elif keyword in ("userknownhostsfile", "globalknownhostsfile"):
+        for path in value.text.split():
+            _check_tokens(replace(value, text=path), _PATH_TOKENS)
+    elif keyword == "connecttimeout":
+        connect_timeout(value)
+    elif keyword == "identitiesonly":
+        _yes_no(value, "IdentitiesOnly")
+    else:
+        raise value.error(
+            f"ssh option {written} cannot be honoured by kubeplay and may change what is trusted ({_HONOURED})"
+        )
+    return value
+
+
+def strict_host_key_checking(value: Value) -> bool:
+    """Whether StrictHostKeyChecking accepts new host keys (accept-new); yes and ask refuse them. ``no`` is
+    refused: it would accept a changed key, which kubeplay never does."""
+    text = value.text.lower()
+    if text in ("no", "off", "false"):
+        raise value.error(
+            f"StrictHostKeyChecking={value.text} would accept a changed host key, which kubeplay never does: "
+            "use accept-new to accept new keys only"
+        )
+    if text not in ("yes", "true", "ask", "accept-new"):
+        raise value.error(f"StrictHostKeyChecking {_excerpt(value.text)} is not yes, ask or accept-new")
+    return text == "accept-new"
+
+
+def connect_timeout(value: Value) -> int:
+    if not value.text.isdigit() or not 1 <= int(value.text) <= MAX_CONNECT_TIMEOUT:
+        raise value.error(f"ConnectTimeout {_excerpt(value.text)} is not 1-{MAX_CONNECT_TIMEOUT} seconds")
+    return int(value.text)
+
+
+def _yes_no(value: Value, keyword: str) -> bool:
+    text = value.text.lower()
+    if text not in ("yes", "no", "true", "false"):
+        raise value.error(f"{keyword} {_excerpt(value.text)} is not yes or no")
+    return text in ("yes", "true")
+
+
 # --- how to reach a host ------------------------------------------------------------------------------------
 
 
@@ -308,16 +482,62 @@ class Endpoint:
     command_at: str = ""
     """The file:line of the ProxyCommand."""
     via: Endpoint | None = None
+    known_hosts: tuple[str, ...] | None = None
+    """UserKnownHostsFile from the ssh arguments: these files instead of ~/.ssh/known_hosts; None: the default."""
+    global_known_hosts: tuple[str, ...] | None = None
+    """GlobalKnownHostsFile from the ssh arguments: instead of /etc/ssh/ssh_known_hosts; None: the default."""
+    accept_new: bool = False
+    """StrictHostKeyChecking=accept-new in the ssh arguments."""
+    timeout: int = 0
+    """ConnectTimeout from the ssh arguments, in seconds; 0: the run's."""
+    identities_only: bool = False
+    """IdentitiesOnly=yes in the ssh arguments: only the key files, not ssh-agent's keys nor ~/.ssh's defaults."""
 
 
-def resolve(config: SSHConfig, name: str, want: Jump, key_files: tuple[str, ...] = ()) -> Endpoint:
-    """How to reach host ``name``: the config's values for it, under what ``want`` and ``key_files`` set (the
-    inventory's values win, as in Ansible). Raises SSHConfigError or ValueError (a bad host from the inventory)."""
-    return _resolve(config, name, want, key_files, chain=())
+def resolve(
+    config: SSHConfig, name: str, want: Jump, key_files: tuple[str, ...] = (), args: SSHArgs = SSHArgs()
+) -> Endpoint:
+    """How to reach host ``name``: the config's values for it, under what ``args`` (ssh arguments) and above
+    them ``want`` and ``key_files`` set (the inventory's values win, as in Ansible, whose ssh command line puts
+    them first). The ssh arguments apply to this host, not to its jump hosts (as ``ssh -J`` passes no ``-o``).
+    Raises SSHConfigError or ValueError (a bad host from the inventory)."""
+    endpoint = _resolve(config, name, want, key_files, chain=(), first=args.options)
+    return _with_trust(endpoint, args.options)
 
 
-def _resolve(config: SSHConfig, name: str, want: Jump, key_files: tuple[str, ...], chain: tuple[str, ...]) -> Endpoint:
-    found = config.lookup(name)
+def _with_trust(endpoint: Endpoint, options: Options) -> Endpoint:
+    """The host key and timeout settings of the ssh arguments applied (the first value of each wins)."""
+    given: dict[str, Value] = {}
+    for key, value in options:
+        given.setdefault(key, value)
+    tokens = _path_tokens(endpoint.host, endpoint.name, endpoint.port, endpoint.user)
+
+    def files(key: str) -> tuple[str, ...] | None:
+        value = given.get(key)
+        if value is None:
+            return None
+        paths = [] if value.text.lower() == "none" else value.text.split()
+        return tuple(os.path.expanduser(expand_tokens(path, tokens)) for path in paths)
+
+    strict, timeout, only = given.get("stricthostkeychecking"), given.get("connecttimeout"), given.get("identitiesonly")
+    return replace(
+        endpoint,
+        known_hosts=files("userknownhostsfile"),
+        global_known_hosts=files("globalknownhostsfile"),
+        accept_new=strict_host_key_checking(strict) if strict else False,
+        timeout=connect_timeout(timeout) if timeout else 0,
+        identities_only=_yes_no(only, "IdentitiesOnly") if only else False,
+    )
+
+
+def _path_tokens(host: str, name: str, port: int, user: str) -> dict[str, str]:
+    return {"%h": host, "%n": name, "%p": str(port), "%r": user, "%u": user, "%d": os.path.expanduser("~")}
+
+
+def _resolve(
+    config: SSHConfig, name: str, want: Jump, key_files: tuple[str, ...], chain: tuple[str, ...], first: Options = ()
+) -> Endpoint:
+    found = config.lookup(name, first)
     hostname = found.get("hostname")
     host = expand_tokens(hostname.text, {"%h": name}) if hostname else name
     problem = host_address_error(host)
@@ -327,7 +547,7 @@ def _resolve(config: SSHConfig, name: str, want: Jump, key_files: tuple[str, ...
     port = want.port or (parse_config_port(port_value) if port_value else 22)
     user_value = found.get("user")
     user = want.user or (user_value.text if user_value else "")
-    tokens = {"%h": host, "%n": name, "%p": str(port), "%r": user, "%u": user, "%d": os.path.expanduser("~")}
+    tokens = _path_tokens(host, name, port, user)
     keys = key_files or tuple(os.path.expanduser(expand_tokens(v.text, tokens)) for v in found.identity_files)
     endpoint = Endpoint(name, host, port, user, keys)
     command = found.get("proxycommand")

@@ -324,6 +324,7 @@ def _minion(declared: Declared, tree: _GroupTree, host: HostDecl, extra: dict[st
     settings: dict[str, Setting] = {}
     for layer in layers:
         settings.update(layer)
+    settings.pop("ansible_group_priority", None)  # a group's merge order, no variable of its hosts (as in Ansible)
     magic = Setting(host.name, host.source, "")
     settings.setdefault("inventory_hostname", magic)
     settings.setdefault("group_names", Setting(sorted(groups), host.source, ""))

@@ -1,11 +1,12 @@
 """The inventory variables kubeplay understands: how each is checked and what it becomes in a ``Minion``.
 
 Connection (Ansible's names, with their old ``ansible_ssh_*`` aliases):
-    ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file, ansible_connection
+    ansible_host, ansible_port, ansible_user, ansible_ssh_private_key_file, ansible_connection,
+    ansible_ssh_common_args, ansible_ssh_extra_args (ssh arguments, read by kubeplay.connectors.sshconfig)
 Per minion (any host or group):
     kubeplay_labels, kubeplay_cpu, kubeplay_memory, kubeplay_cordoned, kubeplay_allow_privileged, kubeplay_host_paths
 Cluster-wide (the ``all`` group only, or extra vars):
-    kubeplay_portal_net, kubeplay_pod_network, kubeplay_known_hosts, kubeplay_infra_image
+    kubeplay_portal_net, kubeplay_pod_network, kubeplay_known_hosts, kubeplay_infra_image, kubeplay_project
 
 The variables that grant pods power over a minion (``PROTECTED_VARS``) can only be set in the inventory's own
 files, never with ``-e``: extra vars come from whoever types the command, the inventory from whoever runs the
@@ -28,8 +29,8 @@ from typing import Literal
 
 from kubeplay import quantities
 from kubeplay.limits import excerpt
-from kubeplay.model import Connection, Minion, Source
-from kubeplay.names import host_address_error, label_key_error, label_value_error, path_error
+from kubeplay.model import Connection, Minion, Source, SSHArguments
+from kubeplay.names import dns_label_error, host_address_error, label_key_error, label_value_error, path_error
 
 Scope = Literal["all", "group", "host", "extra"]
 
@@ -90,6 +91,15 @@ def parse_host(value: object) -> str:
 
 
 _SSH_CONNECTIONS = {"ssh", "paramiko", "smart"}
+
+
+def parse_project(value: object) -> str:
+    """kubeplay_project: the project a run acts on when -p is not given (a DNS label)."""
+    text = parse_text(value)
+    problem = dns_label_error(text)
+    if problem:
+        raise ValueError(f"project name {excerpt(text)} {problem}")
+    return text
 
 
 def parse_connection(value: object) -> Connection:
@@ -218,6 +228,7 @@ CLUSTER_VARS: dict[str, Callable[[object], object]] = {
     "kubeplay_pod_network": parse_bool,
     "kubeplay_known_hosts": parse_text,
     "kubeplay_infra_image": parse_text,
+    "kubeplay_project": parse_project,
 }
 CONNECTION_VARS: dict[str, Callable[[object], object]] = {
     "ansible_host": parse_host,
@@ -229,7 +240,11 @@ CONNECTION_VARS: dict[str, Callable[[object], object]] = {
     "ansible_ssh_private_key_file": parse_text,
     "ansible_private_key_file": parse_text,
     "ansible_connection": parse_connection,
+    "ansible_ssh_common_args": parse_text,
+    "ansible_ssh_extra_args": parse_text,
 }
+SSH_ARGUMENT_VARS = ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+"""In the order Ansible puts them on ssh's command line (the first value of an option wins)."""
 KUBEPLAY_VARS = sorted(MINION_VARS | CLUSTER_VARS)
 
 
@@ -277,6 +292,11 @@ def build_minion(name: str, settings: Mapping[str, Setting]) -> Minion:
         allow_privileged=_flag(settings, "kubeplay_allow_privileged", default=False),
         host_paths=parse_host_paths(paths.value) if (paths := settings.get("kubeplay_host_paths")) else (),
         vars={key: setting.value for key, setting in settings.items()},
+        ssh_arguments=tuple(
+            SSHArguments(variable, parse_text(setting.value), setting.source)
+            for variable in SSH_ARGUMENT_VARS
+            if (setting := settings.get(variable))
+        ),
     )
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,19 +371,27 @@ def _images(lab: LabLayout, say: Say) -> None:
             list(pool.map(lambda m: _import(m, spec), missing))
 
 
-def _write_inventory(lab: LabLayout, path: Path) -> None:
+def inventory_text(lab: LabLayout) -> str:
+    """The lab's inventory, for kubeplay and for Ansible alike: the host keys are named the Ansible way, in the
+    ssh arguments (UserKnownHostsFile, with host key checking on); Ansible's modules run on the minions with the
+    python running this (the minions are network namespaces of this machine, sharing its files)."""
     hosts = "\n".join(f"{m.name} ansible_host={m.address}" for m in lab.minions)
-    text = (
+    ssh_args = shlex.join(["-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "StrictHostKeyChecking=yes"])
+    return (
         f"{INVENTORY_HEADER} for the lab {lab.name!r}; `kubeplay lab down` removes it.\n"
         f"[minions]\n{hosts}\n\n"
         "[all:vars]\n"
         "ansible_user=root\n"
         f"ansible_ssh_private_key_file={lab.ssh_key}\n"
-        f"kubeplay_known_hosts={lab.known_hosts}\n"
+        f"ansible_ssh_common_args={shlex.quote(ssh_args)}\n"
+        f"ansible_python_interpreter={shlex.quote(sys.executable)}\n"
         f"lab_registry={lab.registry}\n"
     )
+
+
+def _write_inventory(lab: LabLayout, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(inventory_text(lab))
 
 
 # --- status ---------------------------------------------------------------------------------------------------

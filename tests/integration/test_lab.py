@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,19 @@ from tests.integration.conftest import Lab, kubeplay
 pytestmark = pytest.mark.integration
 
 
-def _connect(lab: Lab, index: int, known_hosts: tuple[str, ...]) -> SSHConnection:
-    inventory = load_inventory(str(lab.inventory))
-    return SSHConnection(inventory.minions[index], SSHOptions(known_hosts=known_hosts))
+def _connect(lab: Lab, index: int, known_hosts: tuple[str, ...] | None = None) -> SSHConnection:
+    """A connection as the lab's inventory describes it (host keys from its UserKnownHostsFile), or, given
+    ``known_hosts``, with the host keys of those files only (the inventory's ssh arguments left out)."""
+    minion = load_inventory(str(lab.inventory)).minions[index]
+    if known_hosts is None:
+        return SSHConnection(minion, SSHOptions())
+    return SSHConnection(replace(minion, ssh_arguments=()), SSHOptions(known_hosts=known_hosts))
 
 
 def test_each_minion_answers_over_ssh_with_its_own_docker_daemon(lab: Lab) -> None:
     ids, subnets = set(), set()
     for i in range(lab.size):
-        conn = _connect(lab, i, (str(lab.layout.known_hosts),))
+        conn = _connect(lab, i)
         try:
             engine = conn.run(["docker", "info", "--format", "{{.ID}}"])
             assert engine.ok, engine.stderr
@@ -65,7 +70,7 @@ def test_an_image_pushed_to_the_lab_registry_is_pullable_from_every_minion(lab: 
     first.remove_image(tag)
     try:
         for i in range(lab.size):
-            conn = _connect(lab, i, (str(lab.layout.known_hosts),))
+            conn = _connect(lab, i)
             try:
                 pulled = conn.run(["docker", "pull", "-q", tag])
                 assert pulled.ok, pulled.stderr
