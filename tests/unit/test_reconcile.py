@@ -12,13 +12,13 @@ from kubeplay import reconcile
 from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_ERROR, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.errors import ConnectionFailed, HostKeyChanged
-from kubeplay.kubelet.execute import Result
+from kubeplay.kubelet.execute import Result, Waiting
 from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy.plan import MinionSync
 from kubeplay.proxy.sync import NetworkResult
-from tests.unit.fakes import FakeConnection
+from tests.unit.fakes import FakeConnection, FakeIptables
 
 MANIFESTS = """\
 apiVersion: v1
@@ -42,6 +42,8 @@ kind: Service
 metadata: {name: web}
 spec: {selector: {app: web}, ports: [{port: 80}]}
 """
+INSTANT = Waiting(poll=0, sleep=lambda seconds: None)
+"""Rollout steps that neither wait between two looks at a new pod nor drain."""
 INVENTORY = "[minions]\nm1\nm2\n\n[all:vars]\nkubeplay_pod_network = false\n"
 
 
@@ -70,6 +72,16 @@ class Screen:
 
 
 @pytest.fixture
+def minions(minions: dict[str, FakeConnection]) -> dict[str, FakeConnection]:
+    """The two in-memory minions, keeping their iptables from run to run, their calls in one journal."""
+    journal: list[tuple[str, str, str]] = []
+    for conn in minions.values():
+        conn.iptables = FakeIptables()
+        conn.fake_docker.journal = journal
+    return minions
+
+
+@pytest.fixture
 def inputs(tmp_path: Path) -> reconcile.Inputs:
     (tmp_path / "shop").mkdir()
     (tmp_path / "shop" / "app.yaml").write_text(MANIFESTS)
@@ -92,10 +104,15 @@ def run(
     screen: Screen,
     *,
     down: Sequence[str] = (),
-    **options: bool,
+    check: bool = False,
+    ask: bool = False,
+    waiting: Waiting = INSTANT,
+    events: list[reconcile.Event] | None = None,
 ) -> reconcile.Outcome:
+    options = reconcile.ApplyOptions(get_scheduler("default"), check=check, ask=ask, waiting=waiting)
+    sink = events.append if events is not None else lambda event: None
     with reconcile.observe(inputs, connect_to(minions, down), forks=4, network=True) as seen:
-        return reconcile.apply(inputs, seen, reconcile.ApplyOptions(get_scheduler("default"), **options), screen)
+        return reconcile.apply(inputs, seen, options, screen, sink)
 
 
 def pods_on(minions: dict[str, FakeConnection]) -> dict[str, list[str]]:
@@ -115,10 +132,13 @@ def test_one_apply_creates_every_pod_then_writes_the_proxy_rules_and_a_second_ch
     # every pod is its infra container and its app container
     apps = {p: "redis" if p == "kp_redis" else "httpd" for p in pods}
     assert sorted(containers) == sorted(f"{p}_{c}" for p in pods for c in ("POD", apps[p]))
-    # the service's rules were written on both minions, after the pods (one iptables-restore each)
+    # services first: the service's rules on both minions before the pods (REJECT: no endpoint yet), then its
+    # endpoints once the pods run
     for conn in minions.values():
-        restores = [argv for argv, _ in conn.runs if argv[0] == "iptables-restore"]
-        assert len(restores) == 1
+        restores = [(stdin or b"").decode() for argv, stdin in conn.runs if argv[0] == "iptables-restore"]
+        assert len(restores) == 2
+        assert "has no endpoints" in restores[0] and "DNAT" not in restores[0]
+        assert restores[1].count("-j DNAT") == 2 and "has no endpoints" not in restores[1]
     assert apply_exit_code(first, detailed=True) == EXIT_CHANGED
     assert screen.asked == 0 and len(screen.plans) == 1
 
@@ -200,13 +220,16 @@ def test_every_action_and_network_write_is_reported_as_an_event_with_its_duratio
         outcome = reconcile.apply(inputs, seen, options, Screen(), on_event=events.append)
     actions = [e for e in events if isinstance(e, Result)]
     writes = [e for e in events if isinstance(e, NetworkResult)]
-    # each action once, as it was done (the failed one with its error), then each minion's proxy rules
+    # each minion's service rules, then each action once, as it was done (the failed one with its error), then
+    # each minion's endpoints
     assert sorted(actions, key=str) == sorted(outcome.results, key=str)
     assert [(e.action.pod, e.ok, e.error) for e in actions if not e.ok] == [("redis", False, "image is broken")]
-    assert events.index(writes[0]) == len(actions)
+    assert [events.index(w) for w in writes] == [0, 1, len(events) - 2, len(events) - 1]
     assert sorted((w.minion, w.what, w.ok) for w in writes) == [
         ("m1", "proxy rules", True),
+        ("m1", "proxy rules (services first)", True),
         ("m2", "proxy rules", True),
+        ("m2", "proxy rules (services first)", True),
     ]
     assert all(e.seconds >= 0 for e in events)
     planned = sorted((a.minion, a.verb, a.subject) for a in outcome.plan.pods.actions)
@@ -218,5 +241,6 @@ def test_every_action_and_network_write_is_reported_as_an_event_with_its_duratio
         conn.fake_docker.failing.clear()
     with reconcile.observe(inputs, connect_to(minions), forks=4, network=True) as seen:
         reconcile.apply(inputs, seen, options, Screen(), on_event=events.append)
+    # the service's rules are as the first run left them, and redis is no endpoint: nothing is written
     assert [(e.action.verb, e.action.pod) for e in events if isinstance(e, Result)] == [("create", "redis")]
-    assert isinstance(events[0], Result) and all(isinstance(e, NetworkResult) for e in events[1:])
+    assert len(events) == 1
