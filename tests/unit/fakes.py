@@ -78,6 +78,10 @@ class FakeDocker:
     volume_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     """Labels of the volumes created with labels (a volume made by a bind has none)."""
     fuse: Fuse | None = None
+    ip_prefix: str = "172.17.0."
+    """Containers' IPs are this and a number."""
+    ips_given: list[str] = field(default_factory=list)
+    """Every IP given to a container so far: none is given twice."""
 
     def fail(self, method: str, subject: str = "", message: str = "") -> None:
         """Make every later call of method (on subject, or on anything when "") raise DockerError."""
@@ -132,7 +136,8 @@ class FakeDocker:
         if any(c.config.name == config.name for c in self.held.values()):
             raise DockerConflict(f'Conflict. The container name "/{config.name}" is already in use')
         container_id = f"{config.name}@{len(self.calls)}"
-        ip = "" if config.network_mode else f"172.17.0.{len(self.held) + 2}"
+        ip = "" if config.network_mode else f"{self.ip_prefix}{len(self.ips_given) + 2}"
+        self.ips_given += [ip] if ip else []
         self.held[container_id] = FakeContainer(container_id, config, ip=ip, created=self.created_at)
         self.volume_names.update(b.split(":")[0] for b in config.binds if not b.startswith("/"))
         return container_id
