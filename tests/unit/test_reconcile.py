@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,11 @@ from kubeplay import reconcile
 from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_ERROR, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.errors import ConnectionFailed, HostKeyChanged
-from kubeplay.kubelet.execute import Result, Waiting
+from kubeplay.kubelet.execute import DRAIN_SECONDS, Result, Waiting
 from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
+from kubeplay.pods.labels import LABEL_POD
 from kubeplay.proxy.plan import MinionSync
 from kubeplay.proxy.sync import NetworkResult
 from tests.unit.fakes import FakeConnection, FakeIptables
@@ -78,13 +80,19 @@ def minions(minions: dict[str, FakeConnection]) -> dict[str, FakeConnection]:
     for conn in minions.values():
         conn.iptables = FakeIptables()
         conn.fake_docker.journal = journal
+    minions["m2"].fake_docker.ip_prefix = "172.18.0."
     return minions
 
 
 @pytest.fixture
 def inputs(tmp_path: Path) -> reconcile.Inputs:
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "app.yaml").write_text(MANIFESTS)
+    return loaded(tmp_path, MANIFESTS)
+
+
+def loaded(tmp_path: Path, manifests: str) -> reconcile.Inputs:
+    """The inputs of project shop with these manifests (written over the previous ones)."""
+    (tmp_path / "shop").mkdir(exist_ok=True)
+    (tmp_path / "shop" / "app.yaml").write_text(manifests)
     (tmp_path / "hosts.ini").write_text(INVENTORY)
     return reconcile.load([str(tmp_path / "shop" / "app.yaml")], str(tmp_path / "hosts.ini"), {}, None, environ={})
 
@@ -244,3 +252,108 @@ def test_every_action_and_network_write_is_reported_as_an_event_with_its_duratio
     # the service's rules are as the first run left them, and redis is no endpoint: nothing is written
     assert [(e.action.verb, e.action.pod) for e in events if isinstance(e, Result)] == [("create", "redis")]
     assert len(events) == 1
+
+
+# --- services first, and the endpoints as pods come and go ----------------------------------------------------------
+
+
+def restores(conn: FakeConnection) -> list[str]:
+    """The texts of the minion's iptables-restores, in order."""
+    return [(stdin or b"").decode() for argv, stdin in conn.runs if argv[0] == "iptables-restore"]
+
+
+def sent_to(restore: str) -> set[str]:
+    """The endpoint IPs a restore text's DNAT rules send to (a nat table that differs is written in full)."""
+    return set(re.findall(r"-j DNAT --to-destination ([0-9.]+):", restore))
+
+
+def web_ips(minions: dict[str, FakeConnection]) -> dict[str, str]:
+    """Web pod -> its IP, on every minion."""
+    return {
+        c.config.labels[LABEL_POD]: c.ip
+        for conn in minions.values()
+        for c in conn.fake_docker.held.values()
+        if c.ip and c.config.labels[LABEL_POD].startswith("web-")
+    }
+
+
+def test_every_minions_service_rules_are_written_before_the_first_container_is_created(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection]
+) -> None:
+    run(inputs, minions, Screen())
+    journal = minions["m1"].fake_docker.journal or []
+    first_create = next(n for n, (_, method, _) in enumerate(journal) if method == "create")
+    assert {m for m, _, what in journal[:first_create] if what == "iptables-restore"} == {"m1", "m2"}
+    for conn in minions.values():
+        assert sent_to(restores(conn)[-1]) == set(web_ips(minions).values())
+
+
+def test_an_apply_that_changes_nothing_only_reads_each_minion(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection]
+) -> None:
+    run(inputs, minions, Screen())
+    for conn in minions.values():
+        conn.runs.clear()
+        conn.fake_docker.calls.clear()
+    outcome = run(inputs, minions, Screen())
+    assert not outcome.changed and outcome.network == () and outcome.results == ()
+    for conn in minions.values():
+        assert sorted(argv for argv, _ in conn.runs) == [("ip", "-4", "route", "show"), ("iptables-save",)]
+        assert [method for method, _ in conn.fake_docker.calls].count("containers") == 1, "no second list"
+
+
+def test_a_new_replica_gets_its_endpoint_in_one_write(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection], tmp_path: Path
+) -> None:
+    run(inputs, minions, Screen())
+    outcome = run(loaded(tmp_path, MANIFESTS.replace("replicas: 2", "replicas: 3")), minions, Screen())
+    assert sorted((n.minion, n.what) for n in outcome.network) == [("m1", "proxy rules"), ("m2", "proxy rules")]
+    assert len(web_ips(minions)) == 3
+    for conn in minions.values():
+        assert sent_to(restores(conn)[-1]) == set(web_ips(minions).values())
+
+
+def test_a_replica_going_away_leaves_every_minions_endpoints_and_is_drained_before_it_is_removed(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection], tmp_path: Path
+) -> None:
+    run(inputs, minions, Screen())
+    ips = web_ips(minions)
+    journal = minions["m1"].fake_docker.journal or []
+    journal.clear()
+    slept: list[float] = []
+    waiting = Waiting(poll=0, sleep=slept.append)
+    outcome = run(loaded(tmp_path, MANIFESTS.replace("replicas: 2", "replicas: 1")), minions, Screen(), waiting=waiting)
+    (gone,) = [a.pod for a in outcome.plan.pods.actions if a.verb == "remove"]
+    removed = next(n for n, (_, method, what) in enumerate(journal) if method == "remove" and gone in what)
+    assert {m for m, _, what in journal[:removed] if what == "iptables-restore"} == {"m1", "m2"}
+    for conn in minions.values():
+        assert sent_to(restores(conn)[-1]) == {ip for pod, ip in ips.items() if pod != gone}
+    assert slept == [DRAIN_SECONDS]
+    assert {n.what for n in outcome.network} == {"proxy rules (services first)"}, "no second write"
+
+
+def test_a_rollout_takes_each_old_pod_out_of_every_minions_endpoints_before_removing_it(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection], tmp_path: Path
+) -> None:
+    run(inputs, minions, Screen())
+    old = web_ips(minions)
+    journal = minions["m1"].fake_docker.journal or []
+    journal.clear()
+    for conn in minions.values():
+        conn.runs.clear()
+    changed = MANIFESTS.replace("image: kubeplay/httpd}", "image: kubeplay/httpd, env: [{name: V, value: '2'}]}")
+    outcome = run(loaded(tmp_path, changed), minions, Screen())
+    assert len(outcome.plan.pods.rollout) == 2 and all(r.ok for r in outcome.results)
+    new = {pod: ip for pod, ip in web_ips(minions).items() if pod not in old}
+    assert len(new) == 2 and len(web_ips(minions)) == 2
+    # replay the journal: what every minion's rules send to when each old pod is removed
+    written = {name: iter(restores(conn)) for name, conn in minions.items()}
+    now: dict[str, set[str]] = {name: set(old.values()) for name in minions}
+    for minion, method, what in journal:
+        if what == "iptables-restore":
+            now[minion] = sent_to(next(written[minion]))
+        elif method == "remove" and what.endswith("_httpd"):
+            pod = what.removeprefix("kp_").removesuffix("_httpd")
+            assert all(old[pod] not in ips and len(ips) == 2 for ips in now.values()), (pod, now)
+    assert all(ips == set(new.values()) for ips in now.values())
+    assert "proxy rules (rollout)" in {n.what for n in outcome.network}
