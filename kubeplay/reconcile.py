@@ -267,7 +267,8 @@ class ApplyView(Protocol):
         """The pods' plan, before anything changes."""
 
     def network_planned(self, syncs: Sequence[MinionSync], *, check: bool) -> None:
-        """The proxy rules and routes that differ: with --check before the pods, else after them."""
+        """The proxy rules and routes that differ: with --check before the pods; else the first write's, before the
+        pods, and the endpoints' after them (when they differ)."""
 
     def confirm(self, plan: Plan, syncs: Sequence[MinionSync]) -> bool:
         """Whether to go on (``syncs``: the network changes known before the pods')."""
@@ -317,7 +318,7 @@ class Outcome:
     """Asked, and the answer was no: nothing was changed."""
     results: tuple[Result, ...] = ()
     syncs: tuple[MinionSync, ...] = ()
-    """The network changes planned after the pods (with --check: before them)."""
+    """Per minion, the rules as read and as last planned, with the route changes (with --check: the first write's)."""
     network: tuple[NetworkResult, ...] = ()
 
     @property

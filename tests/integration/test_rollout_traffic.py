@@ -8,23 +8,24 @@ has one), each old pod leaves every minion's endpoints and is drained before it 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kubeplay.lab.layout import LabLayout
+from tests.integration import test_services
 from tests.integration.conftest import Lab
 from tests.integration.test_services import (
     CLIENT_MINION,
     apply,
     pod_names,
     portal,
-    remove_kubeplay_network,
     web_inventory,
+    web_manifest,
 )
 
 pytestmark = pytest.mark.integration
+net_lab = test_services.net_lab
+"""The lab without kubeplay's rules and routes, before and after."""
 
 PROBE = """
           livenessProbe: {httpGet: {path: /, port: http}, timeoutSeconds: 2}"""
@@ -32,32 +33,12 @@ PROBE = """
 
 def rolling_manifest(folder: Path, release: str, *, probe: bool) -> Path:
     """3 web replicas held on minion-1 and minion-2, with RELEASE in their environment, behind service web."""
-    path = folder / "web.yaml.j2"
-    path.write_text(f"""\
-apiVersion: v1
-kind: ReplicationController
-metadata: {{name: web}}
-spec:
-  replicas: 3
-  selector: {{app: web}}
-  template:
-    metadata:
-      labels: {{app: web}}
-    spec:
-      nodeSelector: {{role: web}}
-      containers:
-        - name: httpd
-          image: "{{{{ lab_registry }}}}/kubeplay/httpd"
-          env: [{{name: RELEASE, value: "{release}"}}]
-          ports: [{{name: http, containerPort: 80}}]{PROBE if probe else ""}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web}}
-spec:
-  selector: {{app: web}}
-  ports: [{{port: 8080, targetPort: http}}]
-""")
+    path = web_manifest(folder)
+    ports = "          ports: [{name: http, containerPort: 80}]"
+    text = path.read_text()
+    assert ports in text
+    env = f'          env: [{{name: RELEASE, value: "{release}"}}]'
+    path.write_text(text.replace(ports, f"{env}\n{ports}" + PROBE * probe))
     return path
 
 
@@ -91,24 +72,15 @@ class RequestLoop:
         return [line.removeprefix("answer=").strip() for line in lines if line.startswith("answer=")]
 
 
-def releases(lab: Lab, layout: LabLayout) -> dict[str, str]:
+def releases(lab: Lab) -> dict[str, str]:
     """Web pod -> the RELEASE its httpd container runs with, over every minion."""
     found = {}
-    for i in range(len(layout.minions)):
+    for i in range(lab.size):
         api = lab.docker(i)
         for c in api.containers(filters={"label": ["kubeplay.container=httpd"]}):
             env = api.inspect_container(c["Id"])["Config"]["Env"] or []
             found[c["Labels"]["kubeplay.pod"]] = next((e.split("=", 1)[1] for e in env if e.startswith("RELEASE=")), "")
     return found
-
-
-@pytest.fixture
-def net_lab(lab: Lab) -> Iterator[Lab]:
-    """The lab without kubeplay's rules and routes, before and after."""
-    remove_kubeplay_network(lab)
-    yield lab
-    lab.clean()
-    remove_kubeplay_network(lab)
 
 
 @pytest.mark.parametrize("probe", [True, False], ids=["liveness-probe", "no-probe"])
@@ -118,7 +90,7 @@ def test_no_request_through_the_portal_fails_while_all_3_replicas_are_rolled(
     inventory = web_inventory(net_lab, tmp_path)
     apply(rolling_manifest(tmp_path, "1", probe=probe), inventory)
     old = pod_names(net_lab, "web-")
-    assert len(old) == 3 and set(releases(net_lab, net_lab.layout).values()) == {"1"}
+    assert len(old) == 3 and set(releases(net_lab).values()) == {"1"}
     ip = portal(rolling_manifest(tmp_path, "1", probe=probe), inventory, "web")
 
     loop = RequestLoop(net_lab, CLIENT_MINION, ip, 8080)
@@ -130,7 +102,7 @@ def test_no_request_through_the_portal_fails_while_all_3_replicas_are_rolled(
     assert len(rolled["rollout"]) == 3 and all(r["ok"] for r in rolled["results"])
     new = pod_names(net_lab, "web-")
     assert len(new) == 3 and not new & old
-    assert releases(net_lab, net_lab.layout) == dict.fromkeys(new, "2")
+    assert releases(net_lab) == dict.fromkeys(new, "2")
     failed = answers.count("")
     assert len(answers) >= 20, "the loop was sending requests all along the rollout"
     assert failed == 0, f"{failed} of {len(answers)} requests failed during the rollout"

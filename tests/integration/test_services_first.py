@@ -12,16 +12,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kubeplay.lab.layout import REDIS_IMAGE
+from tests.integration import test_services
 from tests.integration.conftest import PROJECT, Lab, kubeplay
-from tests.integration.test_services import remove_kubeplay_network
 
 pytestmark = pytest.mark.integration
+net_lab = test_services.net_lab
+"""The lab without kubeplay's rules and routes, before and after."""
 
 CLIENT = (
     "start=$(date +%s); "
@@ -50,15 +51,6 @@ spec:
       image: "{{{{ lab_registry }}}}/kubeplay/httpd"
       command: [sh, -c, {json.dumps(CLIENT)}]
 """
-
-
-@pytest.fixture
-def net_lab(lab: Lab) -> Iterator[Lab]:
-    """The lab without kubeplay's rules and routes, before and after."""
-    remove_kubeplay_network(lab)
-    yield lab
-    lab.clean()
-    remove_kubeplay_network(lab)
 
 
 def client_says(lab: Lab, within: float) -> str:

@@ -277,6 +277,18 @@ def web_ips(minions: dict[str, FakeConnection]) -> dict[str, str]:
     }
 
 
+def applied(
+    inputs: reconcile.Inputs, minions: dict[str, FakeConnection]
+) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """Apply once, then forget what was done: the web pods' IPs, and the minions' journal, empty."""
+    run(inputs, minions, Screen())
+    journal = minions["m1"].fake_docker.journal or []
+    journal.clear()
+    for conn in minions.values():
+        conn.runs.clear()
+    return web_ips(minions), journal
+
+
 def test_every_minions_service_rules_are_written_before_the_first_container_is_created(
     inputs: reconcile.Inputs, minions: dict[str, FakeConnection]
 ) -> None:
@@ -316,10 +328,7 @@ def test_a_new_replica_gets_its_endpoint_in_one_write(
 def test_a_replica_going_away_leaves_every_minions_endpoints_and_is_drained_before_it_is_removed(
     inputs: reconcile.Inputs, minions: dict[str, FakeConnection], tmp_path: Path
 ) -> None:
-    run(inputs, minions, Screen())
-    ips = web_ips(minions)
-    journal = minions["m1"].fake_docker.journal or []
-    journal.clear()
+    ips, journal = applied(inputs, minions)
     slept: list[float] = []
     waiting = Waiting(poll=0, sleep=slept.append)
     outcome = run(loaded(tmp_path, MANIFESTS.replace("replicas: 2", "replicas: 1")), minions, Screen(), waiting=waiting)
@@ -335,12 +344,7 @@ def test_a_replica_going_away_leaves_every_minions_endpoints_and_is_drained_befo
 def test_a_rollout_takes_each_old_pod_out_of_every_minions_endpoints_before_removing_it(
     inputs: reconcile.Inputs, minions: dict[str, FakeConnection], tmp_path: Path
 ) -> None:
-    run(inputs, minions, Screen())
-    old = web_ips(minions)
-    journal = minions["m1"].fake_docker.journal or []
-    journal.clear()
-    for conn in minions.values():
-        conn.runs.clear()
+    old, journal = applied(inputs, minions)
     changed = MANIFESTS.replace("image: kubeplay/httpd}", "image: kubeplay/httpd, env: [{name: V, value: '2'}]}")
     outcome = run(loaded(tmp_path, changed), minions, Screen())
     assert len(outcome.plan.pods.rollout) == 2 and all(r.ok for r in outcome.results)
