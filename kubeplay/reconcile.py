@@ -17,8 +17,12 @@ A run that may change minions passes a ``lock``: every minion it reached is lock
 observed, until the block is left, so no other run changes it meanwhile.
 
 ``apply``: probe the running pods, plan the services (portals, env vars, routes) and the pods, show the plan
-(``--check`` stops after showing what would change), ask, run the pods' actions, list the pods again for their
-new IPs, then write each minion's proxy rules and routes where they differ.
+(``--check`` stops after showing what would change), ask, then services first: write each minion's proxy rules
+and routes where they differ, every service with the endpoints of the pods that stay (one going away is taken out
+before it is stopped; a service without endpoints REJECTs, so a client started next is refused at once, not left
+to retry a dropped SYN). Then run the pods' actions and rollout steps (each step rewrites the endpoints: new pods
+in once they run and pass their probes, old ones out before they stop), list the pods again for their new IPs,
+and write the rules once more where they differ. A run that changes no pod writes at most once.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from kubeplay.connectors.base import Connector, MinionConnection
@@ -37,19 +41,20 @@ from kubeplay.connectors.sshconfig import ssh_args_problems
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
-from kubeplay.kubelet.execute import Environment, Result, execute
+from kubeplay.kubelet.execute import Environment, Reroute, Rerouted, Result, Waiting, execute, no_proxy
 from kubeplay.kubelet.lock import LockRequest, hold_locks
 from kubeplay.kubelet.observe import Session, observe_session, relist
 from kubeplay.kubelet.observe import connect as connect_minions
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
-from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed
+from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed, ObservedPod
 from kubeplay.names import DNS_LABEL_MAX, dns_label_error
 from kubeplay.parallel import Say
 from kubeplay.planner.consent import refused_everywhere
 from kubeplay.planner.pods import Action, Options, Plan, plan_pods
 from kubeplay.planner.scheduler import Scheduler
 from kubeplay.pods.infra import INFRA_IMAGE
+from kubeplay.proxy.endpoints import endpoint_pods
 from kubeplay.proxy.plan import (
     MinionNetwork,
     MinionSync,
@@ -60,7 +65,7 @@ from kubeplay.proxy.plan import (
     serving_pods,
 )
 from kubeplay.proxy.portals import portal_problems
-from kubeplay.proxy.sync import NetworkResult, read_failures, read_minion_network, write
+from kubeplay.proxy.sync import ClusterRules, NetworkResult, read_failures, read_minion_network
 
 # --- load ------------------------------------------------------------------------------------------------------
 
@@ -253,6 +258,8 @@ class ApplyOptions:
     """Ask the view before changing anything."""
     allow_empty: bool = False
     """Let manifests with no object at all remove every pod and service of the project."""
+    waiting: Waiting = field(default_factory=Waiting)
+    """How rollout steps wait for new pods, and drain the pods taken out of the endpoints."""
 
 
 class ApplyView(Protocol):
@@ -264,7 +271,8 @@ class ApplyView(Protocol):
         """The pods' plan, before anything changes."""
 
     def network_planned(self, syncs: Sequence[MinionSync], *, check: bool) -> None:
-        """The proxy rules and routes that differ: with --check before the pods, else after them."""
+        """The proxy rules and routes that differ: with --check before the pods; else the first write's, before the
+        pods, and the endpoints' after them (when they differ)."""
 
     def confirm(self, plan: Plan, syncs: Sequence[MinionSync]) -> bool:
         """Whether to go on (``syncs``: the network changes known before the pods')."""
@@ -291,12 +299,14 @@ class RunPlan:
     probe_failures: Mapping[tuple[str, str], str]
     """(minion, pod) -> why its liveness probe failed."""
     network_now: tuple[MinionSync, ...]
-    """The rules and routes as they would change with the pods as they are now (the pods' changes may add more):
-    what --check shows and the confirmation question counts."""
+    """The rules and routes written before the pods change: every service with the endpoints of ``serving`` (the
+    pods' changes may add more): what --check shows and the confirmation question counts."""
     missing: tuple[str, ...] = ()
     """Pods named to delete that are on no reachable minion acted on."""
     sync_network: bool = True
-    """Write the proxy rules and routes after the pods (a delete of pods only leaves them to the next apply)."""
+    """Write the proxy rules and routes around the pods (a delete of pods only leaves them to the next apply)."""
+    serving: tuple[ObservedPod, ...] = ()
+    """The pods that take traffic while the pods change: running, passing their probes, not going away."""
 
     @property
     def changes(self) -> bool:
@@ -312,7 +322,7 @@ class Outcome:
     """Asked, and the answer was no: nothing was changed."""
     results: tuple[Result, ...] = ()
     syncs: tuple[MinionSync, ...] = ()
-    """The network changes planned after the pods (with --check: before them)."""
+    """Per minion, the rules as read and as last planned, with the route changes (with --check: the first write's)."""
     network: tuple[NetworkResult, ...] = ()
 
     @property
@@ -356,9 +366,14 @@ def plan(inputs: Inputs, seen: Observation, options: ApplyOptions) -> RunPlan:
     )
     if not options.allow_empty:
         refuse_empty(inputs, seen, pods)
-    serving = serving_pods(observed.pods, probe_failures)
+    going = {(a.minion, a.pod) for a in pods.actions if a.verb in GOING}
+    serving = tuple(p for p in serving_pods(observed.pods, probe_failures) if (p.minion, p.name) not in going)
     network_now = plan_sync(services, observed.minions, serving, seen.networks, inputs.limit)
-    return RunPlan(pods, services, probe_failures, network_now)
+    return RunPlan(pods, services, probe_failures, network_now, serving=serving)
+
+
+GOING = ("remove", "replace")
+"""The actions that stop a pod: it is taken out of the endpoints before them."""
 
 
 class EmptyInputRefused(KubeplayError):
@@ -444,7 +459,8 @@ def carry_out(
     view: ApplyView,
     on_event: EventSink = _no_sink,
 ) -> Outcome:
-    """Show the plan, stop there with --check, ask, then change the pods and after them the rules and routes."""
+    """Show the plan, stop there with --check, ask, then write the services' rules, change the pods (and the
+    endpoints at each rollout step), and write the endpoints of the pods as they are then."""
     view.planned(run.pods)
     if options.check:
         if run.sync_network:
@@ -453,18 +469,56 @@ def carry_out(
     if options.ask and run.changes and not view.confirm(run.pods, run.network_now):
         view.progress("nothing was changed")
         return Outcome(run, declined=True)
-    results = _run_pods(inputs, seen, run, options, view.progress, on_event)
     if not run.sync_network:
-        return Outcome(run, results=tuple(results))
-    now = relist(seen.observed, seen.connections, options.forks) if results else seen.observed
-    syncs, network = _sync_network(inputs, seen, run, now, options, view)
-    for written in network:
-        on_event(written)
-    return Outcome(run, results=tuple(results), syncs=syncs, network=network)
+        return Outcome(run, results=tuple(_run_pods(inputs, seen, run, options, view.progress, on_event)))
+    in_scope = {n: read for n, read in seen.networks.items() if inputs.limit is None or n in inputs.limit}
+    unread = read_failures(in_scope)
+    for failure in unread:
+        on_event(failure)
+    rules = ClusterRules(
+        run.services,
+        seen.observed.minions,
+        seen.networks,
+        seen.connections,
+        limit=inputs.limit,
+        forks=options.forks,
+        say=view.progress,
+        report=on_event,
+    )
+    view.network_planned(run.network_now, check=False)
+    written = rules.write(run.network_now, run.serving, "proxy rules (services first)")
+    if any(r.ok for r in written) and _going_endpoints(run, seen.observed):
+        options.waiting.sleep(options.waiting.drain)
+    results = _run_pods(inputs, seen, run, options, view.progress, on_event, _reroute(rules))
+    if results:
+        _sync_network(inputs, seen, run, rules, options, view)
+    return Outcome(run, results=tuple(results), syncs=rules.syncs, network=(*unread, *rules.results))
+
+
+def _going_endpoints(run: RunPlan, observed: Observed) -> bool:
+    """Whether a pod the actions stop was an endpoint (the first write took it out: it is drained)."""
+    going = {a.pod for a in run.pods.actions if a.verb in GOING}
+    return bool(going & endpoint_pods(run.services.services, serving_pods(observed.pods, run.probe_failures)))
+
+
+def _reroute(rules: ClusterRules) -> Reroute:
+    """A rollout's changes of endpoints, written to every minion by ``rules``."""
+
+    def reroute(serve: Sequence[ObservedPod], stop: Sequence[ObservedPod]) -> Rerouted:
+        written = rules.reroute(serve, stop, "proxy rules (rollout)")
+        return Rerouted(ok=all(r.ok for r in written), changed=bool(written))
+
+    return reroute
 
 
 def _run_pods(
-    inputs: Inputs, seen: Observation, run: RunPlan, options: ApplyOptions, say: Say, on_event: EventSink
+    inputs: Inputs,
+    seen: Observation,
+    run: RunPlan,
+    options: ApplyOptions,
+    say: Say,
+    on_event: EventSink,
+    reroute: Reroute = no_proxy,
 ) -> list[Result]:
     if not run.pods.changes:
         return []
@@ -474,17 +528,17 @@ def _run_pods(
         infra_image=inputs.inventory.infra_image or INFRA_IMAGE,
         project=inputs.project,
     )
-    return execute(run.pods, seen.connections, environment, say, options.forks, done=on_event)
+    return execute(run.pods, seen.connections, environment, say, options.forks, options.waiting, on_event, reroute)
 
 
 def _sync_network(
-    inputs: Inputs, seen: Observation, run: RunPlan, now: Observed, options: ApplyOptions, view: ApplyView
-) -> tuple[tuple[MinionSync, ...], tuple[NetworkResult, ...]]:
-    """Endpoints of the pods as they are now, then each minion's rules and routes where they differ."""
+    inputs: Inputs, seen: Observation, run: RunPlan, rules: ClusterRules, options: ApplyOptions, view: ApplyView
+) -> None:
+    """Endpoints of the pods as they are after the pods changed, written where they differ."""
+    now = relist(seen.observed, seen.connections, options.forks)
     acted = {(a.minion, a.pod) for a in run.pods.actions}
     serving = serving_pods(now.pods, set(run.probe_failures) - acted)
-    syncs = plan_sync(run.services, now.minions, serving, seen.networks, inputs.limit)
-    view.network_planned(syncs, check=False)
-    in_scope = {n: read for n, read in seen.networks.items() if inputs.limit is None or n in inputs.limit}
-    written = write(syncs, seen.connections, view.progress, options.forks)
-    return syncs, (*read_failures(in_scope), *written)
+    syncs = plan_sync(run.services, now.minions, serving, rules.networks, inputs.limit)
+    if any(s.changes for s in syncs):
+        view.network_planned(syncs, check=False)
+    rules.write(syncs, serving, "proxy rules")

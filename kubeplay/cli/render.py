@@ -154,7 +154,9 @@ def pod_plan(p: Plan, *, diff: bool, check: bool, show_secrets: bool = False, no
             new = ", ".join(f"{pod.name} on {minion or '?'}" for pod, minion in step.create)
             old = ", ".join(f"{pod.name} on {pod.minion}" for pod in step.remove)
             order = (
-                f"remove {old}, then create {new} (in place)" if step.in_place else f"create {new}, then remove {old}"
+                f"remove {old}, then create {new} (in place)"
+                if step.in_place
+                else f"create {new}, then move the endpoints and remove {old}"
             )
             out.print(f"  [yellow]rollout[/yellow]   {escape(step.controller)} step {n}: {escape(order)}")
     _plan_problems(p)

@@ -2,17 +2,23 @@
 
 A failed action is recorded with its reason and the minion's other actions go on; nothing on another minion is
 affected. Docker is reached through the connection's ``DockerOps`` (whose errors are kubeplay's ``DockerError``).
+
+A rolling update keeps its service answering: the executor is given a ``Reroute`` (reconcile wires it to every
+minion's proxy rules), and in each step a new pod is put in the endpoints only once it runs and passes its liveness
+probes, and an old pod is taken out of them on every minion, then given ``Waiting.drain`` seconds for the requests
+already sent to it, before it is stopped.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kubeplay.connectors.base import ContainerConfig, ContainerSummary, MinionConnection
 from kubeplay.errors import DockerConflict, DockerError
-from kubeplay.kubelet.observe import pod_containers
+from kubeplay.kubelet.observe import check_container, parse_container, pod_containers
+from kubeplay.kubelet.probe import probe_pod
 from kubeplay.model import DEFAULT_PROJECT, INFRA_CONTAINER, EnvVar, ObservedPod, Pod
 from kubeplay.parallel import Say, in_parallel
 from kubeplay.planner.pods import Action, Plan
@@ -23,6 +29,9 @@ from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_POD, LABEL_PROJECT
 from kubeplay.pods.spechash import pod_hash
 
 ROLLOUT_TIMEOUT = 120.0
+DRAIN_SECONDS = 1.0
+"""How long a pod taken out of the endpoints keeps running before it is stopped: established connections go on
+to it through each minion's conntrack, only new ones go to the pods that stay."""
 
 
 @dataclass(frozen=True)
@@ -54,12 +63,35 @@ class Waiting:
     """Seconds between two looks at the pod."""
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    drain: float = DRAIN_SECONDS
+    """Seconds between taking old pods out of the endpoints and stopping them (see DRAIN_SECONDS)."""
+
+
+@dataclass(frozen=True)
+class Rerouted:
+    """What the service proxy answered to a change of the pods that take traffic."""
+
+    ok: bool = True
+    """Every minion acted on has the new endpoints (else an old pod may still be sent traffic somewhere)."""
+    changed: bool = False
+    """Some minion's rules changed."""
+
+
+Reroute = Callable[[Sequence[ObservedPod], Sequence[ObservedPod]], Rerouted]
+"""(pods to serve, pods to stop serving) -> every minion's endpoints changed so, new connections only to pods
+that serve (reconcile writes every minion's proxy rules where they differ)."""
+
+
+def no_proxy(serve: Sequence[ObservedPod], stop: Sequence[ObservedPod]) -> Rerouted:
+    """A ``Reroute`` for a run without services' rules: nothing to change."""
+    return Rerouted()
 
 
 class MinionExecutor:
     """Runs actions against one minion's Docker."""
 
     def __init__(self, conn: MinionConnection, environment: Environment) -> None:
+        self.conn = conn
         self.docker = conn.docker()
         self.environment = environment
 
@@ -168,9 +200,10 @@ class MinionExecutor:
         for volume in self.docker.volumes(volume_name(pod, "")):
             self.docker.remove_volume(volume)
 
-    def pod_running(self, name: str) -> bool:
-        found = pod_containers(self.docker, name)
-        return bool(found) and all(c.state == "running" for c in found)
+    def observed_pod(self, name: str) -> ObservedPod:
+        """The pod as its containers are now (one labelled list)."""
+        checked = (check_container(parse_container(c))[0] for c in pod_containers(self.docker, name))
+        return ObservedPod(name, self.conn.minion.name, tuple(c for c in checked if c is not None))
 
 
 def execute(
@@ -181,9 +214,11 @@ def execute(
     forks: int,
     waiting: Waiting = Waiting(),
     done: Callable[[Result], None] = lambda result: None,
+    reroute: Reroute = no_proxy,
 ) -> list[Result]:
-    """Run the plan: every minion's actions in parallel, then the rollout steps one by one. ``done`` is told each
-    result as soon as it is known (from the minions' threads: it must be thread-safe)."""
+    """Run the plan: every minion's actions in parallel, then the rollout steps one by one, each changing the
+    endpoints through ``reroute``. ``done`` is told each result as soon as it is known (from the minions' threads:
+    it must be thread-safe)."""
     by_minion: dict[str, list[Action]] = {}
     for action in plan.actions:
         by_minion.setdefault(action.minion, []).append(action)
@@ -199,7 +234,7 @@ def execute(
         return results
 
     results = [r for minion_results in in_parallel(run_minion, sorted(by_minion), forks) for r in minion_results]
-    rollout = _Rollout(connections, environment, say, waiting, done)
+    rollout = _Rollout(connections, environment, say, waiting, done, reroute)
     results.extend(rollout.perform_steps(plan.rollout))
     return results
 
@@ -214,6 +249,7 @@ class _Rollout:
     say: Say
     waiting: Waiting
     done: Callable[[Result], None]
+    reroute: Reroute = no_proxy
 
     def perform_steps(self, steps: Sequence[PlacedStep]) -> list[Result]:
         results: list[Result] = []
@@ -227,28 +263,51 @@ class _Rollout:
         return results
 
     def step(self, step: PlacedStep, label: str) -> tuple[list[Result], bool]:
-        """Create the new pods and wait until they run, then remove the old ones; in place, the other way round.
-        ``label``: how progress lines start, e.g. "rollout web: step 2/3"."""
+        """Create the new pods and wait until they run and pass their probes, put them in the endpoints and take
+        the old ones out, drain, then remove the old pods; in place, the old pods go first (taken out, drained,
+        removed), then the new ones come and are put in. ``label``: how progress lines start, e.g.
+        "rollout web: step 2/3"."""
         if step.unplaced:
             self.say(f"{label}: {', '.join(step.unplaced)} cannot be scheduled")
             return [], False
         results: list[Result] = []
-        phases = (self.remove_old, self.create_new) if step.in_place else (self.create_new, self.remove_old)
-        for phase in phases:
-            done = phase(step, label)
-            results.extend(done)
-            if not all(r.ok for r in done):
+        new: list[ObservedPod] = []
+        if not step.in_place:
+            results, new = self.create_new(step, label)
+        if not all(r.ok for r in results) or not self.route(label, new, step.remove):
+            return results, False
+        results += self.remove_old(step, label)
+        if not all(r.ok for r in results):
+            return results, False
+        if step.in_place:
+            created, new = self.create_new(step, label)
+            results += created
+            if not all(r.ok for r in created) or not self.route(label, new, ()):
                 return results, False
         return results, True
 
-    def create_new(self, step: PlacedStep, label: str) -> list[Result]:
-        results = []
+    def route(self, label: str, serve: Sequence[ObservedPod], stop: Sequence[ObservedPod]) -> bool:
+        """Change every minion's endpoints; when old pods may have been taken out, give their requests in flight
+        ``drain`` seconds. False when some minion's rules could not be written (its old pods must not stop)."""
+        rerouted = self.reroute(serve, stop)
+        if not rerouted.ok:
+            self.say(f"{label}: the proxy rules could not be written on every minion")
+            return False
+        if rerouted.changed and stop:
+            self.waiting.sleep(self.waiting.drain)
+        return True
+
+    def create_new(self, step: PlacedStep, label: str) -> tuple[list[Result], list[ObservedPod]]:
+        """The results, and the new pods that run and pass their probes."""
+        results, ready = [], []
         for pod, minion in step.create:
             action = Action("create", minion, f"rollout of {step.controller}", pod=pod.name, desired=pod)
             executor = MinionExecutor(self.connections[minion], self.environment)
             result = executor.perform(action)
-            if result.ok and not self.wait_running(executor, pod.name):
-                result = Result(action, False, f"not running within {self.waiting.timeout:.0f} s", result.seconds)
+            if result.ok:
+                found, why = self.wait_ready(executor, pod)
+                ready += [found] if found is not None else []
+                result = replace(result, ok=not why, error=why)
             self.say(
                 f"{label}: "
                 + (
@@ -261,7 +320,7 @@ class _Rollout:
             results.append(result)
             if not result.ok:
                 break
-        return results
+        return results, ready
 
     def remove_old(self, step: PlacedStep, label: str) -> list[Result]:
         results = []
@@ -282,10 +341,17 @@ class _Rollout:
             results.append(result)
         return results
 
-    def wait_running(self, executor: MinionExecutor, pod: str) -> bool:
+    def wait_ready(self, executor: MinionExecutor, pod: Pod) -> tuple[ObservedPod | None, str]:
+        """The new pod once all its containers run and its liveness probes pass, and "", or None and why not
+        within the timeout."""
         deadline = self.waiting.clock() + self.waiting.timeout
+        why = f"not running within {self.waiting.timeout:.0f} s"
         while self.waiting.clock() < deadline:
-            if executor.pod_running(pod):
-                return True
+            found = executor.observed_pod(pod.name)
+            if found.running:
+                failed = probe_pod(executor.conn, found, pod)
+                if not failed:
+                    return found, ""
+                why = f"running, but failing its liveness probe after {self.waiting.timeout:.0f} s: {failed}"
             self.waiting.sleep(self.waiting.poll)
-        return False
+        return None, why

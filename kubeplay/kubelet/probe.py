@@ -71,6 +71,23 @@ def _started_long_enough(c: ObservedContainer, delay: int, now: datetime) -> boo
     return (now - datetime.fromisoformat(c.created)).total_seconds() >= delay
 
 
+def probe_pod(conn: MinionConnection, pod: ObservedPod, spec: Pod, now: datetime | None = None) -> str:
+    """Run the liveness probes of the pod's containers, in order (with ``now``: only those started at least their
+    probe's initialDelaySeconds before). "" when every one passed, else the first failure: "<container>: why"."""
+    by_name = {c.container: c for c in pod.apps}
+    for container in spec.spec.containers:
+        probe = container.liveness_probe
+        observed = by_name.get(container.name)
+        if probe is None or observed is None:
+            continue
+        if now is not None and not _started_long_enough(observed, probe.initial_delay_seconds, now):
+            continue
+        why = run_probe(conn, pod, container, observed)
+        if why:
+            return f"{container.name}: {why}"
+    return ""
+
+
 def probe_minion(conn: MinionConnection, pods: Sequence[ObservedPod], desired: Desired) -> dict[tuple[str, str], str]:
     failures: dict[tuple[str, str], str] = {}
     now = datetime.now(UTC)
@@ -78,18 +95,9 @@ def probe_minion(conn: MinionConnection, pods: Sequence[ObservedPod], desired: D
         spec = desired_spec(pod, desired)
         if spec is None or not pod.running or pod.spec_hash != pod_hash(spec):
             continue
-        by_name = {c.container: c for c in pod.apps}
-        for container in spec.spec.containers:
-            probe = container.liveness_probe
-            observed = by_name.get(container.name)
-            if probe is None or observed is None:
-                continue
-            if not _started_long_enough(observed, probe.initial_delay_seconds, now):
-                continue
-            why = run_probe(conn, pod, container, observed)
-            if why:
-                failures[(pod.minion, pod.name)] = f"{container.name}: {why}"
-                break
+        why = probe_pod(conn, pod, spec, now)
+        if why:
+            failures[(pod.minion, pod.name)] = why
     return failures
 
 

@@ -51,6 +51,11 @@ def compute_endpoints(services: Sequence[Service], pods: Sequence[ObservedPod]) 
     return result
 
 
+def endpoint_pods(services: Sequence[Service], pods: Sequence[ObservedPod]) -> frozenset[str]:
+    """Names of the pods that are an endpoint of some port of these services."""
+    return frozenset(e.pod for found in compute_endpoints(services, pods).values() for e in found)
+
+
 def resolve_target_port(target: int | str, declared: Sequence[Port]) -> int | None:
     """The container port a service's target port means for a pod with these declared ports, None if none."""
     if isinstance(target, str) and target.isdigit():

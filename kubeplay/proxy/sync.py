@@ -4,6 +4,11 @@ Everything runs over the run's one connection per minion, minions in parallel. P
 ``iptables-save`` and ``ip -4 route show``; writing is at most ONE ``iptables-restore --noflush`` (only when the
 rules differ) and one ``ip route`` per route that changes.
 
+In an apply the rules are written more than once only when the pods that serve change meanwhile
+(``ClusterRules``): first every service with the endpoints of the pods that stay (a service without any REJECTs
+at once: a client started next does not wait for a dropped SYN's retry), then at each rollout step, then with the
+pods as they are after the run. A minion whose rules already are as planned is not written to.
+
 A large restore text (thousands of services) is sent gzipped and unpacked on the minion by a fixed ``sh -c``
 pipeline (no value of the manifests in it): paramiko moves ~50 MB/s at best and competes with iptables-restore
 for the CPU, gzip -1 makes 14 MB of rules ~2.6 MB in 0.05 s. A minion without gzip gets the plain text.
@@ -21,13 +26,14 @@ import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.errors import KubeplayError
+from kubeplay.model import ObservedMinion, ObservedPod
 from kubeplay.parallel import Say, in_parallel
-from kubeplay.proxy.plan import MinionNetwork, MinionSync
+from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_sync
 from kubeplay.proxy.routes import SHOW_ROUTES, parse_routes
 from kubeplay.proxy.rules import SAVE, parse_save
 
@@ -98,18 +104,23 @@ def read_minion_network(conn: MinionConnection) -> MinionNetwork:
 
 
 def write(
-    syncs: Sequence[MinionSync], connections: Mapping[str, MinionConnection], say: Say, forks: int
+    syncs: Sequence[MinionSync],
+    connections: Mapping[str, MinionConnection],
+    say: Say,
+    forks: int,
+    what: str = "proxy rules",
 ) -> list[NetworkResult]:
-    """Write what differs: one iptables-restore per minion whose rules are not in sync, then its route changes."""
+    """Write what differs: one iptables-restore per minion whose rules are not in sync (its result says ``what``),
+    then its route changes."""
 
     def one(sync: MinionSync) -> list[NetworkResult]:
         conn = connections[sync.minion]
         results = []
         if not sync.rules_in_sync:
-            results.append(_attempt(sync.minion, "proxy rules", partial(restore, conn, sync.restore)))
+            results.append(_attempt(sync.minion, what, partial(restore, conn, sync.restore)))
         for command in sync.route_commands:
-            what = " ".join(command[1:4]) + " via " + command[5]
-            results.append(_attempt(sync.minion, what, partial(_run, conn, command)))
+            route = " ".join(command[1:4]) + " via " + command[5]
+            results.append(_attempt(sync.minion, route, partial(_run, conn, command)))
         for r in results:
             say(f"{r.minion}: {r.what}: {'ok' if r.ok else 'FAILED: ' + r.error}")
         return results
@@ -129,3 +140,78 @@ def _attempt(minion: str, what: str, work: Callable[[], object]) -> NetworkResul
 def read_failures(networks: Mapping[str, MinionNetwork]) -> list[NetworkResult]:
     """A failed result for each minion whose network could not be read (so the recap counts it)."""
     return [NetworkResult(n.minion, "read iptables and routes", False, n.error) for n in networks.values() if n.error]
+
+
+def _no_report(result: NetworkResult) -> None:
+    pass
+
+
+class ClusterRules:
+    """Every acted-on minion's proxy rules as this run last read or wrote them, written again where they differ as
+    the pods that serve change (services first, each rollout step, after the pods). Routes do not depend on the
+    pods: only the first write changes them."""
+
+    def __init__(
+        self,
+        plan: ServicePlan,
+        minions: Mapping[str, ObservedMinion],
+        networks: Mapping[str, MinionNetwork],
+        connections: Mapping[str, MinionConnection],
+        *,
+        limit: frozenset[str] | None,
+        forks: int,
+        say: Say,
+        report: Callable[[NetworkResult], None] = _no_report,
+    ) -> None:
+        self.plan = plan
+        self.minions = minions
+        self.networks = dict(networks)
+        self.connections = connections
+        self.limit = limit
+        self.forks = forks
+        self.say = say
+        self.report = report
+        """Told each result as it is known."""
+        self.serving: dict[tuple[str, str], ObservedPod] = {}
+        self.first: dict[str, MinionSync] = {}
+        self.last: dict[str, MinionSync] = {}
+        self.results: list[NetworkResult] = []
+
+    def write(self, syncs: Sequence[MinionSync], serving: Sequence[ObservedPod], what: str) -> list[NetworkResult]:
+        """Write ``syncs`` (planned for ``serving``, e.g. the ones already shown) where they differ."""
+        self.serving = {(p.minion, p.name): p for p in serving}
+        if self.last:
+            syncs = [replace(s, route_commands=()) for s in syncs]
+        written = write(syncs, self.connections, self.say, self.forks, what)
+        failed = {r.minion for r in written if not r.ok and r.what == what}
+        for s in syncs:
+            self.first.setdefault(s.minion, s)
+            self.last[s.minion] = s
+            if s.minion not in failed:
+                self.networks[s.minion] = replace(self.networks[s.minion], rules=s.desired)
+        for result in written:
+            self.report(result)
+        self.results += written
+        return written
+
+    def serve(self, pods: Sequence[ObservedPod], what: str = "proxy rules") -> list[NetworkResult]:
+        """Make exactly ``pods`` the endpoints (of the services that select them) on every minion."""
+        return self.write(plan_sync(self.plan, self.minions, pods, self.networks, self.limit), pods, what)
+
+    def reroute(
+        self, serve: Sequence[ObservedPod], stop: Sequence[ObservedPod], what: str = "proxy rules"
+    ) -> list[NetworkResult]:
+        """Put ``serve`` in the endpoints, take ``stop`` out of them, on every minion."""
+        serving = dict(self.serving)
+        for pod in stop:
+            serving.pop((pod.minion, pod.name), None)
+        serving.update(((p.minion, p.name), p) for p in serve)
+        return self.serve(list(serving.values()), what)
+
+    @property
+    def syncs(self) -> tuple[MinionSync, ...]:
+        """Per minion, from the rules as read to the rules last planned, with the routes changed."""
+        return tuple(
+            MinionSync(m, self.first[m].observed, self.last[m].desired, self.first[m].route_commands)
+            for m in sorted(self.first)
+        )

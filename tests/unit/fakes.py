@@ -2,7 +2,8 @@
 
 FakeDocker holds containers, volumes and images as Docker would (a named volume in a bind is made on create, a
 removed container takes nothing else with it), records every call, and fails a call it was told to fail with
-``DockerError``, as the real client does.
+``DockerError``, as the real client does. ``FakeIptables`` keeps a minion's tables across runs as
+``iptables-restore --noflush`` changes them and ``iptables-save`` prints them.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ class FakeDocker:
     volume_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     """Labels of the volumes created with labels (a volume made by a bind has none)."""
     fuse: Fuse | None = None
+    ip_prefix: str = "172.17.0."
+    """Containers' IPs are this and a number."""
+    ips_given: list[str] = field(default_factory=list)
+    """Every IP given to a container so far: none is given twice."""
 
     def fail(self, method: str, subject: str = "", message: str = "") -> None:
         """Make every later call of method (on subject, or on anything when "") raise DockerError."""
@@ -131,7 +136,8 @@ class FakeDocker:
         if any(c.config.name == config.name for c in self.held.values()):
             raise DockerConflict(f'Conflict. The container name "/{config.name}" is already in use')
         container_id = f"{config.name}@{len(self.calls)}"
-        ip = "" if config.network_mode else f"172.17.0.{len(self.held) + 2}"
+        ip = "" if config.network_mode else f"{self.ip_prefix}{len(self.ips_given) + 2}"
+        self.ips_given += [ip] if ip else []
         self.held[container_id] = FakeContainer(container_id, config, ip=ip, created=self.created_at)
         self.volume_names.update(b.split(":")[0] for b in config.binds if not b.startswith("/"))
         return container_id
@@ -200,9 +206,50 @@ class Answer:
 TcpAnswer = bytes | OSError
 
 
+@dataclass
+class FakeIptables:
+    """A minion's iptables: table -> chain -> rules ("-A CHAIN ..."); chains in upper case with no "-" are the
+    built-in ones. Understands what kubeplay's restore texts say (declare, append, insert, delete, delete chain)."""
+
+    tables: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def save(self) -> str:
+        lines = []
+        for table, chains in sorted(self.tables.items()):
+            lines.append(f"*{table}")
+            lines += [f":{c} {'ACCEPT' if _builtin(c) else '-'} [0:0]" for c in chains]
+            lines += [rule for rules in chains.values() for rule in rules]
+            lines.append("COMMIT")
+        return "".join(f"{line}\n" for line in lines)
+
+    def restore(self, text: str) -> None:
+        chains: dict[str, list[str]] = {}
+        for line in text.splitlines():
+            op, _, rest = line.partition(" ")
+            chain, _, spec = rest.partition(" ")
+            if line.startswith("*"):
+                chains = self.tables.setdefault(line[1:], {})
+            elif line.startswith(":"):
+                chains[line[1:].split()[0]] = []
+            elif op == "-A":
+                chains.setdefault(chain, []).append(line)
+            elif op == "-I":
+                position, _, spec = spec.partition(" ")
+                chains.setdefault(chain, []).insert(int(position) - 1, f"-A {chain} {spec}")
+            elif op == "-D":
+                chains[chain].remove(f"-A {chain} {spec}")
+            elif op == "-X":
+                del chains[chain]
+
+
+def _builtin(chain: str) -> bool:
+    return chain.isupper() and "-" not in chain
+
+
 class FakeConnection:
-    """A minion connection whose run() answers from a script (in order; exit 0 and no output once it is used up)
-    and whose tcp_exchange() answers per (address, port): bytes, or an OSError raised."""
+    """A minion connection whose run() answers from a script (in order; exit 0 and no output once it is used up),
+    iptables-save and iptables-restore from ``iptables`` when given, and whose tcp_exchange() answers per
+    (address, port): bytes, or an OSError raised."""
 
     def __init__(
         self,
@@ -212,10 +259,12 @@ class FakeConnection:
         answers: Iterable[Answer] = (),
         tcp: Mapping[tuple[str, int], TcpAnswer] | None = None,
         held: str = "locked\n",
+        iptables: FakeIptables | None = None,
     ) -> None:
         self.minion = Minion(name, "10.0.0.1")
         self.fake_docker = docker if docker is not None else FakeDocker(minion=name)
         self.answers = list(answers)
+        self.iptables = iptables
         self.tcp = dict(tcp or {})
         self.runs: list[tuple[tuple[str, ...], bytes | None]] = []
         self.exchanges: list[tuple[str, int, bytes]] = []
@@ -232,6 +281,12 @@ class FakeConnection:
 
     def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
         self.runs.append((tuple(argv), stdin))
+        if self.fake_docker.journal is not None:
+            self.fake_docker.journal.append((self.minion.name, "run", argv[0]))
+        if self.iptables is not None and argv[0] == "iptables-save":
+            return CommandResult(tuple(argv), 0, self.iptables.save(), "")
+        if self.iptables is not None and argv[0] == "iptables-restore":
+            self.iptables.restore((stdin or b"").decode())
         answer = self.answers.pop(0) if self.answers else Answer()
         return CommandResult(tuple(argv), answer.exit_code, answer.stdout, answer.stderr)
 

@@ -3,13 +3,14 @@ they fail half-way, and rolling-update steps run in their order."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import pytest
 
-from kubeplay.kubelet.execute import Environment, MinionExecutor, Result, Waiting, execute
+from kubeplay.kubelet.execute import DRAIN_SECONDS, Environment, MinionExecutor, Rerouted, Result, Waiting, execute
 from kubeplay.kubelet.observe import observe_minion
-from kubeplay.model import INFRA_CONTAINER, Container, EnvVar, Observed, ObservedPod, Pod, Volume, VolumeMount
+from kubeplay.model import INFRA_CONTAINER, Container, EnvVar, Observed, ObservedPod, Pod, Probe, Volume, VolumeMount
 from kubeplay.planner.pods import Action, Plan
 from kubeplay.planner.rollout import PlacedStep
 from kubeplay.pods.infra import INFRA_IMAGE
@@ -198,6 +199,16 @@ class Ticking:
         self.now += seconds
 
 
+@dataclass
+class Sleeps:
+    """Every sleep a rollout asks for, none slept; a clock that stands still."""
+
+    slept: list[float] = field(default_factory=list)
+
+    def waiting(self) -> Waiting:
+        return Waiting(timeout=3, poll=1, clock=lambda: 0.0, sleep=self.slept.append)
+
+
 def two_minions() -> tuple[FakeConnection, FakeConnection, list[tuple[str, str, str]]]:
     journal: list[tuple[str, str, str]] = []
     m1 = FakeConnection("m1", FakeDocker(minion="m1", journal=journal))
@@ -295,3 +306,115 @@ def test_a_step_whose_new_pod_fits_nowhere_is_not_started() -> None:
         "rollout cache: step 1/1: cache-new cannot be scheduled",
         "rollout cache: stopped at step 1; the next run goes on from here",
     ]
+
+
+# --- rollout steps and the service proxy ------------------------------------------------------------------------
+
+
+class Proxy:
+    """A ``Reroute`` that records each change in the minions' shared journal, and answers as told."""
+
+    def __init__(self, journal: list[tuple[str, str, str]], ok: bool = True) -> None:
+        self.journal = journal
+        self.ok = ok
+        self.serving: set[str] = set()
+
+    def __call__(self, serve: Sequence[ObservedPod], stop: Sequence[ObservedPod]) -> Rerouted:
+        change = " ".join([*(f"+{p.name}@{p.ip}" for p in serve), *(f"-{p.name}" for p in stop)])
+        self.journal.append(("proxy", "reroute", change))
+        if self.ok:
+            self.serving = (self.serving | {p.name for p in serve}) - {p.name for p in stop}
+        return Rerouted(ok=self.ok, changed=self.ok)
+
+
+def reroll(
+    step: PlacedStep, proxy: Proxy, *conns: FakeConnection, waiting: Waiting = INSTANT
+) -> tuple[list[Result], list[str]]:
+    said: list[str] = []
+    plan = Plan(actions=(), rollout=(step,))
+    return execute(plan, connections(*conns), Environment(), said.append, 1, waiting, reroute=proxy), said
+
+
+def steps_of(journal: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Creates of infra containers, removals of app containers and reroutes, in order."""
+    return [
+        j
+        for j in journal
+        if (j[1] == "create" and j[2].endswith("_POD"))
+        or (j[1] == "remove" and not j[2].endswith("_POD"))
+        or j[1] == "reroute"
+    ]
+
+
+def test_a_step_puts_its_new_pod_in_the_endpoints_and_takes_the_old_one_out_then_drains_before_removing_it() -> None:
+    m1, m2, journal = two_minions()
+    old = created(m1, OLD)
+    journal.clear()
+    proxy, sleeps = Proxy(journal), Sleeps()
+    results, _ = reroll(PlacedStep("cache", ((NEW, "m2"),), (old,)), proxy, m1, m2, waiting=sleeps.waiting())
+    assert all(r.ok for r in results)
+    new_ip = m2.fake_docker.named("kp_cache-new_POD").ip
+    assert steps_of(journal) == [
+        ("m2", "create", "kp_cache-new_POD"),
+        ("proxy", "reroute", f"+cache-new@{new_ip} -cache-old"),
+        ("m1", "remove", "kp_cache-old_redis"),
+    ]
+    assert sleeps.slept == [DRAIN_SECONDS], "the old pod's requests in flight get the drain time"
+    assert proxy.serving == {"cache-new"}
+
+
+def test_a_step_in_place_takes_the_old_pod_out_first_and_puts_the_new_one_in_once_it_runs() -> None:
+    m1, m2, journal = two_minions()
+    old = created(m1, OLD)
+    journal.clear()
+    proxy, sleeps = Proxy(journal), Sleeps()
+    step = PlacedStep("cache", ((NEW, "m1"),), (old,), in_place=True)
+    results, _ = reroll(step, proxy, m1, m2, waiting=sleeps.waiting())
+    assert all(r.ok for r in results)
+    new_ip = m1.fake_docker.named("kp_cache-new_POD").ip
+    assert steps_of(journal) == [
+        ("proxy", "reroute", "-cache-old"),
+        ("m1", "remove", "kp_cache-old_redis"),
+        ("m1", "create", "kp_cache-new_POD"),
+        ("proxy", "reroute", f"+cache-new@{new_ip}"),
+    ]
+    assert sleeps.slept == [DRAIN_SECONDS]
+
+
+def test_when_the_rules_cannot_be_written_everywhere_the_old_pod_is_not_stopped() -> None:
+    m1, m2, journal = two_minions()
+    old = created(m1, OLD)
+    journal.clear()
+    results, said = reroll(PlacedStep("cache", ((NEW, "m2"),), (old,)), Proxy(journal, ok=False), m1, m2)
+    assert [(r.action.verb, r.ok) for r in results] == [("create", True)]
+    assert not [j for j in journal if j[1] == "remove"]
+    assert said[-2:] == [
+        "rollout cache: step 1/1: the proxy rules could not be written on every minion",
+        "rollout cache: stopped at step 1; the next run goes on from here",
+    ]
+
+
+LIVENESS = Probe("tcpSocket", port=6379)
+
+
+def test_a_new_pod_failing_its_liveness_probe_is_never_put_in_the_endpoints_and_the_old_one_stays() -> None:
+    m1, m2, journal = two_minions()
+    old = created(m1, OLD)
+    journal.clear()
+    (redis,) = NEW.spec.containers
+    probed = replace(NEW, spec=replace(NEW.spec, containers=(replace(redis, liveness_probe=LIVENESS),)))
+    ticking = Ticking()
+    proxy = Proxy(journal)
+    waiting = Waiting(timeout=3, poll=1, clock=ticking.clock, sleep=ticking.sleep)
+    results, _ = reroll(PlacedStep("cache", ((probed, "m2"),), (old,)), proxy, m1, m2, waiting=waiting)
+    ((verb, ok, error),) = [(r.action.verb, r.ok, r.error) for r in results]
+    assert (verb, ok) == ("create", False)
+    assert error.startswith("running, but failing its liveness probe after 3 s: redis: tcpSocket 172.17.0.2:6379:")
+    assert proxy.serving == set() and not [j for j in journal if j[1] in ("reroute", "remove")]
+
+    journal.clear()
+    m2.fake_docker.held.clear()
+    m2.tcp[("172.17.0.3", 6379)] = b""  # the next new pod's IP: it listens
+    results, _ = reroll(PlacedStep("cache", ((probed, "m2"),), (old,)), proxy, m1, m2, waiting=waiting)
+    assert all(r.ok for r in results) and proxy.serving == {"cache-new"}
+    assert m2.exchanges[-1] == ("172.17.0.3", 6379, b"")

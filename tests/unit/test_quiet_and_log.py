@@ -131,7 +131,12 @@ def test_the_log_file_gets_one_valid_json_line_per_event_appended_run_after_run(
     creates = [e for e in actions if e["verb"] == "create"]
     assert len(creates) == 3 and all(e["result"] == "ok" and e["seconds"] >= 0 for e in actions)
     writes = [e for e in events if e["event"] == "network"]
-    assert sorted(w["minion"] for w in writes) == ["m1", "m2"]
+    assert sorted((w["minion"], w["what"]) for w in writes) == [
+        (m, what) for m in ("m1", "m2") for what in ("proxy rules", "proxy rules (services first)")
+    ]
+    # the service's rules before any pod, the new pods' endpoints after them all
+    order = [e["event"] if e["event"] != "network" else e["what"] for e in events]
+    assert order == sorted(order, key=["proxy rules (services first)", "action", "proxy rules"].index)
     assert end["event"] == "run-end" and end["exit"] == 0
     assert end["counts"]["changed"] == len(actions) + len(writes) and end["counts"]["failed"] == 0
 
