@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar
 
+import docker.errors
 import pytest
 
+from kubeplay.lab.images import GUESTBOOK_HTTPD_COMMAND, REDIS_SERVER_COMMAND
 from kubeplay.lab.layout import GUESTBOOK_FRONTEND_IMAGE, REDIS_IMAGE, REDIS_SLAVE_IMAGE
 from tests.integration.conftest import PROJECT, ROOT, Lab, kubeplay
 
@@ -43,8 +45,8 @@ def the_value(address: str, value: str) -> dict[str, str] | None:
     return {"data": value} if answer == {"data": value} else None
 
 
-def answer_within(seconds: float, ask: Callable[[], T | None]) -> T:
-    """``ask()``'s first answer that is not None, asking until ``seconds`` have passed."""
+def answer_within(seconds: float, ask: Callable[[], T | None], what: str) -> T:
+    """``ask()``'s first answer that is not None, asking until ``seconds`` have passed (``what`` it waits for)."""
     deadline = time.monotonic() + seconds
     failure: Exception | None = None
     while True:
@@ -55,15 +57,29 @@ def answer_within(seconds: float, ask: Callable[[], T | None]) -> T:
         if answer is not None:
             return answer
         if time.monotonic() > deadline:
-            raise AssertionError(f"no answer within {seconds:.1f} s (last failure: {failure!r})")
+            raise AssertionError(f"{what}: not within {seconds:.1f} s (last failure: {failure!r})")
         time.sleep(0.2)
+
+
+IMAGE_COMMANDS = {
+    f"{REDIS_IMAGE}:latest": list(REDIS_SERVER_COMMAND),
+    f"{REDIS_SLAVE_IMAGE}:latest": ["/bin/run-slave"],
+    f"{GUESTBOOK_FRONTEND_IMAGE}:latest": list(GUESTBOOK_HTTPD_COMMAND),
+}
+
+
+def command(lab: Lab, minion: int, image: str) -> Any:
+    """The command an image on a minion runs; None when the minion lacks the image."""
+    try:
+        return lab.docker(minion).inspect_image(image)["Config"]["Cmd"]
+    except docker.errors.ImageNotFound:
+        return None
 
 
 @pytest.fixture
 def guestbook_lab(lab: Lab) -> Iterator[Lab]:
-    """The lab with the guestbook's images (a lab brought up before they existed gets them from `lab up`)."""
-    images = [f"{name}:latest" for name in (REDIS_IMAGE, REDIS_SLAVE_IMAGE, GUESTBOOK_FRONTEND_IMAGE)]
-    if not all(lab.docker(i).images(name=image) for i in range(lab.size) for image in images):
+    """The lab with the guestbook's images as this checkout builds them (`lab up` updates a lab brought up before)."""
+    if not all(command(lab, i, image) == wanted for i in range(lab.size) for image, wanted in IMAGE_COMMANDS.items()):
         up = kubeplay("lab", "up", "--name", lab.layout.name, "--inventory", str(lab.inventory))
         assert up.code == 0, up.stderr
     yield lab
@@ -84,11 +100,15 @@ def test_the_v04_guestbook_applies_verbatim_and_serves_a_value_set_on_one_minion
 
     writer, *readers = [m.address for m in lab.layout.minions]
     value = f"hello from {lab.layout.minions[0].name} at {time.time():.3f}"
-    written = answer_within(READABLE_WITHIN, lambda: frontend(writer, cmd="set", key="messages", value=value))
+    written = answer_within(
+        READABLE_WITHIN, lambda: frontend(writer, cmd="set", key="messages", value=value), f"a write through {writer}"
+    )
     assert written == {"message": "Updated"}
     for reader in readers:
         remaining = READABLE_WITHIN - (time.monotonic() - returned)
-        read = answer_within(max(remaining, 0.0), partial(the_value, reader, value))
+        read = answer_within(
+            max(remaining, 0.0), partial(the_value, reader, value), f"the value read back through {reader}"
+        )
         assert read == {"data": value}, f"read through {reader}"
 
     pods = kubeplay("get", "pods", "-p", PROJECT, inventory=lab.inventory)
