@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _MIXED_CASE_LABEL = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?")
@@ -69,6 +72,76 @@ def label_value_error(value: str) -> str | None:
     if value and not _LABEL_NAME.fullmatch(value):
         return "must consist of letters, digits, '-', '_' and '.', and start and end with a letter or digit"
     return None
+
+
+Checker = Callable[[str], "str | None"]
+"""Says why a string is invalid, or returns None."""
+
+
+def accepted(_: str) -> None:
+    """Accepts every value: the checker of a field an era did not check."""
+    return None
+
+
+LABEL_TEXT_MAX = 1024
+"""kubeplay's own bound on a label key or value of an era that set none (the v0.4 apiserver stored any string)."""
+
+
+def label_text_error(text: str) -> str | None:
+    """Why ``text`` cannot be a label key or value in any era: kubeplay's floor under the unchecked v0.4 labels.
+    A label is stored in a Docker label as JSON and shown in tables and logs, so it must be one line of printable
+    text of bounded length; nothing else is required (it never reaches a shell, and selectors match it as data)."""
+    if len(text) > LABEL_TEXT_MAX:
+        return f"must be at most {LABEL_TEXT_MAX} characters (it has {len(text)})"
+    if not text.isprintable():
+        return "must be printable text: no control characters (newline, tab, NUL, ESC, ...)"
+    return None
+
+
+def label_key_text_error(key: str) -> str | None:
+    """Why ``key`` cannot be a label key in any era: empty, or not printable text of bounded length."""
+    return "must not be empty" if not key else label_text_error(key)
+
+
+Era = Literal["v0.4", "current"]
+LabelPart = Literal["key", "value"]
+
+
+@dataclass(frozen=True)
+class LabelRules:
+    """How one era of the Kubernetes API checked the keys and values of labels and selectors.
+
+    ``key_error`` and ``value_error`` say why the era refused a key or value. ``key_warning`` and ``value_warning``
+    say why today's Kubernetes would refuse one the era accepted (a warning, not an error)."""
+
+    era: str
+    """The era as messages name it."""
+    key_error: Checker
+    value_error: Checker
+    key_warning: Checker = accepted
+    value_warning: Checker = accepted
+
+    def judge(self, part: LabelPart, text: str) -> tuple[str | None, str | None]:
+        """(why this era refuses ``text`` as a label key or value, why today's Kubernetes would refuse it)."""
+        error, warning = (self.key_error, self.key_warning) if part == "key" else (self.value_error, self.value_warning)
+        refused = error(text)
+        return refused, None if refused else warning(text)
+
+
+LABEL_RULES: dict[Era, LabelRules] = {
+    # Labels of pods, services and replication controllers, and selectors, were not validated before
+    # kubernetes/kubernetes#1830 (RFC 952 labels, after v0.4); #8158 set today's 63-character value rule.
+    "v0.4": LabelRules(
+        era="the Kubernetes v0.4 apiserver",
+        key_error=label_key_text_error,
+        value_error=label_text_error,
+        key_warning=label_key_error,
+        value_warning=label_value_error,
+    ),
+    "current": LabelRules(era="Kubernetes", key_error=label_key_error, value_error=label_value_error),
+}
+LOOSEST_LABEL_RULES = LABEL_RULES["v0.4"]
+"""The rules that accept every label some era accepts: for labels read back from a minion, and ``-l``."""
 
 
 def port_name_error(name: str) -> str | None:

@@ -26,7 +26,7 @@ from typing import TypeVar
 from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, MinionConnection
 from kubeplay.errors import KubeplayError, UntrustedHostKey
 from kubeplay.model import INFRA_CONTAINER, Minion, Observed, ObservedContainer, ObservedMinion
-from kubeplay.names import dns_label_error, label_key_error, label_value_error
+from kubeplay.names import LOOSEST_LABEL_RULES, dns_label_error
 from kubeplay.parallel import in_parallel, workers
 from kubeplay.pods.dockerspec import volume_name
 from kubeplay.pods.labels import (
@@ -131,7 +131,8 @@ def check_container(c: ObservedContainer) -> tuple[ObservedContainer | None, lis
     if c.ip and (problem := _ip_problem(c.ip)):
         warnings.append(f"{where}: {problem}")
         c = replace(c, ip="")
-    bad_labels = [k for k, v in c.pod_labels.items() if label_key_error(k) or label_value_error(v)]
+    rules = LOOSEST_LABEL_RULES  # a label any era's manifests may hold: the v0.4 form's ("uses": "a,b")
+    bad_labels = [k for k, v in c.pod_labels.items() if rules.key_error(k) or rules.value_error(v)]
     if bad_labels:
         warnings.append(f"{where}: pod label {_excerpt(bad_labels[0])} is invalid: its pod labels are ignored")
         c = replace(c, pod_labels={})

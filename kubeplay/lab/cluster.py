@@ -14,16 +14,19 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from kubeplay.errors import LabError
 from kubeplay.lab import host
-from kubeplay.lab.images import ImageSpec, httpd_image, redis_image
+from kubeplay.lab.images import ImageSpec, guestbook_frontend_image, httpd_image, redis_image, redis_slave_image
 from kubeplay.lab.layout import (
+    GUESTBOOK_FRONTEND_IMAGE,
     HTTPD_IMAGE,
     REDIS_IMAGE,
+    REDIS_SLAVE_IMAGE,
     REGISTRY_PORT,
     STATE_ROOT,
     LabLayout,
@@ -350,6 +353,17 @@ def _has_image(m: MinionLayout, ref: str) -> bool:
     return bool(_docker(m, "image", "ls", "-q", ref).strip())
 
 
+def _has_current_image(m: MinionLayout, image: ImageSpec) -> bool:
+    """Whether the minion has the image with the command this kubeplay builds it with (a lab brought up by an
+    older one gets the new image)."""
+    found = _docker(m, "image", "inspect", "--format", "{{json .Config.Cmd}}", image.name, check=False).strip()
+    wanted = next((change.removeprefix("CMD ") for change in image.changes if change.startswith("CMD ")), "null")
+    try:
+        return bool(found) and json.loads(found) == json.loads(wanted)
+    except ValueError:
+        return False
+
+
 def _import(m: MinionLayout, image: ImageSpec) -> None:
     changes = [arg for change in image.changes for arg in ("-c", change)]
     _docker(m, "import", *changes, "-", image.name, stdin=image.rootfs)
@@ -362,13 +376,22 @@ def _images(lab: LabLayout, say: Say) -> None:
         say(f"image {httpd}: built from busybox, pushed to the lab registry")
         _import(first, httpd_image(httpd))
     _docker(first, "push", "-q", httpd)
-    redis = f"{REDIS_IMAGE}:latest"
-    missing = [m for m in lab.minions if not _has_image(m, redis)]
-    if missing:
-        say(f"image {redis}: built from Debian's redis-server, loaded on " + ", ".join(m.name for m in missing))
-        spec = redis_image(redis)
-        with ThreadPoolExecutor(max_workers=len(missing)) as pool:
-            list(pool.map(lambda m: _import(m, spec), missing))
+    for name, (build, made_from) in LOADED_IMAGES.items():
+        spec = build(f"{name}:latest")
+        missing = [m for m in lab.minions if not _has_current_image(m, spec)]
+        if missing:
+            say(f"image {spec.name}: built from {made_from}, loaded on " + ", ".join(m.name for m in missing))
+            with ThreadPoolExecutor(max_workers=len(missing)) as pool:
+                list(pool.map(_import, missing, [spec] * len(missing)))
+
+
+LOADED_IMAGES: dict[str, tuple[Callable[[str], ImageSpec], str]] = {
+    REDIS_IMAGE: (redis_image, "Debian's redis-server"),
+    REDIS_SLAVE_IMAGE: (redis_slave_image, "Debian's redis-server and busybox"),
+    GUESTBOOK_FRONTEND_IMAGE: (guestbook_frontend_image, "busybox httpd and a CGI script"),
+}
+"""Images loaded into every minion's dockerd under the names manifests give them (no registry in the name):
+image -> (how it is built, what it is built from)."""
 
 
 def inventory_text(lab: LabLayout) -> str:

@@ -14,6 +14,9 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 REGISTRY_PORT = 5000
 HTTPD_IMAGE = "kubeplay/httpd"
 REDIS_IMAGE = "dockerfile/redis"
+REDIS_SLAVE_IMAGE = "brendanburns/redis-slave"
+GUESTBOOK_FRONTEND_IMAGE = "kubernetes/example-guestbook-php-redis"
+"""The v0.4 guestbook's images (manifests/examples/guestbook), by the names its manifests give."""
 
 
 @dataclass(frozen=True)

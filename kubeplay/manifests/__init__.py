@@ -34,13 +34,17 @@ def load_manifests(
     warnings: list[str] | None = None,
 ) -> Desired:
     """The desired state in ``paths``; raises ManifestError listing every problem found. Files under a folder
-    that are no manifests are named in ``warnings``."""
+    that are no manifests, and values accepted as an older era accepted them (file, line, object, field), are
+    named in ``warnings``."""
     problems: list[Problem] = []
     documents = read_documents(paths, variables or {}, stdin or sys.stdin, problems, warnings)
     too_many = too_many_objects(documents)
     if too_many:
         raise ManifestError([*problems, too_many])
-    loaded = [item for document in documents for item in read_document(document, problems)]
+    accepted: list[Problem] = []
+    loaded = [item for document in documents for item in read_document(document, problems, accepted)]
+    if warnings is not None:
+        warnings.extend(str(warning) for warning in in_file_order(accepted))
     problems.extend(duplicate_names(loaded))
     objects = [item.object for item in loaded]
     desired = Desired(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from kubeplay.errors import Problem
 from kubeplay.limits import excerpt
+from kubeplay.names import Checker, LabelPart, LabelRules
 from kubeplay.yamlnodes import Node
 
 T = TypeVar("T")
@@ -23,18 +24,20 @@ V = TypeVar("V")
 
 @dataclass
 class Report:
-    """Where problems go while one file is read; ``object`` names the object being read ("Pod redis")."""
+    """Where problems (and warnings) go while one file is read; ``object`` names the object being read ("Pod
+    redis")."""
 
     file: str
     problems: list[Problem]
     object: str = ""
+    warnings: list[Problem] = field(default_factory=list)
+    """What is accepted but worth saying: a value an older era accepted that today's Kubernetes refuses."""
 
     def add(self, message: str, line: int | None, path: str = "") -> None:
         self.problems.append(Problem(self.file, message, line, self.object, path))
 
-
-Checker = Callable[[str], "str | None"]
-"""Says why a string is invalid, or returns None (see kubeplay.names)."""
+    def warn(self, message: str, line: int | None, path: str = "") -> None:
+        self.warnings.append(Problem(self.file, message, line, self.object, path))
 
 
 def describe(value: object) -> str:
@@ -219,8 +222,9 @@ class Fields:
             result.append(item.value)
         return tuple(result)
 
-    def string_map(self, key: str, check_key: Checker, check_value: Checker) -> dict[str, str]:
-        """A mapping of strings to strings (labels, selectors), each key and value checked."""
+    def string_map(self, key: str, rules: LabelRules) -> dict[str, str]:
+        """A mapping of strings to strings (labels, selectors), each key and value checked by ``rules``: refused
+        by its errors, accepted with a warning by its warnings."""
         node = self.take(key)
         if node is None:
             return {}
@@ -236,12 +240,14 @@ class Fields:
                 hint = ' (quote it: "...")' if isinstance(value, int | float | bool) else ""
                 self.report.add(f"expected a string, got {describe(value)}{hint}", line, item_path)
                 continue
-            problem = check_key(name)
-            if problem:
-                self.report.add(f"invalid key {excerpt(name)}: {problem}", line, item_path)
-            problem = check_value(value)
-            if problem:
-                self.report.add(f"invalid value {excerpt(value)}: {problem}", line, item_path)
+            parts: tuple[tuple[LabelPart, str], ...] = (("key", name), ("value", value))
+            for part, text in parts:
+                refused, warned = rules.judge(part, text)
+                if refused:
+                    self.report.add(f"invalid {part} {excerpt(text)}: {refused}", line, item_path)
+                elif warned:
+                    message = f"{part} {excerpt(text)} is accepted as {rules.era} accepted it"
+                    self.report.warn(f"{message}; today's Kubernetes refuses it: {warned}", line, item_path)
             result[name] = value
         _report_duplicates(node, self.field_path(key), self.report)
         return result

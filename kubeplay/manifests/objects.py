@@ -32,7 +32,16 @@ from kubeplay.model import (
     SessionAffinity,
     Source,
 )
-from kubeplay.names import dns_label_error, ipv4_error, label_key_error, label_value_error, port_name_error
+from kubeplay.names import (
+    LABEL_RULES,
+    Era,
+    LabelRules,
+    accepted,
+    dns_label_error,
+    ipv4_error,
+    label_key_error,
+    port_name_error,
+)
 from kubeplay.selectors import format_selector
 
 Object = Pod | ReplicationController | Service
@@ -54,8 +63,9 @@ class Loaded:
     name_line: int | None
 
 
-def read_document(document: Document, problems: list[Problem]) -> list[Loaded]:
-    report = Report(document.file, problems)
+def read_document(document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> list[Loaded]:
+    """The objects of one document; its problems are appended to ``problems``, its warnings to ``warnings``."""
+    report = Report(document.file, problems, warnings=[] if warnings is None else warnings)
     return read_mapping(document.node, "", report, read_object) or []
 
 
@@ -117,7 +127,7 @@ def _form(f: Fields) -> Form | None:
 
 def read_v1beta1_pod(f: Fields) -> Loaded:
     name, line = _object_name(f, "id", "Pod")
-    labels = _labels(f, "labels")
+    labels = _labels(f, "labels", "v1beta1")
     spec = f.mapping("desiredState", partial(read_v1beta1_state, False), required=True) or NO_SPEC
     return Loaded(Pod(name, labels, spec, _source(f)), "Pod", f.field_path("id"), line)
 
@@ -144,7 +154,7 @@ _RC = "ReplicationController"
 
 def read_v1beta1_controller(f: Fields) -> Loaded:
     name, line = _object_name(f, "id", _RC, mixed_case=True)
-    labels = _labels(f, "labels")
+    labels = _labels(f, "labels", "v1beta1")
     state = f.mapping("desiredState", partial(_read_controller_spec, "v1beta1"), required=True) or _NO_CONTROLLER
     return Loaded(_controller(f, name, labels, state), _RC, f.field_path("id"), line)
 
@@ -168,7 +178,7 @@ def _read_controller_spec(form: Form, f: Fields) -> _ControllerSpec:
     if replicas > MAX_REPLICAS:
         f.problem("replicas", f"must be at most {MAX_REPLICAS}, got {replicas}")
         replicas = MAX_REPLICAS
-    selector = _labels(f, selector_key)
+    selector = _labels(f, selector_key, form)
     read_template = _read_v1beta1_template if form == "v1beta1" else _read_v1_template
     template = f.mapping(template_key, read_template, required=True) or PodTemplate({}, NO_SPEC)
     if not selector:
@@ -185,7 +195,7 @@ def _read_controller_spec(form: Form, f: Fields) -> _ControllerSpec:
 
 
 def _read_v1beta1_template(f: Fields) -> PodTemplate:
-    labels = _labels(f, "labels")
+    labels = _labels(f, "labels", "v1beta1")
     spec = f.mapping("desiredState", partial(read_v1beta1_state, True), required=True) or NO_SPEC
     return PodTemplate(labels, spec)
 
@@ -199,7 +209,7 @@ def _read_v1_template(f: Fields) -> PodTemplate:
 def _read_template_metadata(f: Fields) -> dict[str, str]:
     f.ignore("name")
     _annotations(f)
-    return _labels(f, "labels")
+    return _labels(f, "labels", "v1")
 
 
 # --- services ------------------------------------------------------------------------------------------------
@@ -207,8 +217,8 @@ def _read_template_metadata(f: Fields) -> dict[str, str]:
 
 def read_v1beta1_service(f: Fields) -> Loaded:
     name, line = _object_name(f, "id", "Service")
-    labels = _labels(f, "labels")
-    selector = _service_selector(f)
+    labels = _labels(f, "labels", "v1beta1")
+    selector = _service_selector(f, "v1beta1")
     port = f.port("port", required=True)
     target = _target_port(f, "containerPort") or port
     service_port = ServicePort(port, target, f.choice("protocol", PROTOCOLS, "TCP"))
@@ -234,7 +244,7 @@ def read_v1_service(f: Fields) -> Loaded:
 
 def _read_v1_service_spec(service: Service, f: Fields) -> Service:
     """The ``spec`` of a Kubernetes-style service; name, labels and source come from ``service``."""
-    selector = _service_selector(f)
+    selector = _service_selector(f, "v1")
     ports_node = f.entries.get("ports")
     several = ports_node is not None and isinstance(ports_node.value, list) and len(ports_node.value) > 1
     seen = _ServicePorts(several)
@@ -279,8 +289,8 @@ def _read_v1_service_port(seen: _ServicePorts, f: Fields) -> ServicePort:
     return ServicePort(port, target, protocol, name)
 
 
-def _service_selector(f: Fields) -> dict[str, str]:
-    selector = _labels(f, "selector")
+def _service_selector(f: Fields, form: Form) -> dict[str, str]:
+    selector = _labels(f, "selector", form)
     if not selector and not f.has("selector"):
         f.problem("selector", 'missing required field "selector" (a service without one has no endpoints)')
     elif not selector:
@@ -328,7 +338,7 @@ def _read_metadata(kind: str, f: Fields) -> _Metadata:
     if namespace != "default":
         f.problem("namespace", f'kubeplay has one namespace, "default" (got "{namespace}")')
     _annotations(f)
-    return _Metadata(name, _labels(f, "labels"), f.field_path("name"), line)
+    return _Metadata(name, _labels(f, "labels", "v1"), f.field_path("name"), line)
 
 
 def _object_name(f: Fields, key: str, kind: str, *, mixed_case: bool = False) -> tuple[str, int | None]:
@@ -349,12 +359,18 @@ def _name_hint(name: str) -> str:
     return f' (try "{candidate}")' if candidate and not dns_label_error(candidate) else ""
 
 
-def _labels(f: Fields, key: str) -> dict[str, str]:
-    return f.string_map(key, label_key_error, label_value_error)
+LABEL_ERAS: dict[Form, Era] = {"v1beta1": "v0.4", "v1": "current"}
+"""Whose rules check the labels and selectors of each form: the 2014 form's as the v0.4 apiserver did (any text,
+with a warning where today's Kubernetes refuses it), the Kubernetes-style form's as Kubernetes does today."""
+_ANNOTATION_RULES = LabelRules(era="Kubernetes", key_error=label_key_error, value_error=accepted)
+
+
+def _labels(f: Fields, key: str, form: Form) -> dict[str, str]:
+    return f.string_map(key, LABEL_RULES[LABEL_ERAS[form]])
 
 
 def _annotations(f: Fields) -> None:
-    f.string_map("annotations", label_key_error, lambda value: None)
+    f.string_map("annotations", _ANNOTATION_RULES)
 
 
 def _source(f: Fields) -> Source:

@@ -27,14 +27,13 @@ from kubeplay.model import (
     VolumeMount,
 )
 from kubeplay.names import (
+    LABEL_RULES,
     dns_label_error,
     env_name_error,
     host_name_error,
     http_path_error,
     image_error,
     ipv4_error,
-    label_key_error,
-    label_value_error,
     path_error,
     port_name_error,
     text_error,
@@ -53,6 +52,8 @@ RESTART_POLICIES: dict[Form, dict[str, RestartPolicy]] = {
     "v1": {"Always": "always", "OnFailure": "onFailure", "Never": "never"},
 }
 PROBE_KINDS = ("httpGet", "tcpSocket", "exec")
+NODE_SELECTOR_RULES = LABEL_RULES["current"]
+"""A nodeSelector is matched against the minions' labels, which the inventory checks by today's rules."""
 
 _V1BETA1_HINTS = {
     "args": 'v1beta1 containers take the whole command in "command"',
@@ -87,7 +88,7 @@ NO_SPEC = PodSpec(containers=())
 
 def read_v1beta1_state(in_controller: bool, f: Fields) -> PodSpec:
     """A v1beta1 pod ``desiredState``: ``manifest`` and ``nodeSelector``."""
-    node_selector = f.string_map("nodeSelector", label_key_error, label_value_error)
+    node_selector = f.string_map("nodeSelector", NODE_SELECTOR_RULES)
     spec = f.mapping("manifest", partial(read_v1beta1_manifest, in_controller), required=True) or NO_SPEC
     return replace(spec, node_selector=node_selector)
 
@@ -111,7 +112,7 @@ def read_v1_spec(in_controller: bool, f: Fields) -> PodSpec:
     containers = f.each("containers", partial(read_container, context), required=True)
     restart_policy = f.choice("restartPolicy", RESTART_POLICIES["v1"], "always")
     _check_controller_restarts(context, f, restart_policy)
-    node_selector = f.string_map("nodeSelector", label_key_error, label_value_error)
+    node_selector = f.string_map("nodeSelector", NODE_SELECTOR_RULES)
     return PodSpec(tuple(containers), tuple(volumes), restart_policy, node_selector)
 
 

@@ -10,7 +10,15 @@ import tarfile
 import pytest
 
 from kubeplay.errors import LabError
-from kubeplay.lab.images import BUSYBOX, REDIS_SERVER, httpd_image, redis_image
+from kubeplay.lab.images import (
+    BUSYBOX,
+    REDIS_SERVER,
+    REDIS_SLAVE_START,
+    guestbook_frontend_image,
+    httpd_image,
+    redis_image,
+    redis_slave_image,
+)
 from kubeplay.lab.layout import layout
 
 
@@ -100,3 +108,21 @@ def test_as_root_the_missing_packages_are_installed_and_named(monkeypatch: pytes
     cluster.ensure_packages(said.append)
     assert said == ["installing Debian packages: docker-registry"]
     assert commands[-1][:3] == ["apt-get", "install", "-y"] and commands[-1][-1] == "docker-registry"
+
+
+@pytest.mark.skipif(not (BUSYBOX.exists() and REDIS_SERVER.exists()), reason="busybox-static or redis-server missing")
+def test_the_redis_slave_image_replicates_the_master_service_found_in_its_environment() -> None:
+    image = redis_slave_image("brendanburns/redis-slave:latest")
+    members = _members(image.rootfs)
+    assert "usr/bin/redis-server" in members and members["bin/sh"].linkname == "busybox"
+    assert members["bin/run-slave"].mode & 0o111 and 'CMD ["/bin/run-slave"]' in image.changes
+    assert '--slaveof "$REDISMASTER_SERVICE_HOST" "$REDISMASTER_SERVICE_PORT"' in REDIS_SLAVE_START
+
+
+@pytest.mark.skipif(not BUSYBOX.exists(), reason="busybox-static is not installed")
+def test_the_guestbook_frontend_image_serves_its_page_at_the_root_and_as_index_php() -> None:
+    image = guestbook_frontend_image("kubernetes/example-guestbook-php-redis:latest")
+    members = _members(image.rootfs)
+    assert members["www/index.php"].mode & 0o111 and "index.html" not in {m.rsplit("/", 1)[-1] for m in members}
+    assert members["www/cgi-bin/index.cgi"].issym() and members["www/cgi-bin/index.cgi"].linkname == "../index.php"
+    assert 'CMD ["httpd", "-f", "-p", "80", "-h", "/www", "-c", "/etc/httpd.conf"]' in image.changes

@@ -66,7 +66,7 @@ def test_a_container_with_an_invalid_name_label_is_ignored_not_touched() -> None
 def test_invalid_pod_labels_and_ports_are_read_as_none() -> None:
     conn = minion_with_web()
     tamper(
-        conn, "POD", **{LABEL_POD_LABELS: '{"app": "web", "bad key!": "x"}', LABEL_PORTS: '[{"containerPort": 99999}]'}
+        conn, "POD", **{LABEL_POD_LABELS: '{"app": "web", "bad\\nkey": "x"}', LABEL_PORTS: '[{"containerPort": 99999}]'}
     )
     minion = observe_minion(conn)
     infra = next(c for c in minion.containers if c.container == "POD")
