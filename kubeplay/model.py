@@ -232,7 +232,8 @@ class Inventory:
     pod_network: bool = True
     """kubeplay_pod_network: install routes between minions' pod subnets (host-gw style)."""
     known_hosts: str = ""
-    """kubeplay_known_hosts: extra known_hosts file checked besides ~/.ssh/known_hosts."""
+    """kubeplay_known_hosts (kubeplay's own, older than its honouring UserKnownHostsFile in the ssh arguments): one
+    more known_hosts file, checked besides the others."""
     infra_image: str = ""
     """kubeplay_infra_image: an image to use as the pod infra container instead of kubeplay's own."""
 

@@ -308,10 +308,6 @@ _FLAG_KEYWORDS = {"-p": "port", "-l": "user", "-i": "identityfile", "-J": "proxy
 _IGNORED_FLAGS = frozenset("46ACKTXYagkntqvxy")
 """ssh's flags without a value that change nothing kubeplay's connection trusts (compression, verbosity, X11...)."""
 _LOOKUP_KEYWORDS = frozenset({"hostname", "port", "user", "identityfile", "proxycommand", "proxyjump"})
-_ARGS_ONLY_KEYWORDS = frozenset(
-    {"userknownhostsfile", "globalknownhostsfile", "stricthostkeychecking", "connecttimeout", "identitiesonly"}
-)
-"""Honoured in ssh arguments (an inventory's), not in ~/.ssh/config."""
 _IGNORED_KEYWORDS = frozenset(
     {
         *("controlmaster", "controlpath", "controlpersist", "compression", "loglevel", "batchmode"),
@@ -333,7 +329,7 @@ class SSHArgs:
 
     options: Options = ()
     warnings: tuple[str, ...] = ()
-    """What was ignored, e.g. "ssh option controlpersist ignored: kubeplay connects with paramiko"."""
+    """What was ignored, e.g. "ssh option ControlPersist ignored: kubeplay connects with paramiko"."""
 
     def __add__(self, other: SSHArgs) -> SSHArgs:
         return SSHArgs(self.options + other.options, self.warnings + other.warnings)
@@ -416,6 +412,9 @@ def _keyword_value(flag: str, argument: Value) -> tuple[str, Value]:
 
 
 def _check_arg(written: str, value: Value) -> Value:
+    """The value of an option kubeplay honours, checked: the config file's keywords by the file's rules, and the
+    ones honoured in ssh arguments only (host key files and checking, ConnectTimeout, IdentitiesOnly). Raises
+    SSHConfigError for a bad value or an option kubeplay cannot honour."""
     keyword = written.lower()
     if keyword in _LOOKUP_KEYWORDS:
         return check_option(keyword, value)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Lab, kubeplay
+from tests.unit.test_inventory_examples import ansible_view, kubeplay_view
 
 pytestmark = pytest.mark.integration
 
@@ -51,3 +52,9 @@ def test_ansible_pings_every_minion_through_the_lab_inventory_checking_host_keys
     same = kubeplay("get", "pods", inventory=inventory)
     assert same.code == 4, same.stderr
     assert same.stderr.count("not found in known_hosts") == lab.size, same.stderr
+
+
+def test_ansible_inventory_sees_the_running_labs_inventory_as_kubeplay_does(lab: Lab) -> None:
+    groups, hostvars = ansible_view(lab.inventory)
+    assert (groups, hostvars) == kubeplay_view(lab.inventory)
+    assert groups["minions"] == {m.name for m in lab.layout.minions}
