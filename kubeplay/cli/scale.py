@@ -57,7 +57,7 @@ def scale(args: argparse.Namespace) -> int:
     try:
         after, old = set_replicas(before, file, args.name, args.replicas)
     except EditRefused as exc:
-        raise InputError([Problem(file, exc.message)]) from exc
+        raise InputError([Problem(file, exc.message, exc.line, f"ReplicationController {args.name}")]) from exc
     diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), file, file)
     for line in diff:
         render.result(line.rstrip("\r\n"))
