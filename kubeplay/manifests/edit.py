@@ -121,7 +121,7 @@ def _set_yaml(text: str, name: str, replicas: int) -> tuple[str, int | None]:
     documents = _yaml_documents(text)
     edit = find_replicas(documents, name)
     spec = _get(documents[edit.document], edit.spec)
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # as ruamel.yaml counts lines; a "\r" before "\n" stays at its line's end
     if edit.old is not None:
         line, column = spec.lc.value("replicas")
         token = _SCALAR.match(lines[line], column)
@@ -132,9 +132,9 @@ def _set_yaml(text: str, name: str, replicas: int) -> tuple[str, int | None]:
         raise EditRefused(f"add 'replicas: {replicas}' to its {edit.spec[-1]} by hand")
     else:
         line, column = spec.lc.key(next(iter(spec)))
-        ending = "\r\n" if lines[line].endswith("\r\n") else "\n"
+        ending = "\r" if lines[line].endswith("\r") else ""
         lines.insert(line, " " * column + f"replicas: {replicas}{ending}")
-    edited = "".join(lines)
+    edited = "\n".join(lines)
     _check_yaml(documents, edit, replicas, edited)
     return edited, edit.old
 
