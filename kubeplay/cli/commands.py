@@ -47,13 +47,14 @@ def _lock(args: argparse.Namespace) -> LockRequest:
     return LockRequest(this_process(), args.lock_timeout)
 
 
-def apply(args: argparse.Namespace) -> int:
+def apply(args: argparse.Namespace, inputs: reconcile.Inputs | None = None) -> int:
+    """`kubeplay apply`; ``inputs``: the desired state already loaded (scale --check), instead of reading -f."""
     if args.every is not None:
         from kubeplay.cli.loop import every
 
         return every(args, apply_once)
     with runlog.opened(args.log_file, args.command_line, runlog.project_name(args)) as log:
-        _, outcome = apply_once(args, log.event)
+        _, outcome = apply_once(args, log.event, inputs=inputs)
         assert outcome is not None
         code = apply_exit_code(outcome, args.detailed_exitcode)
         log.end(code, time.monotonic() - log.began, runlog.counts(outcome))
@@ -69,15 +70,16 @@ def apply_once(
     on_event: reconcile.EventSink,
     kept: KeptConnections | None = None,
     stopping: Callable[[], bool] = _never,
+    inputs: reconcile.Inputs | None = None,
 ) -> tuple[reconcile.Inputs, reconcile.Outcome | None]:
     """Load, observe, plan, show, ask and change, as `kubeplay apply` does once: the inputs and the outcome (None
     when ``stopping`` said so once the cluster was observed: then nothing was changed). ``kept``: the connections
-    to keep open for the next round (apply --every)."""
+    to keep open for the next round (apply --every); ``inputs``: the desired state already loaded, else -f is read."""
     try:
         scheduler = get_scheduler(args.scheduler)
     except ValueError as exc:
         raise InputError([Problem("--scheduler", str(exc))]) from exc
-    inputs = _load(args, args.filename)
+    inputs = inputs or _load(args, args.filename)
     options = reconcile.ApplyOptions(
         scheduler=scheduler,
         forks=args.forks,

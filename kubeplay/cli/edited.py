@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 from kubeplay.cli.args import (
     MAX_UNAVAILABLE,
@@ -22,6 +23,9 @@ from kubeplay.cli.args import (
     project_arg,
     verbosity_args,
 )
+
+if TYPE_CHECKING:
+    from kubeplay.reconcile import Inputs
 
 
 def apply_args(p: argparse.ArgumentParser) -> None:
@@ -46,17 +50,18 @@ def project_folder(path: str) -> str:
     return path if os.path.isdir(path) else os.path.dirname(path) or "."
 
 
-def apply_folder(args: argparse.Namespace, folder: str) -> int:
-    """`kubeplay apply -f FOLDER` with the options of ``args`` that apply has (its own defaults for the others)."""
+def apply_folder(args: argparse.Namespace, folder: str, inputs: Inputs | None = None) -> int:
+    """`kubeplay apply -f FOLDER` with the options of ``args`` that apply has (its own defaults for the others);
+    ``inputs``: the folder's desired state as edited but not written (--check), else the folder is read."""
     from kubeplay.cli.commands import apply
     from kubeplay.cli.main import build_parser
 
-    options = build_parser().parse_args(["apply", "-f", folder])
+    options = build_parser().parse_args(["apply", f"--filename={folder}"])
     for key, value in vars(args).items():
         if key in vars(options) and key not in ("command", "func", "filename"):
             setattr(options, key, value)
     options.command_line = args.command_line
-    return apply(options)
+    return apply(options, inputs)
 
 
 def write_whole(path: str, text: str) -> None:

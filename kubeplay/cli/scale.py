@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kubeplay.cli.args import command, count
 from kubeplay.cli.edited import apply_args
+from kubeplay.cli.exitcodes import EXIT_OK
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import ReplicationController
 
 if TYPE_CHECKING:
     from kubeplay.cli.main import Subparsers
+    from kubeplay.reconcile import Inputs
 
 CONTROLLER_KINDS = ("rc", "replicationcontroller", "replicationcontrollers")
 MAX_REPLICAS = 10_000
@@ -57,20 +60,27 @@ def scale(args: argparse.Namespace) -> int:
     try:
         after, old = set_replicas(before, file, args.name, args.replicas)
     except EditRefused as exc:
-        raise InputError([Problem(file, exc.message)]) from exc
+        raise InputError([Problem(file, exc.message, exc.line, f"ReplicationController {args.name}")]) from exc
     diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), file, file)
     for line in diff:
         render.result(line.rstrip("\r\n"))
     was = 1 if old is None else old
+    folder = project_folder(args.filename)
     if args.check:
-        render.progress(f"--check: {file} not written (replicas {was} -> {args.replicas}), nothing applied")
-        return 0
+        render.progress(f"--check: {file} not written (replicas {was} -> {args.replicas}); the plan as if it were:")
+        return apply_folder(args, folder, with_replicas(_load(args, [folder]), args.name, args.replicas))
     if after != before:
         write_whole(file, ("\ufeff" if bom else "") + after)
         render.progress(f"{file}: {args.name} replicas {was} -> {args.replicas}")
     else:
         render.progress(f"{file}: {args.name} already has {args.replicas} replicas")
-    return 0 if args.no_apply else apply_folder(args, project_folder(args.filename))
+    return EXIT_OK if args.no_apply else apply_folder(args, folder)
+
+
+def with_replicas(inputs: Inputs, name: str, replicas: int) -> Inputs:
+    """``inputs`` with controller ``name`` asking for ``replicas``: what the edited file will load to."""
+    controllers = tuple(replace(rc, replicas=replicas) if rc.name == name else rc for rc in inputs.desired.controllers)
+    return replace(inputs, desired=replace(inputs.desired, controllers=controllers))
 
 
 def controller_file(controllers: Sequence[ReplicationController], name: str, path: str) -> str:

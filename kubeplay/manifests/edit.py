@@ -23,14 +23,16 @@ from typing import Any
 Path = tuple[str | int, ...]
 
 _RC = "ReplicationController"
+CHANGED_MORE = "the replicas could not be changed alone: edit the file by hand"
 
 
 class EditRefused(Exception):
-    """The file cannot be edited safely: the message says why and what to do instead."""
+    """The file cannot be edited safely: the message says why and what to do instead (at a line when known)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def controller_name(controller: dict[str, Any]) -> str:
     return name if isinstance(name, str) else ""
 
 
-def find_replicas(documents: list[object], name: str, file: str) -> Edit:
+def find_replicas(documents: list[object], name: str) -> Edit:
     """Where the replicas of controller ``name`` are. Raises EditRefused when it is not in the file, or is twice."""
     found = [
         (n, path, rc)
@@ -71,17 +73,17 @@ def find_replicas(documents: list[object], name: str, file: str) -> Edit:
         if controller_name(rc) == name
     ]
     if not found:
-        raise EditRefused(f"{file}: no {_RC} named {name!r}")
+        raise EditRefused(f"no {_RC} named {name!r}")
     if len(found) > 1:
-        raise EditRefused(f"{file}: {len(found)} {_RC}s are named {name!r}: rename all but one")
+        raise EditRefused(f"{len(found)} {_RC}s are named {name!r}: rename all but one")
     n, path, rc = found[0]
     key = "desiredState" if "desiredState" in rc else "spec"
     spec = rc.get(key)
     if not isinstance(spec, dict):
-        raise EditRefused(f"{file}: {_RC} {name} has no {key} mapping to hold its replicas")
+        raise EditRefused(f"no {key} mapping to hold its replicas")
     old = spec.get("replicas")
     if old is not None and (not isinstance(old, int) or isinstance(old, bool)):
-        raise EditRefused(f"{file}: {_RC} {name}: {key}.replicas is not a whole number: fix it by hand")
+        raise EditRefused(f"{key}.replicas is not a whole number: fix it by hand")
     return Edit(n, (*path, key), old)
 
 
@@ -90,8 +92,8 @@ def set_replicas(text: str, file: str, name: str, replicas: int) -> tuple[str, i
     ``replicas``, and the count it had (None: not written, so 1). Raises EditRefused when it cannot be done by
     changing that value alone."""
     if file.lower().endswith(".json"):
-        return _set_json(text, name, replicas, file)
-    return _set_yaml(text, name, replicas, file)
+        return _set_json(text, name, replicas)
+    return _set_yaml(text, name, replicas)
 
 
 def _get(value: Any, path: Path) -> Any:
@@ -115,32 +117,32 @@ def _yaml_documents(text: str) -> list[Any]:
         raise EditRefused(f"cannot read as YAML: {exc}") from exc
 
 
-def _set_yaml(text: str, name: str, replicas: int, file: str) -> tuple[str, int | None]:
+def _set_yaml(text: str, name: str, replicas: int) -> tuple[str, int | None]:
     documents = _yaml_documents(text)
-    edit = find_replicas(documents, name, file)
+    edit = find_replicas(documents, name)
     spec = _get(documents[edit.document], edit.spec)
-    lines = text.splitlines(keepends=True)
+    lines = text.split("\n")  # as ruamel.yaml counts lines; a "\r" before "\n" stays at its line's end
     if edit.old is not None:
         line, column = spec.lc.value("replicas")
         token = _SCALAR.match(lines[line], column)
         if token is None:
-            raise EditRefused(f"{file}:{line + 1}: cannot find the replicas value written there")
+            raise EditRefused("cannot find the replicas value written there", line + 1)
         lines[line] = lines[line][:column] + str(replicas) + lines[line][token.end() :]
     elif spec.fa.flow_style() or not spec:
-        raise EditRefused(f"{file}: {_RC} {name}: add 'replicas: {replicas}' to its {edit.spec[-1]} by hand")
+        raise EditRefused(f"add 'replicas: {replicas}' to its {edit.spec[-1]} by hand")
     else:
         line, column = spec.lc.key(next(iter(spec)))
-        ending = "\r\n" if lines[line].endswith("\r\n") else "\n"
+        ending = "\r" if lines[line].endswith("\r") else ""
         lines.insert(line, " " * column + f"replicas: {replicas}{ending}")
-    edited = "".join(lines)
-    _check_yaml(documents, edit, replicas, edited, file)
+    edited = "\n".join(lines)
+    _check_yaml(documents, edit, replicas, edited)
     return edited, edit.old
 
 
-def _check_yaml(documents: list[Any], edit: Edit, replicas: int, edited: str, file: str) -> None:
+def _check_yaml(documents: list[Any], edit: Edit, replicas: int, edited: str) -> None:
     _get(documents[edit.document], edit.spec)["replicas"] = replicas
     if _plain(_yaml_documents(edited)) != _plain(documents):
-        raise EditRefused(f"{file}: the replicas could not be changed alone: edit the file by hand")
+        raise EditRefused(CHANGED_MORE)
 
 
 def _plain(value: Any) -> Any:
@@ -157,12 +159,12 @@ def _plain(value: Any) -> Any:
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _set_json(text: str, name: str, replicas: int, file: str) -> tuple[str, int | None]:
+def _set_json(text: str, name: str, replicas: int) -> tuple[str, int | None]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise EditRefused(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
-    edit = find_replicas([document], name, file)
+        raise EditRefused(f"invalid JSON: {exc.msg}", exc.lineno) from exc
+    edit = find_replicas([document], name)
     if edit.old is not None:
         start, end = _json_span(text, (*edit.spec, "replicas"))
         edited = text[:start] + str(replicas) + text[end:]
@@ -177,7 +179,7 @@ def _set_json(text: str, name: str, replicas: int, file: str) -> tuple[str, int 
     expected = json.loads(text)
     _get(expected, edit.spec)["replicas"] = replicas
     if json.loads(edited) != expected:
-        raise EditRefused(f"{file}: the replicas could not be changed alone: edit the file by hand")
+        raise EditRefused(CHANGED_MORE)
     return edited, edit.old
 
 

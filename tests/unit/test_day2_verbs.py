@@ -17,6 +17,7 @@ from kubeplay.manifests import load_manifests
 from kubeplay.manifests.objects import MAX_REPLICAS
 from kubeplay.model import PodSpec, PodTemplate, ReplicationController, Source
 from kubeplay.planner.progress import rollout_progress
+from kubeplay.reconcile import Inputs
 from tests.unit.builders import Seen, cluster, pod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,12 +151,27 @@ def test_scale_no_apply_edits_the_file_and_shows_the_diff(shop: Path, capsys: py
     assert '-     "replicas": 1,\n+     "replicas": 3,' in out
 
 
-def test_scale_check_shows_the_diff_and_writes_nothing(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_scale_check_shows_the_diff_and_the_plan_as_if_written_and_writes_nothing(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned: list[tuple[argparse.Namespace, Inputs | None]] = []
+
+    def apply(args: argparse.Namespace, inputs: Inputs | None = None) -> int:
+        planned.append((args, inputs))
+        return EXIT_OK
+
+    monkeypatch.setattr(commands, "apply", apply)
     before = (shop / "redisController.json").read_bytes()
-    argv = ["scale", "rc", "redisController", "--replicas", "3", "-f", str(shop), "-i", INVENTORY, "--check"]
+    file = str(shop / "redisController.json")
+    argv = ["scale", "rc", "redisController", "--replicas", "3", "-f", file, "-i", INVENTORY, "--check"]
     assert main(argv) == EXIT_OK
     assert '+     "replicas": 3,' in capsys.readouterr().out
     assert (shop / "redisController.json").read_bytes() == before
+    ((args, inputs),) = planned
+    assert args.check and args.filename == [str(shop)]
+    assert inputs is not None
+    assert [(rc.name, rc.replicas) for rc in inputs.desired.controllers] == [("redisController", 3)]
+    assert [p.name for p in inputs.desired.pods] == ["redis"]  # the whole folder, as apply would read it
 
 
 TEMPLATE = """\
@@ -184,7 +200,7 @@ def test_scale_refuses_a_template_and_an_unknown_name(shop: Path, capsys: pytest
 def test_scale_applies_the_file_s_folder_with_apply_s_options(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[argparse.Namespace] = []
 
-    def apply(args: argparse.Namespace) -> int:
+    def apply(args: argparse.Namespace, inputs: Inputs | None = None) -> int:
         seen.append(args)
         return EXIT_OK
 
@@ -230,6 +246,9 @@ def test_scale_refuses_a_name_two_files_declare_naming_both(shop: Path, capsys: 
     argv = ["scale", "rc", "redisController", "--replicas", "2", "-f", str(shop), "-i", INVENTORY, "--no-apply"]
     assert main(argv) == EXIT_ERROR
     err = capsys.readouterr().err
-    assert f"{shop / 'again' / 'rc.json'}:2: ReplicationController redisController: id: duplicate" in err
-    assert f"also defined at {shop / 'redisController.json'}:2" in err
+    (duplicate,) = [
+        line for line in err.splitlines() if 'duplicate ReplicationController name "redisController"' in line
+    ]
+    assert str(shop / "again" / "rc.json:2") in duplicate
+    assert str(shop / "redisController.json:2") in duplicate
     assert (shop / "redisController.json").read_bytes() == before

@@ -80,6 +80,9 @@ def test_yaml_keeps_windows_line_ends(tmp_path: Path) -> None:
     text = COMMENTED_YAML.replace("\n", "\r\n")
     after, _ = set_replicas(text, "web.yaml", "web", 7)
     assert after == text.replace("replicas: 3 ", "replicas: 7 ")
+    without = text.replace("  replicas: 3   # three, for now\r\n", "")
+    inserted, _ = set_replicas(without, "web.yaml", "web", 2)
+    assert inserted == without.replace("spec:\r\n", "spec:\r\n  replicas: 2\r\n", 1)
 
 
 def test_json_seed_controller_changes_one_value_in_place() -> None:
@@ -123,4 +126,3 @@ def test_refused_with_the_reason(file: str, text: str, name: str, message: str) 
     with pytest.raises(EditRefused) as refused:
         set_replicas(text, file, name, 2)
     assert message in refused.value.message
-    assert file in refused.value.message
