@@ -164,13 +164,17 @@ def get(args: argparse.Namespace) -> int:
     with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=network) as seen:
         _warn_ignored(seen.observed)
         _show(args.kind, args.output, inputs, seen, selector, args.project)
-    observed = seen.observed
+    _report_unreachable(seen.observed)
+    return _unreachable_or(EXIT_OK, seen.observed)
+
+
+def _report_unreachable(observed: Observed) -> None:
+    """What a command that only looks says of the minions it could not reach."""
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
         if name in observed.refused:
             render.error(f"{name}: {why}; its pods are Unknown")
         else:
             render.warning(f"{name} unreachable, its pods are Unknown: {why}")
-    return _unreachable_or(EXIT_OK, observed)
 
 
 def _show(
