@@ -36,7 +36,7 @@ from kubeplay.connectors.faults import parse_fault, with_fault
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
-from kubeplay.kubelet.execute import Environment, Result, execute
+from kubeplay.kubelet.execute import Environment, Pulling, Result, execute
 from kubeplay.kubelet.lock import LockRequest, hold_locks
 from kubeplay.kubelet.observe import Session, observe_session, relist
 from kubeplay.kubelet.observe import connect as connect_minions
@@ -249,6 +249,8 @@ class ApplyOptions:
     """Ask the view before changing anything."""
     allow_empty: bool = False
     """Let manifests with no object at all remove every pod and service of the project."""
+    pull_progress: bool = False
+    """Tell the event sink each line of a pull's progress (``Pulling``), for a live view."""
 
 
 class ApplyView(Protocol):
@@ -267,9 +269,10 @@ class ApplyView(Protocol):
         ...
 
 
-Event = Result | NetworkResult
+Event = Result | NetworkResult | Pulling
 """What an apply reports as it happens, for a log: each pod action's result (with its minion, verb, subject and
-duration), and each write of a minion's proxy rules or a route."""
+duration), and each write of a minion's proxy rules or a route; for a live view also each line of a pull's
+progress (``Pulling``, which a log skips)."""
 EventSink = Callable[[Event], None]
 """Where an apply reports its events; called from the minions' threads, so it must be thread-safe."""
 
@@ -470,7 +473,15 @@ def _run_pods(
         infra_image=inputs.inventory.infra_image or INFRA_IMAGE,
         project=inputs.project,
     )
-    return execute(run.pods, seen.connections, environment, say, options.forks, done=on_event)
+    return execute(
+        run.pods,
+        seen.connections,
+        environment,
+        say,
+        options.forks,
+        done=on_event,
+        pulling=on_event if options.pull_progress else None,
+    )
 
 
 def _sync_network(

@@ -14,7 +14,7 @@ from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_
 from kubeplay.connectors.base import Connector
 from kubeplay.connectors.kept import KeptConnections
 from kubeplay.errors import InputError, Problem
-from kubeplay.kubelet.execute import Result
+from kubeplay.kubelet.execute import Pulling, Result
 from kubeplay.kubelet.lock import LockRequest, this_process
 from kubeplay.model import DEFAULT_PROJECT, Observed
 from kubeplay.planner.scheduler import get_scheduler
@@ -134,6 +134,8 @@ def _shown(on_event: reconcile.EventSink) -> reconcile.EventSink:
 
     def shown(event: reconcile.Event) -> None:
         on_event(event)
+        if isinstance(event, Pulling):
+            return
         if isinstance(event, Result):
             what = f"{event.action.minion}: {event.action.verb} {event.action.subject}"
         else:
