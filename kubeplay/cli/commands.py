@@ -77,6 +77,8 @@ def apply_once(
         scheduler = get_scheduler(args.scheduler)
     except ValueError as exc:
         raise InputError([Problem("--scheduler", str(exc))]) from exc
+    from kubeplay.cli import live
+
     inputs = _load(args, args.filename)
     options = reconcile.ApplyOptions(
         scheduler=scheduler,
@@ -85,13 +87,15 @@ def apply_once(
         check=args.check,
         ask=not args.yes and args.every is None and sys.stdin.isatty(),
         allow_empty=args.allow_empty,
+        pull_progress=live.wanted(args.output),
     )
     screen = render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets)
 
     def stages(seen: reconcile.Observation) -> reconcile.Outcome | None:
         if stopping():
             return None
-        return reconcile.apply(inputs, seen, options, screen, _shown(on_event))
+        with live.live_apply(screen, args.output, options.ask, _shown(on_event)) as (view, sink):
+            return reconcile.apply(inputs, seen, options, view, sink)
 
     return inputs, _change(args, inputs, stages, kept)
 
@@ -163,11 +167,20 @@ def get(args: argparse.Namespace) -> int:
         raise InputError([Problem("-f", CONTROLLERS_LIVE_IN_MANIFESTS)])
     inputs = _load(args, args.filename, args.project or DEFAULT_PROJECT)  # -p filters, it is not resolved
     network = args.kind in SERVICE_KINDS
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=network) as seen:
-        _warn_ignored(seen.observed)
-        _show(args.kind, args.output, inputs, seen, selector, args.project)
-    _report_unreachable(seen.observed)
-    return _unreachable_or(EXIT_OK, seen.observed)
+
+    def look(connect: Connector) -> Observed:
+        """Observe the cluster and show the table once."""
+        with reconcile.observe(inputs, connect, args.forks, network=network) as seen:
+            _warn_ignored(seen.observed)
+            _show(args.kind, args.output, inputs, seen, selector, args.project)
+        _report_unreachable(seen.observed)
+        return seen.observed
+
+    if args.watch:
+        from kubeplay.cli.watch import watch
+
+        return watch(look, _connector(args, inputs), args.interval, " ".join(args.command_line))
+    return _unreachable_or(EXIT_OK, look(_connector(args, inputs)))
 
 
 def _report_unreachable(observed: Observed) -> None:
