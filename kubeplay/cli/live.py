@@ -130,7 +130,6 @@ class LiveApply:
             refresh_per_second=8,
             redirect_stdout=render.out.is_terminal,  # results printed meanwhile go above the display
         )
-        self.started = False
 
     # --- ApplyView ---
 
@@ -190,14 +189,12 @@ class LiveApply:
     # --- the display ---
 
     def start(self) -> None:
-        if not self.started:
-            self.live.start()
-            self.started = True
+        self.live.start()  # (once: a started display is left as it is)
 
     def stop(self) -> None:
-        if self.started:
-            self.live.stop()
-            self.started = False
+        """Stop the display and give the terminal its cursor back; nothing when it is not running. (Ctrl-C can
+        come while it starts: rich marks it started first, so this stops it then too.)"""
+        self.live.stop()
 
 
 def _progress_bars() -> tuple[Progress, Progress, Progress]:

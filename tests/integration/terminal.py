@@ -56,6 +56,14 @@ class Terminal:
                 assert re.search(pattern, self.output), f"{pattern!r} not seen: {bytes(self.output)[-2000:]!r}"
         return bytes(self.output)
 
+    def read_until_text(self, pattern: str, timeout: float = 120) -> str:
+        """Read until ``pattern`` (a regex) appears in ``text``; the text so far."""
+        deadline = time.monotonic() + timeout
+        while re.search(pattern, self.text) is None:
+            assert time.monotonic() < deadline and self.proc.poll() is None, f"{pattern!r} not seen in {self.text}"
+            self._read(0.2)
+        return self.text
+
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.master], [], [], timeout)
         if not ready:
