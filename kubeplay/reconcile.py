@@ -41,7 +41,7 @@ from kubeplay.connectors.sshconfig import ssh_args_problems
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
-from kubeplay.kubelet.execute import Environment, Reroute, Rerouted, Result, Waiting, execute, no_proxy
+from kubeplay.kubelet.execute import Environment, Pulling, Reroute, Rerouted, Result, Waiting, execute, no_proxy
 from kubeplay.kubelet.lock import LockRequest, hold_locks
 from kubeplay.kubelet.observe import Session, observe_session, relist
 from kubeplay.kubelet.observe import connect as connect_minions
@@ -260,6 +260,8 @@ class ApplyOptions:
     """Let manifests with no object at all remove every pod and service of the project."""
     waiting: Waiting = field(default_factory=Waiting)
     """How rollout steps wait for new pods, and drain the pods taken out of the endpoints."""
+    pull_progress: bool = False
+    """Tell the event sink each line of a pull's progress (``Pulling``), for a live view."""
 
 
 class ApplyView(Protocol):
@@ -279,9 +281,10 @@ class ApplyView(Protocol):
         ...
 
 
-Event = Result | NetworkResult
+Event = Result | NetworkResult | Pulling
 """What an apply reports as it happens, for a log: each pod action's result (with its minion, verb, subject and
-duration), and each write of a minion's proxy rules or a route."""
+duration), and each write of a minion's proxy rules or a route; for a live view also each line of a pull's
+progress (``Pulling``, which a log skips)."""
 EventSink = Callable[[Event], None]
 """Where an apply reports its events; called from the minions' threads, so it must be thread-safe."""
 
@@ -528,7 +531,17 @@ def _run_pods(
         infra_image=inputs.inventory.infra_image or INFRA_IMAGE,
         project=inputs.project,
     )
-    return execute(run.pods, seen.connections, environment, say, options.forks, options.waiting, on_event, reroute)
+    return execute(
+        run.pods,
+        seen.connections,
+        environment,
+        say,
+        options.forks,
+        options.waiting,
+        on_event,
+        reroute,
+        pulling=on_event if options.pull_progress else None,
+    )
 
 
 def _sync_network(

@@ -14,7 +14,7 @@ from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_
 from kubeplay.connectors.base import Connector
 from kubeplay.connectors.kept import KeptConnections
 from kubeplay.errors import InputError, Problem
-from kubeplay.kubelet.execute import Result
+from kubeplay.kubelet.execute import Pulling, Result
 from kubeplay.kubelet.lock import LockRequest, this_process
 from kubeplay.model import DEFAULT_PROJECT, Observed
 from kubeplay.planner.scheduler import get_scheduler
@@ -79,6 +79,8 @@ def apply_once(
         scheduler = get_scheduler(args.scheduler)
     except ValueError as exc:
         raise InputError([Problem("--scheduler", str(exc))]) from exc
+    from kubeplay.cli import live
+
     inputs = inputs or _load(args, args.filename)
     options = reconcile.ApplyOptions(
         scheduler=scheduler,
@@ -87,13 +89,15 @@ def apply_once(
         check=args.check,
         ask=not args.yes and args.every is None and sys.stdin.isatty(),
         allow_empty=args.allow_empty,
+        pull_progress=live.wanted(args.output),
     )
     screen = render.ApplyScreen(args.output, diff=args.diff, check=args.check, show_secrets=args.show_secrets)
 
     def stages(seen: reconcile.Observation) -> reconcile.Outcome | None:
         if stopping():
             return None
-        return reconcile.apply(inputs, seen, options, screen, _shown(on_event))
+        with live.live_apply(screen, args.output, options.ask, _shown(on_event)) as (view, sink):
+            return reconcile.apply(inputs, seen, options, view, sink)
 
     return inputs, _change(args, inputs, stages, kept)
 
@@ -136,6 +140,8 @@ def _shown(on_event: reconcile.EventSink) -> reconcile.EventSink:
 
     def shown(event: reconcile.Event) -> None:
         on_event(event)
+        if isinstance(event, Pulling):
+            return
         if isinstance(event, Result):
             what = f"{event.action.minion}: {event.action.verb} {event.action.subject}"
         else:
@@ -163,16 +169,29 @@ def get(args: argparse.Namespace) -> int:
         raise InputError([Problem("-f", CONTROLLERS_LIVE_IN_MANIFESTS)])
     inputs = _load(args, args.filename, args.project or DEFAULT_PROJECT)  # -p filters, it is not resolved
     network = args.kind in SERVICE_KINDS
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=network) as seen:
-        _warn_ignored(seen.observed)
-        _show(args.kind, args.output, inputs, seen, selector, args.project)
-    observed = seen.observed
+
+    def look(connect: Connector) -> Observed:
+        """Observe the cluster and show the table once."""
+        with reconcile.observe(inputs, connect, args.forks, network=network) as seen:
+            _warn_ignored(seen.observed)
+            _show(args.kind, args.output, inputs, seen, selector, args.project)
+        _report_unreachable(seen.observed)
+        return seen.observed
+
+    if args.watch:
+        from kubeplay.cli.watch import watch
+
+        return watch(look, _connector(args, inputs), args.interval, " ".join(args.command_line))
+    return _unreachable_or(EXIT_OK, look(_connector(args, inputs)))
+
+
+def _report_unreachable(observed: Observed) -> None:
+    """What a command that only looks says of the minions it could not reach."""
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
         if name in observed.refused:
             render.error(f"{name}: {why}; its pods are Unknown")
         else:
             render.warning(f"{name} unreachable, its pods are Unknown: {why}")
-    return _unreachable_or(EXIT_OK, observed)
 
 
 def _show(

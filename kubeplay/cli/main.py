@@ -16,6 +16,7 @@ from typing import TypeAlias
 
 from kubeplay import __version__
 from kubeplay.cli.args import (
+    MAX_TIMEOUT,
     MAX_UNAVAILABLE,
     Command,
     Parser,
@@ -27,6 +28,7 @@ from kubeplay.cli.args import (
     inventory_args,
     lock_args,
     project_arg,
+    seconds,
     verbosity_args,
 )
 from kubeplay.cli.exitcodes import exit_code_for
@@ -34,7 +36,7 @@ from kubeplay.errors import InputError, KubeplayError
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
 
-VERB_MODULES: tuple[str, ...] = ("scale", "run", "rollout", "export")
+VERB_MODULES: tuple[str, ...] = ("scale", "run", "rollout", "export", "graph")
 """Modules of kubeplay.cli that register more verbs: each has ``add_parsers(sub: Subparsers) -> None`` (argparse
 only; the verb's body is named with args.command, imported when it runs)."""
 
@@ -122,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     get.add_argument("--selector", "-l", default="", help="label selector, e.g. name=redis,tier!=db")
     get.add_argument("-o", "--output", choices=["table", "wide", "json", "yaml"], default="table")
+    get.add_argument(
+        "-w", "--watch", action="store_true", help="show it again every --interval seconds until Ctrl-C (exit 0)"
+    )
+    get.add_argument("--interval", type=seconds(MAX_TIMEOUT), default=2.0, metavar="SECONDS", help="for -w (default 2)")
     inventory_args(get)
     connect_args(get)
     verbosity_args(get)

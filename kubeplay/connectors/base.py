@@ -7,7 +7,7 @@ SDK error crosses this boundary (``connectors/docker.py`` is the one implementat
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -101,6 +101,22 @@ class ContainerConfig:
 
 
 @dataclass(frozen=True)
+class PullProgress:
+    """One line of the progress Docker streams while it pulls an image: a layer's status ("Pulling fs layer",
+    "Downloading", "Download complete", "Pull complete", "Already exists", ...) and, while it downloads or
+    extracts, its bytes so far of ``total`` (0 when Docker does not say)."""
+
+    layer: str
+    status: str
+    current: int = 0
+    total: int = 0
+
+
+PullListener = Callable[[PullProgress], None]
+"""Told each line of a pull's progress, as Docker streams it."""
+
+
+@dataclass(frozen=True)
 class ExecResult:
     exit_code: int
     output: str
@@ -142,8 +158,9 @@ class DockerOps(Protocol):
         """Every volume that carries the label ("key" or "key=value"): name -> its labels."""
         ...
 
-    def pull(self, reference: str) -> None:
-        """Pull an image ("repository:tag" or "repository@digest"); an error the registry streams back raises."""
+    def pull(self, reference: str, progress: PullListener | None = None) -> None:
+        """Pull an image ("repository:tag" or "repository@digest"); an error the registry streams back raises.
+        ``progress``, when given, is told each line of Docker's progress as it comes."""
         ...
 
     def import_image(self, rootfs: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:

@@ -16,7 +16,14 @@ import docker
 import docker.errors
 from docker.transport.sshconn import SSHConnectionPool, SSHHTTPAdapter
 
-from kubeplay.connectors.base import ContainerConfig, ContainerSummary, DaemonFacts, ExecResult
+from kubeplay.connectors.base import (
+    ContainerConfig,
+    ContainerSummary,
+    DaemonFacts,
+    ExecResult,
+    PullListener,
+    PullProgress,
+)
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 
 if TYPE_CHECKING:
@@ -97,6 +104,19 @@ def container_summary(entry: dict[str, Any]) -> ContainerSummary:
         ip=next((str(n.get("IPAddress")) for n in networks.values() if n.get("IPAddress")), ""),
         created=int(entry.get("Created") or 0),
     )
+
+
+def pull_progress(line: dict[str, Any]) -> PullProgress:
+    """One line of Docker's pull stream ({"status", "id", "progressDetail": {"current", "total"}}), tolerant of
+    missing or odd fields."""
+    detail = line.get("progressDetail")
+    detail = detail if isinstance(detail, dict) else {}
+
+    def number(key: str) -> int:
+        value = detail.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return PullProgress(str(line.get("id") or ""), str(line.get("status") or ""), number("current"), number("total"))
 
 
 def host_config_args(c: ContainerConfig) -> dict[str, Any]:
@@ -204,13 +224,15 @@ class DockerClient:
             for v in listing.get("Volumes") or []
         }
 
-    def pull(self, reference: str) -> None:
+    def pull(self, reference: str, progress: PullListener | None = None) -> None:
         # Docker takes a digest where the tag goes: redis@sha256:... -> ("redis", "sha256:...")
         repository, tag = reference.split("@", 1) if "@" in reference else reference.rsplit(":", 1)
         with _translated():
             for line in self.api.pull(repository, tag=tag, stream=True, decode=True):
                 if isinstance(line, dict) and line.get("error"):
                     raise DockerError(f"pull {reference}: {line['error']}")
+                if progress is not None and isinstance(line, dict):
+                    progress(pull_progress(line))
 
     def import_image(self, rootfs: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
         with _translated():

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from kubeplay.connectors.base import ContainerConfig, ContainerSummary, MinionConnection
+from kubeplay.connectors.base import ContainerConfig, ContainerSummary, MinionConnection, PullListener, PullProgress
 from kubeplay.errors import DockerConflict, DockerError
 from kubeplay.kubelet.observe import check_container, parse_container, pod_containers
 from kubeplay.kubelet.probe import probe_pod
@@ -41,6 +41,14 @@ class Result:
     error: str = ""
     seconds: float = field(default=0.0, compare=False)
     """How long the action took. (a measurement: two results alike but for it are equal)"""
+
+
+@dataclass(frozen=True)
+class Pulling:
+    """A pull action under way: one line of the progress Docker streams (for a live view of the run)."""
+
+    action: Action
+    progress: PullProgress
 
 
 @dataclass(frozen=True)
@@ -90,10 +98,14 @@ def no_proxy(serve: Sequence[ObservedPod], stop: Sequence[ObservedPod]) -> Rerou
 class MinionExecutor:
     """Runs actions against one minion's Docker."""
 
-    def __init__(self, conn: MinionConnection, environment: Environment) -> None:
+    def __init__(
+        self, conn: MinionConnection, environment: Environment, pulling: Callable[[Pulling], None] | None = None
+    ) -> None:
         self.conn = conn
         self.docker = conn.docker()
         self.environment = environment
+        self.pulling = pulling
+        """Told the progress of each pull, when given."""
 
     def perform(self, action: Action) -> Result:
         began = time.monotonic()
@@ -110,7 +122,13 @@ class MinionExecutor:
         self.docker.import_image(infra_rootfs(), repository, tag, INFRA_CHANGES)
 
     def _pull(self, action: Action) -> None:
-        self.docker.pull(image_ref(action.image))
+        self.docker.pull(image_ref(action.image), self._pull_listener(action))
+
+    def _pull_listener(self, action: Action) -> PullListener | None:
+        pulling = self.pulling
+        if pulling is None:
+            return None
+        return lambda line: pulling(Pulling(action, line))
 
     def _remove(self, action: Action) -> None:
         assert action.observed is not None
@@ -215,16 +233,17 @@ def execute(
     waiting: Waiting = Waiting(),
     done: Callable[[Result], None] = lambda result: None,
     reroute: Reroute = no_proxy,
+    pulling: Callable[[Pulling], None] | None = None,
 ) -> list[Result]:
     """Run the plan: every minion's actions in parallel, then the rollout steps one by one, each changing the
-    endpoints through ``reroute``. ``done`` is told each result as soon as it is known (from the minions' threads:
-    it must be thread-safe)."""
+    endpoints through ``reroute``. ``done`` is told each result as soon as it is known, ``pulling`` (when given)
+    each line of a pull's progress (both from the minions' threads: they must be thread-safe)."""
     by_minion: dict[str, list[Action]] = {}
     for action in plan.actions:
         by_minion.setdefault(action.minion, []).append(action)
 
     def run_minion(minion: str) -> list[Result]:
-        executor = MinionExecutor(connections[minion], environment)
+        executor = MinionExecutor(connections[minion], environment, pulling)
         results = []
         for action in by_minion[minion]:
             result = executor.perform(action)

@@ -19,6 +19,8 @@ from kubeplay.connectors.base import (
     DaemonFacts,
     ExecResult,
     HeldProcess,
+    PullListener,
+    PullProgress,
 )
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 from kubeplay.model import Minion
@@ -82,6 +84,8 @@ class FakeDocker:
     """Containers' IPs are this and a number."""
     ips_given: list[str] = field(default_factory=list)
     """Every IP given to a container so far: none is given twice."""
+    pull_progress: tuple[PullProgress, ...] = ()
+    """What a pull streams to its progress listener, line by line."""
 
     def fail(self, method: str, subject: str = "", message: str = "") -> None:
         """Make every later call of method (on subject, or on anything when "") raise DockerError."""
@@ -174,8 +178,11 @@ class FakeDocker:
             if key in labels and (not value or labels[key] == value)
         }
 
-    def pull(self, reference: str) -> None:
+    def pull(self, reference: str, progress: PullListener | None = None) -> None:
         self._call("pull", reference)
+        if progress is not None:
+            for line in self.pull_progress:
+                progress(line)
         self.images.add(reference)
 
     def import_image(self, rootfs: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:

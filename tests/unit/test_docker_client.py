@@ -11,6 +11,7 @@ import docker.errors
 import pytest
 import requests
 
+from kubeplay.connectors.base import PullProgress
 from kubeplay.connectors.docker import DockerClient, container_args, host_config_args
 from kubeplay.errors import DockerError, DockerNotFound
 from kubeplay.pods.dockerspec import app_config, infra_config
@@ -111,3 +112,20 @@ def test_an_error_streamed_by_the_registry_fails_the_pull() -> None:
     api = StubAPI(pulled=[{"status": "Pulling from library/redis"}, {"error": "manifest for redis:9 not found"}])
     with pytest.raises(DockerError, match=r"^pull redis:9: manifest for redis:9 not found$"):
         DockerClient(api).pull("redis:9")
+
+
+def test_a_pull_streams_each_line_of_its_progress_to_the_listener() -> None:
+    pulled: list[dict[str, Any]] = [
+        {"status": "Pulling from library/redis", "id": "2.8"},
+        {"status": "Downloading", "id": "a1", "progressDetail": {"current": 512, "total": 2048}},
+        {"status": "Download complete", "id": "a1", "progressDetail": {}},
+        {"status": "Extracting", "id": "a1", "progressDetail": {"current": "odd", "total": -1}},
+    ]
+    heard: list[PullProgress] = []
+    DockerClient(StubAPI(pulled=pulled)).pull("redis:2.8", heard.append)
+    assert heard == [
+        PullProgress("2.8", "Pulling from library/redis"),
+        PullProgress("a1", "Downloading", 512, 2048),
+        PullProgress("a1", "Download complete"),
+        PullProgress("a1", "Extracting"),
+    ]

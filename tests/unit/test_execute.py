@@ -8,7 +8,17 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from kubeplay.kubelet.execute import DRAIN_SECONDS, Environment, MinionExecutor, Rerouted, Result, Waiting, execute
+from kubeplay.connectors.base import PullProgress
+from kubeplay.kubelet.execute import (
+    DRAIN_SECONDS,
+    Environment,
+    MinionExecutor,
+    Pulling,
+    Rerouted,
+    Result,
+    Waiting,
+    execute,
+)
 from kubeplay.kubelet.observe import observe_minion
 from kubeplay.model import INFRA_CONTAINER, Container, EnvVar, Observed, ObservedPod, Pod, Probe, Volume, VolumeMount
 from kubeplay.planner.pods import Action, Plan
@@ -169,6 +179,24 @@ def test_pull_asks_for_the_reference_docker_lists_the_image_under() -> None:
     (result,) = run(conn, Action("pull", "m1", "imagePullPolicy PullAlways", image=REDIS_IMAGE))
     assert result.ok
     assert lifecycle(conn.fake_docker) == [("pull", "dockerfile/redis:latest")]
+
+
+def test_a_pulls_progress_reaches_the_listener_as_it_comes_then_its_result() -> None:
+    lines = (PullProgress("abc", "Downloading", 5, 10), PullProgress("abc", "Pull complete"))
+    conn = FakeConnection(docker=FakeDocker(pull_progress=lines))
+    pull = Action("pull", "m1", "image not present", image=REDIS_IMAGE)
+    heard: list[Result | Pulling] = []
+    execute(
+        Plan(actions=(pull,)),
+        connections(conn),
+        Environment(),
+        lambda line: None,
+        1,
+        done=heard.append,
+        pulling=heard.append,
+    )
+    assert heard[:2] == [Pulling(pull, line) for line in lines]
+    assert isinstance(heard[2], Result) and heard[2].ok and len(heard) == 3
 
 
 def test_provision_imports_kubeplays_infra_image() -> None:
