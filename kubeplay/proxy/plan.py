@@ -140,6 +140,16 @@ def observed_portals(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
     return merge_observed(proxy.observed_portals(n.rules) for n in networks.values() if not n.error)
 
 
+def observed_services(networks: Mapping[str, MinionNetwork]) -> dict[str, proxy.SeenService]:
+    """Service name -> what the minions' rules tell of it (portal IP, ports, selector), the first minion's word."""
+    seen: dict[str, proxy.SeenService] = {}
+    for _, n in sorted(networks.items()):
+        if not n.error:
+            for name, service in proxy.observed_services(n.rules).items():
+                seen.setdefault(name, service)
+    return seen
+
+
 def observed_projects(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
     """Service name -> its project, as the minions' rules say."""
     projects: dict[str, str] = {}
