@@ -183,8 +183,8 @@ class KubecfgScreen:
         render.progress(message)
 
     def planned(self, plan: Plan) -> None:
-        for a in plan.actions:
-            render.progress(f"{a.minion}: {a.verb} {a.subject}: {a.reason}")
+        for a in plan.actions:  # (kubecfg's "manifests" are the objects it created)
+            render.progress(f"{a.minion}: {a.verb} {a.subject}: {a.reason.replace('the manifests', 'kubecfg')}")
         for note in plan.notes:
             render.progress(note)
 
@@ -239,13 +239,14 @@ def _run(
     gone = _target(mine, path, args.verb, seen.observed) if args.verb == "delete" else None
     now = [*mine, *created] if gone is None else [o for o in mine if o is not gone]
     _refuse_taken(created, mine, seen)
+    inputs, seen, run = _plan(inputs, seen, options, now, [*mine, *created], gone)  # raises before any change
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     new = [records.record_of(o, project, stamp) for o in created]
     missing = {m: (*merged.missing.get(m, ()), *new) for m in seen.connections}
     errors = records.write(seen.connections, missing, args.forks)
     if errors:
         raise KubecfgError("; ".join(errors))
-    outcome = _reconcile(inputs, seen, options, now, [*mine, *created], gone)
+    outcome = reconcile.carry_out(inputs, seen, run, options, KubecfgScreen())
     code = apply_exit_code(outcome, detailed=False)
     if gone is not None and not outcome.failed:
         record = merged.records[records.record_of(gone, project, "").volume]
@@ -278,15 +279,17 @@ def _refuse_taken(created: Sequence[KubecfgObject], mine: Sequence[KubecfgObject
         raise KubecfgError("; ".join(reasons) + ": nothing was created")
 
 
-def _reconcile(
+def _plan(
     inputs: reconcile.Inputs,
     seen: reconcile.Observation,
     options: reconcile.ApplyOptions,
     now: Sequence[KubecfgObject],
     owned: Sequence[KubecfgObject],
     gone: KubecfgObject | None,
-) -> reconcile.Outcome:
-    """Plan and carry out kubecfg's objects ``now`` as apply would, removing only what kubecfg owned and is gone."""
+) -> tuple[reconcile.Inputs, reconcile.Observation, reconcile.RunPlan]:
+    """Plan kubecfg's objects ``now`` as apply would, removing only what kubecfg owned and is gone: the inputs and
+    the view of the cluster to carry it out with, and the plan. Changes nothing; raises what apply's plan raises
+    (a name of another project, colliding portal IPs, ...)."""
     desired = records.desired_of(now)
     inputs = dataclasses.replace(inputs, desired=desired)
     seen = dataclasses.replace(seen, observed=kubecfg_view(seen.observed, inputs.project, owned))
@@ -297,8 +300,7 @@ def _reconcile(
     )
     serving = serving_pods(seen.observed.pods, run.probe_failures)
     network_now = plan_sync(services, seen.observed.minions, serving, seen.networks)
-    run = dataclasses.replace(run, services=services, network_now=network_now)
-    return reconcile.carry_out(inputs, seen, run, options, KubecfgScreen())
+    return inputs, seen, dataclasses.replace(run, services=services, network_now=network_now)
 
 
 def _report(outcome: reconcile.Outcome) -> None:
@@ -334,7 +336,8 @@ def _shown(
     names = {path.name} if args.verb == "get" else {o.name for o in created} if args.verb == "create" else None
     objects = [(r.project, o) for r in recorded if (o := _decoded(r)) is not None and o is not gone]
     if path.resource == PODS:
-        pods = views.pod_rows(relist(seen.observed, seen.connections, args.forks))
+        after = relist(seen.observed, seen.connections, args.forks)
+        pods = [*views.pod_rows(after), *_waiting([o for _, o in objects if isinstance(o, Pod)], after)]
         return pod_table(_named(pods, names, path))
     if path.resource == CONTROLLERS:
         controllers = [(p, o) for p, o in objects if isinstance(o, ReplicationController)]
@@ -345,6 +348,18 @@ def _shown(
     services = [o for _, o in objects if isinstance(o, Service) and o.name in known]
     rows = views.service_rows(services, known, known, observed_services(networks))
     return service_table(_named(rows, names, path))
+
+
+def _waiting(pods: Sequence[Pod], observed: Observed) -> list[views.PodRow]:
+    """kubecfg's pods on no reachable minion: Pending, with no host (none had room), or Unknown while a minion is
+    unreachable (it may be there)."""
+    on = {p.name for p in observed.pods}
+    status = "Unknown" if observed.unreachable else "Pending"
+    return [
+        views.PodRow(p.name, tuple(c.image for c in p.spec.containers), "", "", p.labels, status)
+        for p in pods
+        if p.name not in on
+    ]
 
 
 Row = TypeVar("Row", views.PodRow, views.ControllerRow, views.ServiceRow)
