@@ -3,8 +3,9 @@ execute, sync the rules), on the objects kubecfg created, as the cluster keeps t
 
 Every run, whatever its verb, is also one pass of the 2014 controller manager over what kubecfg made: its
 replication controllers are kept at their counts (a pod of theirs deleted is made again), its services' endpoints
-are brought up to date. ``create`` first records the file's objects (refusing one whose name is taken), ``delete``
-removes one object (a controller with its replicas, as `kubecfg stop` did) and then its record.
+are brought up to date. ``create`` records the file's objects (refusing one whose name is taken) once the run's plan
+has accepted them, then makes them; ``delete`` removes one object (a controller with its replicas, as `kubecfg stop`
+did) and then its record.
 
 Nothing else is ever removed: the run plans with the project's other pods seen as another project's (``kubecfg_view``:
 they hold their ports and resources, and are never acted on) and keeps every other service's rules as they are.
@@ -236,7 +237,7 @@ def _run(
     for warning in merged.warnings:
         render.warning(warning)
     mine = merged.of_project(project)
-    gone = _target(mine, path, args.verb, seen.observed) if args.verb == "delete" else None
+    gone = _target(mine, path, seen.observed) if args.verb == "delete" else None
     now = [*mine, *created] if gone is None else [o for o in mine if o is not gone]
     _refuse_taken(created, mine, seen)
     inputs, seen, run = _plan(inputs, seen, options, now, [*mine, *created], gone)  # raises before any change
@@ -258,7 +259,7 @@ def _run(
     return code, _shown(args, seen, outcome, [*merged.records.values(), *new], created, gone)
 
 
-def _target(mine: Sequence[KubecfgObject], path: Path, verb: str, observed: Observed) -> KubecfgObject:
+def _target(mine: Sequence[KubecfgObject], path: Path, observed: Observed) -> KubecfgObject:
     """The object ``delete PATH`` removes; KubecfgError when kubecfg made none of that name, or a minion is
     unreachable (it keeps a copy of the record, which would bring the object back)."""
     found = next((o for o in mine if records.kind_of(o) == path.resource and o.name == path.name), None)
