@@ -39,6 +39,7 @@ from kubeplay.model import (
 )
 from kubeplay.pods.spechash import pod_hash, spec_data, spec_from_data, spec_hash
 from tests.unit.builders import Seen, cluster, pod, redis_controller
+from tests.unit.fakes import FakeConnection, connections
 
 # --- command lines ---------------------------------------------------------------------------------------------
 
@@ -303,3 +304,25 @@ def test_controllers_are_read_from_their_replicas_labels_and_from_kubecfgs_recor
         ("redisController", ("dockerfile/redis",), {"name": "redis"}, "1"),  # the standalone redis counts
         ("web", ("dockerfile/redis",), {"app": "web"}, "1"),  # the one running replica
     ]
+
+
+def test_records_are_written_to_every_minion_read_back_repaired_and_removed() -> None:
+    conns = connections(FakeConnection("m1"), FakeConnection("m2"))
+    rc = records.record_of(redis_controller(1), "kubecfg", "t")
+    assert records.write(conns, {"m1": [rc]}, forks=2) == []  # m2 was unreachable when it was created
+    merged = records.merge(records.read(conns, forks=2))
+    assert [o.name for o in merged.of_project("kubecfg")] == ["redisController"]
+    assert merged.missing == {"m2": (rc,)}
+    assert records.write(conns, merged.missing, forks=2) == []
+    assert records.merge(records.read(conns, forks=2)).missing == {}
+    assert records.remove(conns, [rc], forks=2) == []
+    assert records.read(conns, forks=2) == {"m1": {}, "m2": {}}
+
+
+def test_a_record_that_cannot_be_written_is_reported() -> None:
+    broken = FakeConnection("m2")
+    broken.fake_docker.fail("create_volume", message="no space left on device")
+    conns = connections(FakeConnection("m1"), broken)
+    rc = records.record_of(redis_controller(1), "kubecfg", "t")
+    errors = records.write(conns, {"m1": [rc], "m2": [rc]}, forks=2)
+    assert len(errors) == 1 and errors[0].startswith("m2: cannot record replicationControllers/redisController")
