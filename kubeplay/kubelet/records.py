@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.errors import KubeplayError
+from kubeplay.manifests.objects import MAX_REPLICAS
 from kubeplay.model import Desired, Pod, PodTemplate, ReplicationController, Service, Source
 from kubeplay.names import dns_label_error, label_key_error, label_value_error
 from kubeplay.parallel import in_parallel
@@ -93,13 +94,11 @@ def decode(record: Record) -> KubecfgObject:
     if record.kind == PODS:
         obj = Pod(record.name, labels, spec_from_data(data.get("spec")), source)
     elif record.kind == CONTROLLERS:
-        template = data.get("template")
-        if not isinstance(template, dict) or not isinstance(data.get("replicas"), int):
-            raise ValueError("a replication controller needs replicas and a template")
+        template, replicas = data.get("template"), data.get("replicas")
+        if not isinstance(template, dict) or type(replicas) is not int or not 0 <= replicas <= MAX_REPLICAS:
+            raise ValueError(f"a replication controller needs a template and 0 to {MAX_REPLICAS} replicas")
         pod = PodTemplate(_labels(template.get("labels", {})), spec_from_data(template.get("spec")))
-        obj = ReplicationController(
-            record.name, labels, data["replicas"], _labels(data.get("selector", {})), pod, source
-        )
+        obj = ReplicationController(record.name, labels, replicas, _labels(data.get("selector", {})), pod, source)
     elif record.kind == SERVICES:
         fields = {k: v for k, v in data.items() if k != "created"}
         obj = from_data(Service, {**fields, "source": dataclasses.asdict(source)})  # type: ignore[assignment]
