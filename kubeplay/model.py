@@ -127,6 +127,8 @@ class Pod:
     source: Source
     controller: str = ""
     """Name of the replication controller this pod is a replica of; empty for a standalone pod."""
+    selector: dict[str, str] = field(default_factory=dict)
+    """A replica's controller's selector (kept on its containers, so `get rc` shows it without the manifests)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ class ReplicationController:
 
     def replica(self, name: str) -> Pod:
         """A replica named ``name``: a pod made from the template, owned by this controller."""
-        return Pod(name, dict(self.template.labels), self.template.spec, self.source, controller=self.name)
+        return Pod(name, dict(self.template.labels), self.template.spec, self.source, self.name, dict(self.selector))
 
 
 # --- desired state: services ---------------------------------------------------------------------------------

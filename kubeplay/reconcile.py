@@ -105,14 +105,17 @@ def load(
     limit: str | None,
     project: str | None = None,
     environ: Mapping[str, str] = os.environ,
+    fallback_project: str | None = None,
 ) -> Inputs:
-    """Read and validate everything before the first connection. Raises InputError with every problem found."""
+    """Read and validate everything before the first connection. Raises InputError with every problem found.
+    ``fallback_project``: the project when none is named (-p, the variable, the environment), instead of the
+    first path's folder's name (kubecfg mode)."""
     inventory = load_inventory(inventory_path, extra_vars)
     variables: dict[str, object] = {**inventory.vars, **extra_vars}
     warnings: list[str] = []
     problems: list[Problem] = []
     try:
-        name = resolve_project(project, variables, environ, files)
+        name = resolve_project(project, variables, environ, files, fallback_project)
     except InputError as exc:  # reported together with the manifests' own problems
         name, problems = DEFAULT_PROJECT, exc.problems
     try:
@@ -130,13 +133,17 @@ def load(
 
 
 def resolve_project(
-    explicit: str | None, variables: Mapping[str, object], environ: Mapping[str, str], files: Sequence[str]
+    explicit: str | None,
+    variables: Mapping[str, object],
+    environ: Mapping[str, str],
+    files: Sequence[str],
+    fallback: str | None = None,
 ) -> str:
     """The run's project: -p, else the inventory variable kubeplay_project, else $KUBEPLAY_PROJECT, else the name
     of the folder of the first -f path (a file's folder, a folder's own name; ``default`` for stdin or no -f),
     made a DNS label as Docker Compose makes its project names (``My_App`` -> ``my-app``). Raises InputError when
     a name given as such (-p, the variable, the environment) is not a DNS label, or a folder's name has no letter
-    or digit."""
+    or digit. ``fallback``, when given, is the project when none is named (instead of the folder's name)."""
     given = [
         ("-p", explicit),
         (PROJECT_VARIABLE, variables.get(PROJECT_VARIABLE)),
@@ -145,6 +152,8 @@ def resolve_project(
     for source, value in given:
         if value is not None and str(value) != "":
             return _valid_project(str(value), source)
+    if fallback:
+        return fallback
     if not files or files[0] == "-":
         return DEFAULT_PROJECT
     path = os.path.abspath(files[0])

@@ -14,11 +14,13 @@ from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_
 from kubeplay.connectors.base import Connector
 from kubeplay.connectors.kept import KeptConnections
 from kubeplay.errors import InputError, Problem
+from kubeplay.kubelet import records
 from kubeplay.kubelet.execute import Pulling, Result
 from kubeplay.kubelet.lock import LockRequest, this_process
 from kubeplay.model import DEFAULT_PROJECT, Observed
+from kubeplay.model import ReplicationController as RC
 from kubeplay.planner.scheduler import get_scheduler
-from kubeplay.proxy.plan import observed_portals, serving_pods
+from kubeplay.proxy.plan import observed_portals, observed_services, serving_pods
 from kubeplay.proxy.portals import allocate_portals
 from kubeplay.selectors import Selector, parse_selector
 
@@ -152,10 +154,6 @@ def _shown(on_event: reconcile.EventSink) -> reconcile.EventSink:
 
 
 CONTROLLER_KINDS = ("replicationcontrollers", "replicationcontroller", "rc")
-CONTROLLERS_LIVE_IN_MANIFESTS = (
-    "replication controllers live in the manifests, not on the minions (kubeplay keeps no state of its own): "
-    "name them with -f, e.g. kubeplay get rc -f manifests/"
-)
 SERVICE_KINDS = ("services", "service", "svc")
 ENDPOINT_KINDS = ("endpoints", "ep")
 
@@ -165,8 +163,6 @@ def get(args: argparse.Namespace) -> int:
         selector = parse_selector(args.selector) if args.selector else None
     except ValueError as exc:
         raise InputError([Problem("--selector", str(exc))]) from exc
-    if args.kind in CONTROLLER_KINDS and not args.filename:
-        raise InputError([Problem("-f", CONTROLLERS_LIVE_IN_MANIFESTS)])
     inputs = _load(args, args.filename, args.project or DEFAULT_PROJECT)  # -p filters, it is not resolved
     network = args.kind in SERVICE_KINDS
 
@@ -174,7 +170,9 @@ def get(args: argparse.Namespace) -> int:
         """Observe the cluster and show the table once."""
         with reconcile.observe(inputs, connect, args.forks, network=network) as seen:
             _warn_ignored(seen.observed)
-            _show(args.kind, args.output, inputs, seen, selector, args.project)
+            _show(
+                args.kind, args.output, inputs, seen, selector, args.project, live=not args.filename, forks=args.forks
+            )
         _report_unreachable(seen.observed)
         return seen.observed
 
@@ -201,14 +199,22 @@ def _show(
     seen: reconcile.Observation,
     selector: Selector | None,
     project: str | None,
+    live: bool = False,
+    forks: int = 20,
 ) -> None:
+    """``live`` (no -f): controllers and services as the cluster tells them (kubecfg's records, container labels,
+    the rules' comments)."""
     desired, observed = inputs.desired, seen.observed
-    if kind in CONTROLLER_KINDS:
+    if kind in CONTROLLER_KINDS and live:
+        merged = records.merge(records.read(seen.connections, forks))
+        recorded = [(r.project, o) for v, r in merged.records.items() if isinstance(o := merged.objects.get(v), RC)]
+        render.controllers(views.live_controller_rows(observed, recorded), output)
+    elif kind in CONTROLLER_KINDS:
         render.controllers(views.controller_rows(desired, observed), output)
     elif kind in SERVICE_KINDS:
         known = observed_portals(seen.networks)
         portals = allocate_portals(desired.services, known, inputs.inventory.portal_net)
-        rows = views.service_rows(desired.services, portals, known)
+        rows = views.service_rows(desired.services, portals, known, observed_services(seen.networks) if live else None)
         render.services([r for r in rows if selector is None or selector.matches(r.labels)], output)
     elif kind in ENDPOINT_KINDS:
         render.endpoints(views.endpoint_rows(desired.services, serving_pods(observed.pods, ())), output)

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kubeplay.kubelet.execute import Result
-from kubeplay.model import Desired, Inventory, Observed, ObservedPod, Service
+from kubeplay.model import Desired, Inventory, Observed, ObservedPod, ReplicationController, Service
 from kubeplay.planner.pods import Plan
+from kubeplay.pods.labels import read_controller_selector
 from kubeplay.proxy.endpoints import compute_endpoints
+from kubeplay.proxy.rules import SeenService
 from kubeplay.proxy.sync import NetworkResult
 from kubeplay.selectors import format_selector, matches
 
@@ -163,6 +165,41 @@ class ControllerRow:
         }
 
 
+def live_controller_rows(
+    observed: Observed, recorded: Sequence[tuple[str, ReplicationController]]
+) -> list[ControllerRow]:
+    """Controllers as the cluster tells them, without the manifests: those kubecfg recorded ((project, controller):
+    their count is the record's, their running pods those of the project their selector matches), then every other
+    controller whose replicas' containers name it (their images and the selector kept on them; the count is the
+    running replicas, the only one known)."""
+    rows = [
+        ControllerRow(
+            rc.name,
+            tuple(c.image for c in rc.template.spec.containers),
+            rc.selector,
+            rc.replicas,
+            sum(1 for p in observed.pods if p.project == project and _counted(rc.selector, p)),
+        )
+        for project, rc in recorded
+    ]
+    known = {rc.name for _, rc in recorded}
+    replicas: dict[str, list[ObservedPod]] = {}
+    for pod in observed.pods:
+        if pod.controller and pod.controller not in known:
+            replicas.setdefault(pod.controller, []).append(pod)
+    for name, pods in replicas.items():
+        newest = max(pods, key=lambda p: p.created)
+        images = tuple(dict.fromkeys(c.image for c in sorted(newest.apps, key=lambda c: c.container)))
+        selector = read_controller_selector(newest.containers[0].labels)
+        running = sum(1 for p in pods if pod_status(p) == "Running")
+        rows.append(ControllerRow(name, images, selector, running, running))
+    return sorted(rows, key=lambda r: r.name)
+
+
+def _counted(selector: Mapping[str, str], pod: ObservedPod) -> bool:
+    return bool(selector) and matches(selector, pod.labels) and pod_status(pod) == "Running"
+
+
 def controller_rows(desired: Desired, observed: Observed) -> list[ControllerRow]:
     """Controllers live only in the manifests; their running counts come from the observed pods."""
     rows = []
@@ -206,9 +243,13 @@ class EndpointRow:
 
 
 def service_rows(
-    services: Sequence[Service], portals: Mapping[str, str], observed: Mapping[str, str]
+    services: Sequence[Service],
+    portals: Mapping[str, str],
+    observed: Mapping[str, str],
+    seen: Mapping[str, SeenService] | None = None,
 ) -> list[ServiceRow]:
-    """The manifests' services with their portal IPs, then services only the minions' rules still know."""
+    """The manifests' services with their portal IPs, then services only the minions' rules still know (with
+    ``seen``, what their rules tell: selector and ports)."""
     rows = [
         ServiceRow(
             s.name, s.labels, s.selector, portals.get(s.name, ""), tuple(f"{p.port}/{p.protocol}" for p in s.ports)
@@ -216,7 +257,14 @@ def service_rows(
         for s in sorted(services, key=lambda s: s.name)
     ]
     known = {s.name for s in services}
-    rows += [ServiceRow(name, {}, {}, ip, ()) for name, ip in sorted(observed.items()) if name not in known]
+    told = seen or {}
+    rows += [
+        ServiceRow(name, {}, told[name].selector, ip, told[name].ports)
+        if name in told
+        else ServiceRow(name, {}, {}, ip, ())
+        for name, ip in sorted(observed.items())
+        if name not in known
+    ]
     return rows
 
 

@@ -18,6 +18,8 @@ LABEL_HASH = "kubeplay.spec-hash"
 LABEL_CONTROLLER = "kubeplay.controller"
 LABEL_PROJECT = "kubeplay.project"
 """The project whose apply made the container; absent on containers made before projects (DEFAULT_PROJECT)."""
+LABEL_CONTROLLER_SELECTOR = "kubeplay.controller-selector"
+"""A replica's controller's selector, as JSON (absent on replicas made before it was kept)."""
 LABEL_POD_LABELS = "kubeplay.pod-labels"
 LABEL_PORTS = "kubeplay.ports"
 LABEL_SPEC = "kubeplay.spec"
@@ -30,11 +32,16 @@ def container_labels(pod: Pod, container: str, spec_hash: str, project: str) -> 
         LABEL_POD: pod.name,
         LABEL_CONTAINER: container,
         LABEL_HASH: spec_hash,
-        LABEL_POD_LABELS: json.dumps(pod.labels, sort_keys=True, separators=(",", ":")),
+        LABEL_POD_LABELS: _compact(pod.labels),
     }
     if pod.controller:
         labels[LABEL_CONTROLLER] = pod.controller
+        labels[LABEL_CONTROLLER_SELECTOR] = _compact(pod.selector)
     return labels
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def ports_label(pod: Pod) -> str:
@@ -52,8 +59,17 @@ def read_project(labels: Mapping[str, str]) -> str:
 
 
 def read_pod_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    return _read_mapping(labels, LABEL_POD_LABELS)
+
+
+def read_controller_selector(labels: Mapping[str, str]) -> dict[str, str]:
+    """A replica's controller's selector; {} when the container does not carry it."""
+    return _read_mapping(labels, LABEL_CONTROLLER_SELECTOR)
+
+
+def _read_mapping(labels: Mapping[str, str], key: str) -> dict[str, str]:
     try:
-        value = json.loads(labels.get(LABEL_POD_LABELS, "{}"))
+        value = json.loads(labels.get(key, "{}"))
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

@@ -10,6 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
 
 from kubeplay.model import Pod, PodSpec
 from kubeplay.pods.secrets import fingerprint, looks_secret
@@ -43,3 +47,77 @@ def pod_hash(pod: Pod) -> str:
 
 def pod_document(pod: Pod) -> str:
     return spec_document(pod.spec, pod.labels)
+
+
+def spec_from_data(data: object) -> PodSpec:
+    """The PodSpec that ``spec_data(spec, ...)["spec"]`` was made from: its inverse, for a spec kept on the cluster
+    (``spec_hash`` of the result equals the one it was made with). Raises ValueError for data of another shape."""
+    spec = from_data(PodSpec, data)
+    assert isinstance(spec, PodSpec)
+    return spec
+
+
+def from_data(kind: Any, data: object) -> object:
+    """``data`` (JSON as dataclasses.asdict wrote it) as a value of the type ``kind``: a model dataclass, a tuple,
+    a dict of strings, a union, a Literal, int, str or bool. Raises ValueError for data of another shape."""
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return _dataclass(kind, data)
+    decode = _DECODERS.get(typing.get_origin(kind))
+    if decode is not None:
+        return decode(kind, data)
+    if kind in (int, str, bool) and type(data) is not kind:
+        raise ValueError(f"expected {kind.__name__}, got {data!r:.40}")
+    return data
+
+
+def _dataclass(kind: type[Any], data: object) -> object:
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object for {kind.__name__}, got {data!r:.40}")
+    hints = typing.get_type_hints(kind)
+    unknown = set(data) - {f.name for f in dataclasses.fields(kind)}
+    if unknown:
+        raise ValueError(f"unknown field {sorted(unknown)[0]!r} in {kind.__name__}")
+    try:
+        return kind(**{name: from_data(hints[name], value) for name, value in data.items()})
+    except TypeError as exc:  # a required field missing
+        raise ValueError(f"{kind.__name__}: {exc}") from None
+
+
+def _tuple(kind: Any, data: object) -> object:
+    if not isinstance(data, list):
+        raise ValueError(f"expected a list, got {data!r:.40}")
+    return tuple(from_data(typing.get_args(kind)[0], item) for item in data)
+
+
+def _strings(kind: Any, data: object) -> object:
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"expected an object of strings, got {data!r:.40}")
+    return {str(k): v for k, v in data.items()}
+
+
+def _union(kind: Any, data: object) -> object:
+    for option in typing.get_args(kind):
+        if option is type(None):
+            if data is None:
+                return None
+            continue
+        try:
+            return from_data(option, data)
+        except ValueError:
+            continue
+    raise ValueError(f"unexpected value {data!r:.40}")
+
+
+def _literal(kind: Any, data: object) -> object:
+    if data not in typing.get_args(kind):
+        raise ValueError(f"unexpected value {data!r:.40}")
+    return data
+
+
+_DECODERS: dict[object, Callable[[Any, object], object]] = {
+    tuple: _tuple,
+    dict: _strings,
+    types.UnionType: _union,
+    typing.Union: _union,
+    typing.Literal: _literal,
+}

@@ -53,14 +53,15 @@ class ServicePlan:
     pod_network: bool
     project: str = DEFAULT_PROJECT
     removed: frozenset[str] | None = None
-    """None (an apply): the project's services are exactly ``services``, its others go. A set (a delete): only
-    these services go, every other service found on the minions stays as it is."""
+    """None (an apply): the project's services are exactly ``services``, its others go. A set (a delete, a kubecfg
+    run): only these services go, ``services`` are written, every other service found on the minions stays as it
+    is."""
 
     def keeps(self, project: str, service: str) -> bool:
         """Whether a service found on a minion is written again as it was read."""
         if self.removed is None:
             return project != self.project
-        return service not in self.removed
+        return service not in self.removed and all(s.name != service for s in self.services)
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,18 @@ def plan_services(
     networks: Mapping[str, MinionNetwork],
     inventory: Inventory,
     project: str = DEFAULT_PROJECT,
+    removed: frozenset[str] | None = None,
 ) -> ServicePlan:
-    """Portals, env and hosts for new containers, and routes. Raises InputError for a service name another project
-    uses, ManifestError for bad or colliding portal IPs and KubeplayError for overlapping pod subnets (with the pod
-    network on)."""
-    others = {n: p for n, p in observed_projects(networks).items() if p != project}
+    """Portals, env and hosts for new containers, and routes. ``removed``: see ``ServicePlan.removed`` (a set: the
+    project's other services on the minions are kept, their portal IPs too). Raises InputError for a service name
+    another project uses, ManifestError for bad or colliding portal IPs and KubeplayError for overlapping pod
+    subnets (with the pod network on)."""
+    wanted = {s.name for s in services}
+    others = {
+        n: p
+        for n, p in observed_projects(networks).items()
+        if p != project or (removed is not None and n not in removed and n not in wanted)
+    }
     taken = [_taken(s, others[s.name]) for s in services if s.name in others]
     if taken:
         raise InputError(taken)
@@ -113,6 +121,7 @@ def plan_services(
         routes=routes,
         pod_network=inventory.pod_network,
         project=project,
+        removed=removed,
     )
 
 
@@ -129,6 +138,16 @@ def _taken(service: Service, project: str) -> Problem:
 def observed_portals(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
     """Service name -> the portal IP kubeplay gave it, as the minions' rules say (most minions win)."""
     return merge_observed(proxy.observed_portals(n.rules) for n in networks.values() if not n.error)
+
+
+def observed_services(networks: Mapping[str, MinionNetwork]) -> dict[str, proxy.SeenService]:
+    """Service name -> what the minions' rules tell of it (portal IP, ports, selector), the first minion's word."""
+    seen: dict[str, proxy.SeenService] = {}
+    for _, n in sorted(networks.items()):
+        if not n.error:
+            for name, service in proxy.observed_services(n.rules).items():
+                seen.setdefault(name, service)
+    return seen
 
 
 def observed_projects(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:

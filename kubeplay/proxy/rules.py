@@ -48,7 +48,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubeplay.model import DEFAULT_PROJECT, Service, ServicePort
+from kubeplay.names import label_key_error, label_value_error
 from kubeplay.proxy.endpoints import Endpoint, endpoints_key, service_port_id
+from kubeplay.selectors import format_selector
 
 PREFIX = "KUBEPLAY-"
 SERVICES_CHAIN = "KUBEPLAY-SERVICES"
@@ -61,9 +63,14 @@ JUMP_COMMENT_PREFIX = "kubeplay "
 """kubeplay's jump rules carry a comment starting with this; a jump someone else added is never touched."""
 MAX_CHAIN_NAME = 28
 """iptables' limit on chain names (XT_EXTENSION_MAXNAMELEN - 1)."""
+MAX_COMMENT = 255
+"""iptables' limit on a comment's bytes (XT_MAX_COMMENT_LEN - 1)."""
+NO_ENDPOINTS = " has no endpoints"
 
 _SERVICE_COMMENT = re.compile(r"^(?:(?P<project>[a-z0-9-]+)/)?(?P<service>[^:\s/]+):\S+ (?P<kind>portal|public) ")
 _PORTAL_COMMENT = re.compile(r"^(?:(?P<project>[a-z0-9-]+)/)?(?P<service>[^:\s/]+):\S+ portal (?P<ip>[0-9.]+)(?:\s|$)")
+_PORTAL_SELECTOR = re.compile(r" portal [0-9.]+ selector (?P<selector>\S+)")
+_PORT_MATCH = re.compile(r" -p (?P<protocol>tcp|udp) .*--dport (?P<port>\d+)")
 _DNAT_TO = re.compile(r" --to-destination (?P<ip>[0-9.]+):")
 _COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
@@ -287,10 +294,11 @@ def _render_service_port(
     project: str,
 ) -> None:
     name = _comment_prefix(project) + service_port_id(service, port)
-    addresses = [(portal, f"{name} portal {portal}")] + [(ip, f"{name} public {ip}") for ip in service.public_ips]
+    addresses = [(portal, _portal_comment(name, portal, service.selector))]
+    addresses += [(ip, f"{name} public {ip}") for ip in service.public_ips]
     if not endpoints:
         for ip, comment in addresses:
-            match = _destination_match(ip, port, f"{comment} has no endpoints")
+            match = _destination_match(ip, port, comment + NO_ENDPOINTS)
             builder.rule("filter", f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable")
         return
     svc = service_chain(service, port)
@@ -308,6 +316,15 @@ def _render_service_port(
     _render_balancing(builder, svc, seps, affinity)
     for sep, endpoint in zip(seps, endpoints, strict=True):
         _render_endpoint(builder, sep, endpoint, affinity)
+
+
+def _portal_comment(name: str, portal: str, selector: Mapping[str, str]) -> str:
+    """``"<name> portal <IP> selector <k=v,...>"``; without the selector where it would make the comment (with
+    " has no endpoints" after it) longer than iptables takes."""
+    comment = f"{name} portal {portal}"
+    with_selector = f"{comment} selector {format_selector(selector)}"
+    fits = len((with_selector + NO_ENDPOINTS).encode()) <= MAX_COMMENT
+    return with_selector if selector and fits else comment
 
 
 def _destination_match(ip: str, port: ServicePort, comment: str) -> str:
@@ -403,6 +420,48 @@ def observed_projects(ruleset: Ruleset) -> dict[str, str]:
         if found:
             projects.setdefault(found["service"], found["project"] or DEFAULT_PROJECT)
     return projects
+
+
+@dataclass(frozen=True)
+class SeenService:
+    """A service as one minion's rules tell it: its portal rules' comments and matches."""
+
+    name: str
+    project: str
+    ip: str
+    ports: tuple[str, ...]
+    """"6379/TCP", one per service port, in the rules' order."""
+    selector: Mapping[str, str]
+    """{} when the comments do not carry it (rules written before they did, or a selector too long for them)."""
+
+
+def observed_services(ruleset: Ruleset) -> dict[str, SeenService]:
+    """Service name -> what its portal rules say: project, portal IP, ports, selector."""
+    seen: dict[str, SeenService] = {}
+    for table, chain in (("nat", SERVICES_CHAIN), ("filter", FILTER_CHAIN)):
+        for rule in ruleset.chains.get(table, {}).get(chain, ()):
+            comment = comment_of(rule)
+            found, port = _PORTAL_COMMENT.match(comment), _PORT_MATCH.search(rule)
+            if not found or not port:
+                continue
+            name, ports = found["service"], f"{port['port']}/{port['protocol'].upper()}"
+            before = seen.get(name)
+            if before is None:
+                project = found["project"] or DEFAULT_PROJECT
+                selector = _comment_selector(comment)
+                seen[name] = SeenService(name, project, found["ip"], (ports,), selector)
+            elif ports not in before.ports:
+                seen[name] = SeenService(name, before.project, before.ip, (*before.ports, ports), before.selector)
+    return seen
+
+
+def _comment_selector(comment: str) -> dict[str, str]:
+    """The selector a portal comment carries; {} when it has none or it is no valid selector."""
+    found = _PORTAL_SELECTOR.search(comment)
+    pairs = [item.partition("=") for item in found["selector"].split(",")] if found else []
+    if any(not eq or label_key_error(key) or label_value_error(value) for key, eq, value in pairs):
+        return {}
+    return {key: value for key, _, value in pairs}
 
 
 def kept_services(ruleset: Ruleset, keep: Callable[[str, str], bool]) -> list[KeptService]:

@@ -199,7 +199,8 @@ def test_desired_spec_of_a_standalone_pod_is_that_pod() -> None:
 def test_desired_spec_of_a_replica_is_its_controllers_template() -> None:
     replica = pod("redisController-bcdfg", controller="redisController")
     spec = desired_spec(observed_pod(Seen(replica)), Desired((REDIS,), (RC,)))
-    assert spec == Pod("redisController-bcdfg", {"name": "redis"}, REDIS.spec, RC.source, controller="redisController")
+    expected = Pod("redisController-bcdfg", {"name": "redis"}, REDIS.spec, RC.source, "redisController", RC.selector)
+    assert spec == expected
 
 
 def test_desired_spec_of_a_pod_no_longer_wanted_is_none() -> None:

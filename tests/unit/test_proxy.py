@@ -290,7 +290,7 @@ def test_only_portal_public_and_jump_rules_carry_comments() -> None:
     ]
     assert sorted(set(commented)) == [
         "kubeplay service traffic requiring SNAT",
-        "web:80 portal 10.0.0.5",
+        "web:80 portal 10.0.0.5 selector app=web",
         "web:80 public 192.0.2.7",
     ]
     assert all(
@@ -302,8 +302,8 @@ def test_service_without_endpoints_is_rejected_in_the_filter_table() -> None:
     empty = service("empty", [ServicePort(53, 53, protocol="UDP")], public_ips=("192.0.2.7",))
     rules = proxy.render([empty], {"empty": "10.0.0.9"}, {})
     assert rules.chains["filter"][proxy.FILTER_CHAIN] == (
-        '-A KUBEPLAY-FILTER -d 10.0.0.9/32 -p udp -m comment --comment "empty:53 portal 10.0.0.9 has no endpoints"'
-        " -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable",
+        '-A KUBEPLAY-FILTER -d 10.0.0.9/32 -p udp -m comment --comment "empty:53 portal 10.0.0.9 selector app=empty'
+        ' has no endpoints" -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable',
         '-A KUBEPLAY-FILTER -d 192.0.2.7/32 -p udp -m comment --comment "empty:53 public 192.0.2.7 has no endpoints"'
         " -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable",
     )
@@ -372,3 +372,23 @@ def test_merged_rejects_a_chain_defined_twice() -> None:
 )
 def test_comment_of(rule: str, comment: str) -> None:
     assert proxy.comment_of(rule) == comment
+
+
+def test_a_services_portal_ports_and_selector_are_read_back_from_its_rules() -> None:
+    web = service("web", [ServicePort(80, 8080, name="http"), ServicePort(53, 53, "UDP", "dns")])
+    empty = service("empty", [ServicePort(6379, 6379)])
+    rules = proxy.render([web, empty], {"web": "10.0.0.5", "empty": "10.0.0.9"}, {"web:http": endpoints_of(2)})
+    seen = proxy.observed_services(rules)
+    assert seen == {
+        "web": proxy.SeenService("web", "default", "10.0.0.5", ("80/TCP", "53/UDP"), {"app": "web"}),
+        "empty": proxy.SeenService("empty", "default", "10.0.0.9", ("6379/TCP",), {"app": "empty"}),
+    }
+
+
+def test_a_selector_too_long_for_an_iptables_comment_is_left_out_of_it() -> None:
+    long = service("web", [ServicePort(80, 80)])
+    long = Service(long.name, {}, {f"key{i}": "v" * 60 for i in range(4)}, long.ports, long.source)
+    rules = proxy.render([long], {"web": "10.0.0.5"}, {}, project="shop")
+    (reject,) = rules.chains["filter"][proxy.FILTER_CHAIN]
+    assert proxy.comment_of(reject) == "shop/web:80 portal 10.0.0.5 has no endpoints"
+    assert proxy.observed_services(rules)["web"].selector == {}

@@ -149,3 +149,23 @@ def test_rules_in_another_backend_than_dockers_are_refused() -> None:
     assert "another backend" in backend_problem(nft_with_legacy_docker)
     both_here = nft_with_legacy_docker + "*nat\n:DOCKER - [0:0]\nCOMMIT\n"
     assert backend_problem(both_here) == ""
+
+
+def test_a_partial_run_keeps_the_projects_other_services_their_rules_and_their_portals() -> None:
+    """kubecfg mode (``removed`` given): only the services named go, the planned ones are written, every other
+    service of the project stays as read, and its portal IP is never given to a planned one."""
+    applied = proxy.render([WEB, REDIS], {"web": "10.0.7.7", "redis-master": "10.0.0.11"}, {}, project="kubecfg")
+    mine = Service("cache", {}, {"app": "cache"}, (ServicePort(6379, 6379),), Source("cache.json"), "10.0.7.7")
+    read = networks("m1", m1=applied)
+    with pytest.raises(KubeplayError, match=r"10\.0\.7\.7"):  # web's address is web's
+        plan_services([mine], cluster(minion(1)), read, inventory(), "kubecfg", removed=frozenset())
+    free = Service("cache", {}, {"app": "cache"}, (ServicePort(6379, 6379),), Source("cache.json"))
+    plan = plan_services([free], cluster(minion(1)), read, inventory(), "kubecfg", removed=frozenset({"redis-master"}))
+    assert plan.portals["cache"] not in ("10.0.7.7", "10.0.0.11")
+    assert (plan.keeps("kubecfg", "web"), plan.keeps("kubecfg", "redis-master"), plan.keeps("kubecfg", "cache")) == (
+        True,
+        False,
+        False,
+    )
+    (sync,) = plan_sync(plan, {"m1": minion(1)}, [], read)
+    assert set(proxy.observed_portals(sync.desired)) == {"web", "cache"}
