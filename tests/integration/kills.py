@@ -103,6 +103,8 @@ class Recovery:
     """The exit code of a third apply with --detailed-exitcode: 0 when nothing was left to change."""
     problems: tuple[str, ...]
     """How the cluster differs from exactly the desired pods and volumes."""
+    said: str = ""
+    """The last lines the apply after the kill printed, when it did not exit 0 (for the failure's message)."""
 
     @property
     def converged(self) -> bool:
@@ -180,13 +182,14 @@ class KillLab:
     def _recover(self, kill: Kill, killed: bool, target: Target) -> Recovery:
         started = time.monotonic()
         recovery = self.apply(target)
-        recovery.communicate(timeout=300)
+        output, _ = recovery.communicate(timeout=300)
         seconds = time.monotonic() - started
         check = self.apply(target, "--detailed-exitcode")
         check.communicate(timeout=300)
         self.target = target
         problems = tuple(self.problems(target))
-        return Recovery(kill, killed, recovery.returncode, seconds, check.returncode, problems)
+        said = "" if recovery.returncode == 0 else "\n".join(output.splitlines()[-8:])
+        return Recovery(kill, killed, recovery.returncode, seconds, check.returncode, problems, said)
 
     def expected_hash(self, target: Target) -> str:
         (rc,) = reconcile.load([str(self.write(target))], str(self.inventory), {}, None).desired.controllers

@@ -21,7 +21,7 @@ def test_one_apply_after_a_kill_at_any_of_twenty_moments_converges_exactly(lab: 
     recoveries = list(runs.run(KILLS))
     assert len(recoveries) == 20
     failed = [
-        f"{r.kill}: apply exited {r.code}, then --detailed-exitcode {r.check_code}; {list(r.problems)}"
+        f"{r.kill}: apply exited {r.code}, then --detailed-exitcode {r.check_code}; {list(r.problems)}\n{r.said}"
         for r in recoveries
         if not r.converged
     ]
