@@ -503,7 +503,7 @@ def carry_out(
         options.waiting.sleep(options.waiting.drain)
     results = _run_pods(inputs, seen, run, options, view.progress, on_event, _reroute(rules))
     if results:
-        _sync_network(inputs, seen, run, rules, options, view)
+        _sync_network(seen, run, rules, options, view)
     return Outcome(run, results=tuple(results), syncs=rules.syncs, network=(*unread, *rules.results))
 
 
@@ -553,14 +553,12 @@ def _run_pods(
     )
 
 
-def _sync_network(
-    inputs: Inputs, seen: Observation, run: RunPlan, rules: ClusterRules, options: ApplyOptions, view: ApplyView
-) -> None:
+def _sync_network(seen: Observation, run: RunPlan, rules: ClusterRules, options: ApplyOptions, view: ApplyView) -> None:
     """Endpoints of the pods as they are after the pods changed, written where they differ."""
     now = relist(seen.observed, seen.connections, options.forks)
     acted = {(a.minion, a.pod) for a in run.pods.actions}
     serving = serving_pods(now.pods, set(run.probe_failures) - acted)
-    syncs = plan_sync(run.services, now.minions, serving, rules.networks, inputs.limit)
+    syncs = rules.planned(serving)
     if any(s.changes for s in syncs):
         view.network_planned(syncs, check=False)
     rules.write(syncs, serving, "proxy rules")

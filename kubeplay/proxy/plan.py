@@ -5,9 +5,12 @@ Pure: reading and writing the minions is kubeplay.proxy.sync's part. In one appl
 1. ``plan_services``, before the pods are planned: portal IPs (the ones already on the minions are kept), the
    env vars and /etc/hosts names of new containers, and the pod network's routes (overlapping pod subnets raise
    here, before anything changes);
-2. the pods are planned and executed, new containers getting ``ServicePlan.env`` and ``ServicePlan.hosts``;
-3. ``plan_sync``, with the pods as they are after that: endpoints, then per minion the proxy rules plus the pod
-   network's forward rules, and the ``ip route`` commands. A minion already in sync gets nothing written.
+2. the pods are planned; ``plan_sync`` with the pods that stay (services first): endpoints, then per minion the
+   proxy rules plus the pod network's forward rules, and the ``ip route`` commands, written before any pod
+   changes. A minion already in sync gets nothing written;
+3. the pods are executed, new containers getting ``ServicePlan.env`` and ``ServicePlan.hosts`` (a rollout step
+   plans the endpoints again as its pods come and go);
+4. ``plan_sync`` with the pods as they are after that, written where it differs from what was written before.
 
 A minion that could not be reached is never touched, and the others keep kubeplay's routes to addresses that
 are not a reachable minion's (its pod subnet, most likely) and the forward rules for them.

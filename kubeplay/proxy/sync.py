@@ -163,7 +163,7 @@ class ClusterRules:
         say: Say,
         report: Callable[[NetworkResult], None] = _no_report,
     ) -> None:
-        self.plan = plan
+        self.services = plan
         self.minions = minions
         self.networks = dict(networks)
         self.connections = connections
@@ -180,8 +180,6 @@ class ClusterRules:
     def write(self, syncs: Sequence[MinionSync], serving: Sequence[ObservedPod], what: str) -> list[NetworkResult]:
         """Write ``syncs`` (planned for ``serving``, e.g. the ones already shown) where they differ."""
         self.serving = {(p.minion, p.name): p for p in serving}
-        if self.last:
-            syncs = [replace(s, route_commands=()) for s in syncs]
         written = write(syncs, self.connections, self.say, self.forks, what)
         failed = {r.minion for r in written if not r.ok and r.what == what}
         for s in syncs:
@@ -194,9 +192,15 @@ class ClusterRules:
         self.results += written
         return written
 
+    def planned(self, pods: Sequence[ObservedPod]) -> tuple[MinionSync, ...]:
+        """Every minion's rules with exactly ``pods`` as the endpoints (of the services that select them), from the
+        rules as last written; the route changes only until the first write."""
+        syncs = plan_sync(self.services, self.minions, pods, self.networks, self.limit)
+        return tuple(replace(s, route_commands=()) for s in syncs) if self.last else syncs
+
     def serve(self, pods: Sequence[ObservedPod], what: str = "proxy rules") -> list[NetworkResult]:
-        """Make exactly ``pods`` the endpoints (of the services that select them) on every minion."""
-        return self.write(plan_sync(self.plan, self.minions, pods, self.networks, self.limit), pods, what)
+        """Make exactly ``pods`` the endpoints on every minion, writing where the rules differ."""
+        return self.write(self.planned(pods), pods, what)
 
     def reroute(
         self, serve: Sequence[ObservedPod], stop: Sequence[ObservedPod], what: str = "proxy rules"
