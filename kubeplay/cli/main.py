@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity_args(apply)
     apply.set_defaults(func=command("apply"))
 
-    get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints")
+    get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints, minions")
     get.add_argument(
         "kind",
         choices=[
@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
             "svc",
             "endpoints",
             "ep",
+            "minions",
+            "minion",
+            "nodes",
+            "node",
+            "no",
         ],
     )
     get.add_argument(

@@ -46,6 +46,7 @@ from typing import Protocol
 from kubeplay.model import Minion, ObservedMinion, ObservedPod, Pod
 from kubeplay.model import Protocol as PortProtocol
 from kubeplay.pods.hostpaths import host_path_refusal
+from kubeplay.pods.labels import read_requests
 
 HostPort = tuple[int, PortProtocol]
 SpreadGroup = tuple[str, str]
@@ -104,10 +105,12 @@ class PlacedPod:
 
     @classmethod
     def observed(cls, pod: ObservedPod, desired: Pod | None = None) -> PlacedPod:
-        """An observed pod; its requests come from ``desired`` (observation does not carry them yet)."""
+        """An observed pod; its requests come from ``desired``, else from the spec kept on its infra container."""
         host_ports = tuple((p.host_port, p.protocol) for p in pod.ports if p.host_port)
-        cpu = desired.spec.cpu if desired else 0
-        memory = desired.spec.memory if desired else 0
+        infra = pod.infra
+        cpu, memory = (
+            (desired.spec.cpu, desired.spec.memory) if desired else read_requests(infra.labels if infra else {})
+        )
         return cls(pod.name, pod.minion, pod.labels, host_ports, cpu, memory, pod.controller)
 
 
