@@ -9,14 +9,14 @@ HTTP connection is then one `docker system dial-stdio` channel on that same SSH 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
 from docker.transport.sshconn import SSHConnectionPool, SSHHTTPAdapter
 
-from kubeplay.connectors.base import ContainerConfig, ContainerSummary, DaemonFacts, ExecResult
+from kubeplay.connectors.base import ContainerConfig, ContainerState, ContainerSummary, DaemonFacts, ExecResult
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 
 if TYPE_CHECKING:
@@ -81,6 +81,41 @@ def _translated() -> Iterator[None]:
         raise DockerError(str(exc.explanation or exc)) from exc
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerError(str(exc) or type(exc).__name__) from exc
+
+
+@contextmanager
+def _no_read_timeout(api: docker.APIClient) -> Iterator[None]:
+    """Requests sent meanwhile wait as long as it takes between two chunks (a followed log may stay quiet for hours):
+    docker-py gives each request the client's timeout, which urllib3 applies to every read of the response."""
+    kept = api.timeout
+    api.timeout = None
+    try:
+        yield
+    finally:
+        api.timeout = kept
+
+
+_NEVER = "0001-01-01T00:00:00Z"
+"""Docker's time for "not yet"."""
+
+
+def container_state(inspected: dict[str, Any]) -> ContainerState:
+    """A container's runs from Docker's inspect document, tolerant of missing fields."""
+    state = inspected.get("State") or {}
+
+    def when(key: str) -> str:
+        value = str(state.get(key) or "")
+        return "" if value.startswith(_NEVER[:10]) else value
+
+    return ContainerState(
+        status=str(state.get("Status") or ""),
+        exit_code=int(state.get("ExitCode") or 0),
+        started_at=when("StartedAt"),
+        finished_at=when("FinishedAt"),
+        restart_count=int(inspected.get("RestartCount") or 0),
+        error=str(state.get("Error") or ""),
+        oom_killed=bool(state.get("OOMKilled")),
+    )
 
 
 def container_summary(entry: dict[str, Any]) -> ContainerSummary:
@@ -229,5 +264,32 @@ class DockerClient:
             data = self.api.logs(container_id, stdout=True, stderr=True, tail=tail)
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
 
+    def log_stream(self, container_id: str, tail: int | None, since: float | None, follow: bool) -> Iterator[bytes]:
+        with _translated(), _no_read_timeout(self.api) if follow else nullcontext():
+            stream = self.api.logs(
+                container_id,
+                stdout=True,
+                stderr=True,
+                stream=True,
+                follow=follow,
+                tail="all" if tail is None else tail,
+                since=since if since and since > 0 else None,
+            )
+        return _chunks(stream)
+
+    def container_state(self, container_id: str) -> ContainerState:
+        with _translated():
+            return container_state(self.api.inspect_container(container_id))
+
     def close(self) -> None:
         self.api.close()
+
+
+def _chunks(stream: Any) -> Iterator[bytes]:
+    """A log stream's chunks, Docker's errors translated; the HTTP response is closed when the iterator is."""
+    try:
+        with _translated():
+            for chunk in stream:
+                yield bytes(chunk)
+    finally:
+        stream.close()

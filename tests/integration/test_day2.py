@@ -6,18 +6,12 @@ Every test starts from a lab without kubeplay pods and leaves none behind (the `
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import PROJECT, ROOT, SEED, Lab, Run, kubeplay
+from tests.integration.conftest import PROJECT, Lab, Run, kubeplay
 
 pytestmark = pytest.mark.integration
 
