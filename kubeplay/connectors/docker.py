@@ -9,7 +9,7 @@ HTTP connection is then one `docker system dial-stdio` channel on that same SSH 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -81,18 +81,6 @@ def _translated() -> Iterator[None]:
         raise DockerError(str(exc.explanation or exc)) from exc
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerError(str(exc) or type(exc).__name__) from exc
-
-
-@contextmanager
-def _no_read_timeout(api: docker.APIClient) -> Iterator[None]:
-    """Requests sent meanwhile wait as long as it takes between two chunks (a followed log may stay quiet for hours):
-    docker-py gives each request the client's timeout, which urllib3 applies to every read of the response."""
-    kept = api.timeout
-    api.timeout = None
-    try:
-        yield
-    finally:
-        api.timeout = kept
 
 
 _NEVER = "0001-01-01T00:00:00Z"
@@ -265,7 +253,8 @@ class DockerClient:
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
 
     def log_stream(self, container_id: str, tail: int | None, since: float | None, follow: bool) -> Iterator[bytes]:
-        with _translated(), _no_read_timeout(self.api) if follow else nullcontext():
+        # docker-py turns the read timeout off on a log stream's socket: a followed log may stay quiet for hours
+        with _translated():
             stream = self.api.logs(
                 container_id,
                 stdout=True,
