@@ -34,7 +34,7 @@ from kubeplay.errors import InputError, KubeplayError
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
 
-VERB_MODULES: tuple[str, ...] = ("logs", "exec")
+VERB_MODULES: tuple[str, ...] = ("logs", "exec", "describe")
 """Modules of kubeplay.cli that register more verbs: each has ``add_parsers(sub: Subparsers) -> None`` (argparse
 only; the verb's body is named with args.command, imported when it runs)."""
 

@@ -434,6 +434,12 @@ def minions(rows: Sequence[MinionRow], output: str) -> None:
     out.print(table)
 
 
+def described(lines: Sequence[str]) -> None:
+    """A `describe` block: its lines as they are (control characters escaped)."""
+    for line in lines:
+        out.print(printable(line), markup=False)
+
+
 def _dump(doc: dict[str, Any], output: str) -> None:
     if output == "json":
         out.print_json(json.dumps(doc))
