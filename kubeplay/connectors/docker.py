@@ -9,7 +9,7 @@ HTTP connection is then one `docker system dial-stdio` channel on that same SSH 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -275,10 +275,12 @@ class DockerClient:
 
 
 def _chunks(stream: Any) -> Iterator[bytes]:
-    """A log stream's chunks, Docker's errors translated; the HTTP response is closed when the iterator is."""
+    """A log stream's chunks, Docker's errors translated; the HTTP response is closed when the iterator is (over
+    SSH docker-py cannot cancel a stream: its `dial-stdio` channel then ends when the connection is closed)."""
     try:
         with _translated():
             for chunk in stream:
                 yield bytes(chunk)
     finally:
-        stream.close()
+        with suppress(docker.errors.DockerException):
+            stream.close()

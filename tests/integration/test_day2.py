@@ -5,13 +5,22 @@ Every test starts from a lab without kubeplay pods and leaves none behind (the `
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import PROJECT, Lab, Run, kubeplay
+from tests.integration.conftest import PROJECT, ROOT, SEED, Lab, Run, kubeplay
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +86,137 @@ def test_get_minions_rows_show_capacity_and_the_requests_of_the_pods_placed(lab:
     count = sum(1 for on in where.values() if on == busy)
     assert row[2:6] == ["yes", "no", str(count), f"{250 * count}m/{lab.docker(0).info()['NCPU']}"]
     assert row[6].startswith(f"{64 * count}Mi/")
+
+
+# --- describe -------------------------------------------------------------------------------------------------------
+
+
+def test_describe_names_the_taken_host_port_for_each_replica_that_fits_nowhere(lab: Lab, tmp_path: Path) -> None:
+    template = {
+        "metadata": {"labels": {"app": "cache"}},
+        "spec": {"containers": [redis_container(ports=[{"containerPort": 6379, "hostPort": 8080}])]},
+    }
+    rc = manifest(
+        "ReplicationController", "cache", {"replicas": lab.size + 1, "selector": {"app": "cache"}, "template": template}
+    )
+    path = write(tmp_path / "cache" / "cache.yaml", rc)
+    before = kubeplay("describe", "rc", "cache", "-f", str(path), "-p", PROJECT, inventory=lab.inventory)
+    assert before.code == EXIT_OK, before.stderr
+    assert before.stdout.count("not created yet: the next apply creates it") == lab.size
+    assert f"{lab.size} minions: {lab.size} port 8080/TCP taken" in before.stdout  # by the replicas placed before it
+
+    assert apply(lab, path).code == EXIT_ERROR  # the extra replica is unschedulable
+    run = kubeplay("describe", "rc", "cache", "-f", str(path), "-p", PROJECT, inventory=lab.inventory)
+    assert run.code == EXIT_OK, run.stderr
+    assert f"Replicas:       {lab.size + 1} desired, {lab.size} live, {lab.size} running" in run.stdout
+    pending = run.stdout.split("Pending replicas:\n", 1)[1].splitlines()
+    assert len(pending) == 1 + lab.size, run.stdout
+    assert pending[0].endswith(f": unschedulable: {lab.size} minions: {lab.size} port 8080/TCP taken")
+    assert sorted(pending[1:]) == [f"    {m.name}: port 8080/TCP taken" for m in lab.layout.minions]
+
+    name = pending[0].split(":")[0].strip()
+    pod = kubeplay("describe", "pod", name, "-f", str(path), "-p", PROJECT, inventory=lab.inventory)
+    assert pod.code == EXIT_OK, pod.stderr
+    assert "Status:         Pending" in pod.stdout and "port 8080/TCP taken" in pod.stdout
+
+    running = next(p for p in pod_minions(lab) if p.startswith("cache-"))
+    placed = kubeplay("describe", "pod", running, inventory=lab.inventory)
+    assert placed.code == EXIT_OK, placed.stderr
+    assert f"Minion:         {pod_minions(lab)[running]}/" in placed.stdout
+    assert "Restarts:   0" in placed.stdout and "State:      running" in placed.stdout
+
+    missing = kubeplay("describe", "pod", "nope", inventory=lab.inventory)
+    assert (missing.code, missing.stdout) == (EXIT_ERROR, "")
+    assert "no pod named nope" in missing.stderr
+
+
+# --- logs and exec --------------------------------------------------------------------------------------------------
+
+
+def test_logs_of_the_seeds_redis_pod_show_redis_starting(lab: Lab) -> None:
+    assert kubeplay("apply", "-f", str(SEED / "redis.json"), "--yes", inventory=lab.inventory).code == EXIT_OK
+    deadline = time.monotonic() + 20
+    while True:
+        run = kubeplay("logs", "redis", inventory=lab.inventory)
+        assert run.code == EXIT_OK, run.stderr
+        if "Ready to accept connections" in run.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert "Redis is starting" in run.stdout and "Ready to accept connections" in run.stdout
+    last = kubeplay("logs", "redis", "--tail", "1", inventory=lab.inventory)
+    assert last.stdout.splitlines() == run.stdout.splitlines()[-1:]
+    assert kubeplay("logs", "redis", "--since", "1h", inventory=lab.inventory).stdout == run.stdout
+
+
+def test_logs_follow_goes_on_until_interrupted(lab: Lab) -> None:
+    assert kubeplay("apply", "-f", str(SEED / "redis.json"), "--yes", inventory=lab.inventory).code == EXIT_OK
+    argv = [sys.executable, "-m", "kubeplay.cli", "logs", "-f", "redis", "-i", str(lab.inventory)]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"Ready to accept connections" not in seen and time.monotonic() < deadline:
+        if select.select([proc.stdout], [], [], 1)[0]:
+            seen += os.read(proc.stdout.fileno(), 65536)
+    assert proc.poll() is None, "logs -f ended on its own"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and b"Traceback" not in err, err
+
+
+def test_exec_returns_the_commands_output_and_exit_code(lab: Lab) -> None:
+    assert kubeplay("apply", "-f", "manifests/web.yaml.j2", "--yes", inventory=lab.inventory).code == EXIT_OK
+    inv = ("--inventory", str(lab.inventory))
+    echo = kubeplay("exec", *inv, "web", "-c", "httpd", "--", "echo", "hello", "a b;$(id)")
+    assert (echo.code, echo.stdout) == (EXIT_OK, "hello a b;$(id)\n"), echo.stderr  # no shell on the way
+    failing = kubeplay("exec", *inv, "web", "-c", "httpd", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (failing.code, failing.stdout, failing.stderr) == (3, "out\n", "err\n")
+    typed = kubeplay("exec", *inv, "-i", "web", "-c", "sidecar", "--", "cat", stdin="line one\nline two\n")
+    assert (typed.code, typed.stdout) == (EXIT_OK, "line one\nline two\n")
+    several = kubeplay("exec", *inv, "web", "--", "true")
+    assert (
+        several.code == EXIT_ERROR and "pod web has 2 containers (httpd, sidecar): name one with -c" in several.stderr
+    )
+
+
+def test_exec_with_a_terminal_runs_on_a_pty_of_the_local_windows_size(lab: Lab) -> None:
+    assert kubeplay("apply", "-f", "manifests/web.yaml.j2", "--yes", inventory=lab.inventory).code == EXIT_OK
+    main_fd, terminal_fd = os.openpty()
+    fcntl.ioctl(terminal_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    script = "tty; stty size; read x; echo got:$x; exit 5"
+    argv = [
+        sys.executable,
+        "-m",
+        "kubeplay.cli",
+        "exec",
+        "-t",
+        "-i",
+        "--inventory",
+        str(lab.inventory),
+        "web",
+        "-c",
+        "httpd",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]
+    before = termios.tcgetattr(terminal_fd)
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdin=terminal_fd, stdout=terminal_fd, stderr=terminal_fd, start_new_session=True
+    )
+    seen, typed = b"", False
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if select.select([main_fd], [], [], 0.5)[0]:
+            seen += os.read(main_fd, 65536)
+        if not typed and b"33 101" in seen:
+            os.write(main_fd, b"abc\r")  # raw mode: the remote terminal turns the CR into a line
+            typed = True
+    assert proc.wait(timeout=10) == 5, seen
+    while select.select([main_fd], [], [], 0.2)[0]:
+        seen += os.read(main_fd, 65536)
+    assert b"/dev/pts/" in seen and b"33 101" in seen and b"got:abc" in seen, seen
+    assert termios.tcgetattr(terminal_fd) == before  # the local terminal is restored
+    os.close(main_fd)
+    os.close(terminal_fd)
