@@ -338,7 +338,8 @@ def describe_pod(name: str, inputs: reconcile.Inputs, seen: reconcile.Observatio
     reason = pending_reason(name, _plan(inputs, seen)) if declared else None
     if declared is None or reason is None:
         raise NotDescribed(_not_found("pod", name, observed.unreachable, inputs))
-    return pending_pod_block(declared, reason)
+    unknown = [line("Note", f"{m} unreachable: it may be there") for m in observed.unreachable]
+    return [*pending_pod_block(declared, reason), *unknown]
 
 
 def describe_controller(name: str, inputs: reconcile.Inputs, seen: reconcile.Observation) -> Lines:

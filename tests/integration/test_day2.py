@@ -99,7 +99,8 @@ def test_describe_names_the_taken_host_port_for_each_replica_that_fits_nowhere(l
     rc = manifest(
         "ReplicationController", "cache", {"replicas": lab.size + 1, "selector": {"app": "cache"}, "template": template}
     )
-    path = write(tmp_path / "cache" / "cache.yaml", rc)
+    service = manifest("Service", "cachesvc", {"selector": {"app": "cache"}, "ports": [{"port": 6379}]})
+    path = write(tmp_path / "cache" / "cache.yaml", rc, service)
     before = kubeplay("describe", "rc", "cache", "-f", str(path), "-p", PROJECT, inventory=lab.inventory)
     assert before.code == EXIT_OK, before.stderr
     assert before.stdout.count("not created yet: the next apply creates it") == lab.size
@@ -124,6 +125,12 @@ def test_describe_names_the_taken_host_port_for_each_replica_that_fits_nowhere(l
     assert placed.code == EXIT_OK, placed.stderr
     assert f"Minion:         {pod_minions(lab)[running]}/" in placed.stdout
     assert "Restarts:   0" in placed.stdout and "State:      running" in placed.stdout
+    assert "Services:       cachesvc (10." in placed.stdout  # its rules send traffic to the pod
+
+    described = kubeplay("describe", "svc", "cachesvc", "-f", str(path), "-p", PROJECT, inventory=lab.inventory)
+    assert described.code == EXIT_OK, described.stderr
+    endpoints = next(line for line in described.stdout.splitlines() if line.startswith("Endpoints:"))
+    assert endpoints.count(":6379 (cache-") == lab.size and "Pending" not in described.stdout
 
     missing = kubeplay("describe", "pod", "nope", inventory=lab.inventory)
     assert (missing.code, missing.stdout) == (EXIT_ERROR, "")

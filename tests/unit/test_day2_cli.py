@@ -151,6 +151,20 @@ def test_describe_rc_with_the_manifests_counts_its_replicas(
     assert "Pending replicas:" in out and "not created yet: the next apply creates it" in out
 
 
+def test_get_minions_lists_an_unreachable_minion_and_exits_4(
+    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, conns = shop
+    held = len({c.config.labels["kubeplay.pod"] for c in conns["m1"].fake_docker.held.values()})
+    FakeConnection.down.append("m2")  # type: ignore[attr-defined]
+    capsys.readouterr()
+    assert kp(folder, "get", "nodes") == EXIT_UNREACHABLE
+    out, err = capsys.readouterr()
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["m1"][2:5] == ["yes", "no", str(held)] and rows["m2"][2:5] == ["no", "no", "?"]
+    assert "m2 unreachable" in err
+
+
 # --- argument types -------------------------------------------------------------------------------------------
 
 
