@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,16 @@ from tests.unit.test_reconcile import INVENTORY, MANIFESTS, connect_to
 EXIT_OK, EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 4, 5
 
 
+@dataclass
+class Shop:
+    folder: Path
+    conns: dict[str, FakeConnection]
+    down: list[str]
+    """Minions that cannot be reached from now on."""
+
+
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, FakeConnection]]:
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Shop:
     """Two in-memory minions holding MANIFESTS applied (pod redis, two web replicas, service web)."""
     (tmp_path / "shop").mkdir()
     (tmp_path / "shop" / "app.yaml").write_text(MANIFESTS)
@@ -38,9 +47,8 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[st
         return connect_to(conns, down)
 
     monkeypatch.setattr(reconcile, "connector", connector)
-    monkeypatch.setattr(FakeConnection, "down", down, raising=False)
     assert kp(tmp_path, "apply", "-f", str(tmp_path / "shop"), "--yes") == EXIT_OK
-    return tmp_path, conns
+    return Shop(tmp_path, conns, down)
 
 
 def kp(folder: Path, verb: str, *argv: str, inventory: str = "-i") -> int:
@@ -53,9 +61,9 @@ def where(conns: dict[str, FakeConnection], container: str) -> FakeConnection:
 
 
 def test_logs_prints_the_containers_lines_and_passes_tail_and_since_on(
-    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
+    shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder, conns = shop
+    folder, conns = shop.folder, shop.conns
     docker = where(conns, "kp_redis_redis").fake_docker
     docker.written["kp_redis_redis"] = ["Server initialized", "Ready to accept connections"]
     capsys.readouterr()
@@ -67,20 +75,20 @@ def test_logs_prints_the_containers_lines_and_passes_tail_and_since_on(
 
 
 def test_logs_of_an_unknown_pod_fails_and_is_unknown_while_a_minion_is_down(
-    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
+    shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder, _ = shop
+    folder = shop.folder
     assert kp(folder, "logs", "nope") == EXIT_ERROR
     assert "pod nope not found on any minion" in capsys.readouterr().err
-    FakeConnection.down.append("m2")  # type: ignore[attr-defined]
+    shop.down.append("m2")
     assert kp(folder, "logs", "nope") == EXIT_UNREACHABLE
     assert "m2 unreachable: it may be there" in capsys.readouterr().err
 
 
 def test_exec_runs_docker_exec_of_the_pods_container_and_returns_the_commands_exit_code(
-    shop: tuple[Path, dict[str, FakeConnection]], monkeypatch: pytest.MonkeyPatch
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder, conns = shop
+    folder, conns = shop.folder, shop.conns
     conn = where(conns, "kp_redis_redis")
     conn.answers = [Answer(exit_code=3)]
     container_id = conn.fake_docker.named("kp_redis_redis").id
@@ -95,25 +103,23 @@ def test_exec_runs_docker_exec_of_the_pods_container_and_returns_the_commands_ex
 
 
 def test_exec_names_the_containers_when_the_one_named_is_not_there(
-    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
+    shop: Shop, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder, conns = shop
+    folder, conns = shop.folder, shop.conns
     assert kp(folder, "exec", "redis", "-c", "nope", "--", "true", inventory="--inventory") == EXIT_ERROR
     assert "pod redis has no container 'nope'; its containers: redis" in capsys.readouterr().err
     assert all(c.attached == [] for c in conns.values())
 
 
-def test_exec_without_a_command_is_a_usage_error(shop: tuple[Path, dict[str, FakeConnection]]) -> None:
-    folder, _ = shop
+def test_exec_without_a_command_is_a_usage_error(shop: Shop) -> None:
+    folder = shop.folder
     with pytest.raises(SystemExit) as exited:
         kp(folder, "exec", "redis", inventory="--inventory")
     assert exited.value.code == EXIT_USAGE
 
 
-def test_describe_pod_shows_its_minion_containers_and_runs(
-    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    folder, conns = shop
+def test_describe_pod_shows_its_minion_containers_and_runs(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, conns = shop.folder, shop.conns
     conn = where(conns, "kp_redis_redis")
     conn.fake_docker.states["kp_redis_redis"] = ContainerState(
         "exited", 3, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", 2
@@ -126,10 +132,8 @@ def test_describe_pod_shows_its_minion_containers_and_runs(
     assert "Liveness:   none declared" in out
 
 
-def test_describe_of_an_unknown_name_fails_clearly(
-    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    folder, _ = shop
+def test_describe_of_an_unknown_name_fails_clearly(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = shop.folder
     assert kp(folder, "describe", "pod", "nope") == EXIT_ERROR
     assert "error: no pod named nope on the cluster" in capsys.readouterr().err
     assert kp(folder, "describe", "rc", "web") == EXIT_ERROR  # controllers live in the manifests
@@ -138,10 +142,8 @@ def test_describe_of_an_unknown_name_fails_clearly(
     assert "minion m9 is not in the inventory" in capsys.readouterr().err
 
 
-def test_describe_rc_with_the_manifests_counts_its_replicas(
-    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    folder, _ = shop
+def test_describe_rc_with_the_manifests_counts_its_replicas(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = shop.folder
     manifests = folder / "shop" / "app.yaml"
     manifests.write_text(MANIFESTS.replace("replicas: 2", "replicas: 3"))
     capsys.readouterr()
@@ -151,12 +153,10 @@ def test_describe_rc_with_the_manifests_counts_its_replicas(
     assert "Pending replicas:" in out and "not created yet: the next apply creates it" in out
 
 
-def test_get_minions_lists_an_unreachable_minion_and_exits_4(
-    shop: tuple[Path, dict[str, FakeConnection]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    folder, conns = shop
+def test_get_minions_lists_an_unreachable_minion_and_exits_4(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, conns = shop.folder, shop.conns
     held = len({c.config.labels["kubeplay.pod"] for c in conns["m1"].fake_docker.held.values()})
-    FakeConnection.down.append("m2")  # type: ignore[attr-defined]
+    shop.down.append("m2")
     capsys.readouterr()
     assert kp(folder, "get", "nodes") == EXIT_UNREACHABLE
     out, err = capsys.readouterr()
