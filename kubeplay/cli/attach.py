@@ -15,7 +15,7 @@ import termios
 import time
 import tty
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 from kubeplay import reconcile
@@ -89,14 +89,10 @@ def logs(args: argparse.Namespace) -> int:
     try:
         with located(args) as found:
             stream = found.connection.docker().log_stream(found.container.id, args.tail, since, args.follow)
-            try:
+            with closing(stream):
                 for chunk in stream:
                     out.write(chunk)
                     out.flush()
-            finally:
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()
     except ContainerNotFound as exc:
         render.error(str(exc))
         return exc.code

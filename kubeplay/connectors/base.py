@@ -7,7 +7,7 @@ SDK error crosses this boundary (``connectors/docker.py`` is the one implementat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -196,10 +196,12 @@ class DockerOps(Protocol):
         """The last ``tail`` lines the container wrote, stdout and stderr."""
         ...
 
-    def log_stream(self, container_id: str, tail: int | None, since: float | None, follow: bool) -> Iterator[bytes]:
+    def log_stream(
+        self, container_id: str, tail: int | None, since: float | None, follow: bool
+    ) -> Generator[bytes, None, None]:
         """What the container wrote, stdout and stderr as Docker interleaves them, as it comes: its last ``tail``
         lines (None: all), written after ``since`` (seconds since the epoch; None: from the start); with ``follow``,
-        then what it writes until it stops or the iterator is closed (no read timeout)."""
+        then what it writes until it stops or the generator is closed (no read timeout)."""
         ...
 
     def container_state(self, container_id: str) -> ContainerState:

@@ -8,7 +8,7 @@ HTTP connection is then one `docker system dial-stdio` channel on that same SSH 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
@@ -252,7 +252,9 @@ class DockerClient:
             data = self.api.logs(container_id, stdout=True, stderr=True, tail=tail)
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
 
-    def log_stream(self, container_id: str, tail: int | None, since: float | None, follow: bool) -> Iterator[bytes]:
+    def log_stream(
+        self, container_id: str, tail: int | None, since: float | None, follow: bool
+    ) -> Generator[bytes, None, None]:
         # docker-py turns the read timeout off on a log stream's socket: a followed log may stay quiet for hours
         with _translated():
             stream = self.api.logs(
@@ -274,7 +276,7 @@ class DockerClient:
         self.api.close()
 
 
-def _chunks(stream: Any) -> Iterator[bytes]:
+def _chunks(stream: Any) -> Generator[bytes, None, None]:
     """A log stream's chunks, Docker's errors translated; the HTTP response is closed when the iterator is (over
     SSH docker-py cannot cancel a stream: its `dial-stdio` channel then ends when the connection is closed)."""
     try:

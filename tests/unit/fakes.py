@@ -8,7 +8,7 @@ removed container takes nothing else with it), records every call, and fails a c
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubeplay.connectors.base import (
@@ -193,13 +193,15 @@ class FakeDocker:
         self._call("logs", self._container(container_id).config.name)
         return ""
 
-    def log_stream(self, container_id: str, tail: int | None, since: float | None, follow: bool) -> Iterator[bytes]:
+    def log_stream(
+        self, container_id: str, tail: int | None, since: float | None, follow: bool
+    ) -> Generator[bytes, None, None]:
         """The container's ``written`` lines (``since`` and ``follow`` are recorded, not simulated)."""
         name = self._container(container_id).config.name
         self._call("log_stream", name)
         self.log_requests.append((name, tail, since, follow))
         lines = self.written.get(name, [])
-        return iter([f"{line}\n".encode() for line in (lines if tail is None else lines[len(lines) - tail :])])
+        return (f"{line}\n".encode() for line in (lines if tail is None else lines[len(lines) - tail :]))
 
     def container_state(self, container_id: str) -> ContainerState:
         found = self._container(container_id)

@@ -155,7 +155,7 @@ def test_a_log_stream_yields_its_chunks_and_closing_it_never_fails() -> None:
     api = LogsAPI()
     stream = DockerClient(api).log_stream("abc", None, None, True)
     assert next(stream) == b"one\n"
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     assert Closing.closed
     _, (cid, options) = api.asked[0]
     assert cid == "abc" and dict(options)["follow"] is True and dict(options)["tail"] == "all"
