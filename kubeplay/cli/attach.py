@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import termios
 import time
@@ -98,6 +99,8 @@ def logs(args: argparse.Namespace) -> int:
         return exc.code
     except KeyboardInterrupt:  # how -f ends: no message
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader had enough (| head): as cat does, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (nothing left to flush at exit)
     return EXIT_OK
 
 
@@ -132,6 +135,8 @@ def raw_terminal(fd: int) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+"""What a shell reports for a program its reader went away from (141)."""
 NO_TTY = "unable to use a TTY: the input is not a terminal; running without one"
 
 
@@ -162,6 +167,9 @@ def exec_command(args: argparse.Namespace) -> int:
     except ContainerNotFound as exc:
         render.error(str(exc))
         return exc.code
+    except BrokenPipeError:  # the reader went away (| head): end as a program killed by SIGPIPE does, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     if code < 0:
         render.error(f"the command in pod {args.pod} ended without an exit status (killed by a signal?)")
         return EXIT_ERROR
