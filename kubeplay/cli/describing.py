@@ -200,8 +200,10 @@ def controller_block(rc: ReplicationController, pods: Sequence[ObservedPod], pla
     placed with the reason (for one that fits nowhere, the scheduler's reason per minion)."""
     live = sorted((p for p in pods if matches(rc.selector, p.labels)), key=lambda p: p.name)
     running = sum(1 for p in live if views.pod_status(p) == "Running")
+    created = {a.pod for a in plan.actions if a.verb == "create" and a.desired and a.desired.controller == rc.name}
     pending = sorted(
-        {n for n in [*plan.unschedulable, *(a.pod for a in plan.actions if a.verb == "create")] if _replica_of(rc, n)}
+        created
+        | {n for n in plan.unschedulable if _replica_of(rc, n)}
         | {new.name for step in plan.rollout if step.controller == rc.name for new, _ in step.create}
     )
     lines = [
@@ -343,7 +345,7 @@ def describe_pod(name: str, inputs: reconcile.Inputs, seen: reconcile.Observatio
 
 
 def describe_controller(name: str, inputs: reconcile.Inputs, seen: reconcile.Observation) -> Lines:
-    if not inputs.desired.controllers:
+    if inputs.desired == Desired():  # no manifests given
         raise NotDescribed(CONTROLLERS_LIVE_IN_MANIFESTS)
     rc = next((rc for rc in inputs.desired.controllers if rc.name == name), None)
     if rc is None:
