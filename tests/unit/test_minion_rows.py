@@ -11,8 +11,9 @@ import jsonschema
 import pytest
 
 from kubeplay.cli import render, views
-from kubeplay.model import Container, ObservedPod
-from kubeplay.planner.scheduler import PlacedPod
+from kubeplay.model import Container, Desired, ObservedPod
+from kubeplay.planner.pods import Options, plan_pods
+from kubeplay.planner.scheduler import PlacedPod, get_scheduler
 from kubeplay.pods.labels import LABEL_SPEC, read_probes, read_requests
 from kubeplay.pods.spechash import pod_document
 from kubeplay.quantities import format_cpu, format_memory
@@ -80,3 +81,14 @@ def test_cpu_is_shown_in_cores_or_millicores(millicores: int, shown: str) -> Non
 )
 def test_memory_is_shown_with_a_binary_suffix(size: int, shown: str) -> None:
     assert format_memory(size) == shown
+
+
+def test_another_projects_pod_holds_its_requests_for_the_scheduler() -> None:
+    """Its manifests are not given, so the requests come from the spec kept on its infra container."""
+    other = replace(sized("theirs", 1500, 0), project="other")
+    observed = cluster(other, minions=("m1",))
+    inv = inventory("m1")
+    inv = replace(inv, minions=(replace(inv.minions[0], cpu=2000),))
+    mine = pod("mine", Container("main", "busybox", cpu=1000), labels={"app": "mine"})
+    plan = plan_pods(Desired(pods=(mine,)), observed, inv, Options(get_scheduler("default"), project="shop"))
+    assert plan.unschedulable == {"mine": "1 minion: 1 insufficient cpu"}
