@@ -157,6 +157,7 @@ CONTROLLERS_LIVE_IN_MANIFESTS = (
     "name them with -f, e.g. kubeplay get rc -f manifests/"
 )
 SERVICE_KINDS = ("services", "service", "svc")
+MINION_KINDS = ("minions", "minion", "nodes", "node", "no")
 ENDPOINT_KINDS = ("endpoints", "ep")
 
 
@@ -203,7 +204,10 @@ def _show(
     project: str | None,
 ) -> None:
     desired, observed = inputs.desired, seen.observed
-    if kind in CONTROLLER_KINDS:
+    if kind in MINION_KINDS:
+        minions = views.minion_rows(inputs.inventory, observed)
+        render.minions([r for r in minions if selector is None or selector.matches(r.labels)], output)
+    elif kind in CONTROLLER_KINDS:
         render.controllers(views.controller_rows(desired, observed), output)
     elif kind in SERVICE_KINDS:
         known = observed_portals(seen.networks)
