@@ -89,3 +89,18 @@ def _number(value: int | float | str) -> Decimal:
     if value > MAX_QUANTITY:
         raise ValueError("invalid quantity: too large (at most 10^30)")
     return Decimal(str(value))
+
+
+def format_cpu(millicores: int) -> str:
+    """Millicores as a person reads them: whole cores as a number ("2"), else millicores ("1500m")."""
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def format_memory(size: int) -> str:
+    """Bytes with the largest binary suffix that leaves at least 1, to one decimal where it is not whole ("512Mi",
+    "3.8Gi", "100")."""
+    for suffix, factor in reversed(_BINARY.items()):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f}{suffix}" if size % factor == 0 else f"{value:.1f}{suffix}"
+    return str(size)

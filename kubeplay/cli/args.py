@@ -65,9 +65,10 @@ MAX_TIMEOUT = 3600.0
 MAX_UNAVAILABLE = 10_000
 
 
-def inventory_args(p: argparse.ArgumentParser) -> None:
+def inventory_args(p: argparse.ArgumentParser, short: bool = True) -> None:
+    """-i/--inventory and -e; without ``short``, --inventory only (where -i means something else: exec's stdin)."""
     p.add_argument(
-        "-i",
+        *(["-i"] if short else []),
         "--inventory",
         default=DEFAULT_INVENTORY,
         help="inventory file or folder, Ansible INI or YAML (default: $KUBEPLAY_INVENTORY, else inventory/lab.ini)",

@@ -155,6 +155,7 @@ def _shown(on_event: reconcile.EventSink) -> reconcile.EventSink:
 
 CONTROLLER_KINDS = ("replicationcontrollers", "replicationcontroller", "rc")
 SERVICE_KINDS = ("services", "service", "svc")
+MINION_KINDS = ("minions", "minion", "nodes", "node", "no")
 ENDPOINT_KINDS = ("endpoints", "ep")
 
 
@@ -205,7 +206,10 @@ def _show(
     """``live`` (no -f): controllers and services as the cluster tells them (kubecfg's records, container labels,
     the rules' comments)."""
     desired, observed = inputs.desired, seen.observed
-    if kind in CONTROLLER_KINDS and live:
+    if kind in MINION_KINDS:
+        minions = views.minion_rows(inputs.inventory, observed)
+        render.minions([r for r in minions if selector is None or selector.matches(r.labels)], output)
+    elif kind in CONTROLLER_KINDS and live:
         merged = records.merge(records.read(seen.connections, forks))
         recorded = [(r.project, o) for v, r in merged.records.items() if isinstance(o := merged.objects.get(v), RC)]
         render.controllers(views.live_controller_rows(observed, recorded), output)

@@ -36,7 +36,17 @@ from kubeplay.errors import InputError, KubeplayError
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
 
-VERB_MODULES: tuple[str, ...] = ("scale", "run", "rollout", "export", "graph", "kubecfg")
+VERB_MODULES: tuple[str, ...] = (
+    "scale",
+    "run",
+    "rollout",
+    "export",
+    "graph",
+    "kubecfg",
+    "logs",
+    "exec",
+    "describe",
+)
 """Modules of kubeplay.cli that register more verbs: each has ``add_parsers(sub: Subparsers) -> None`` (argparse
 only; the verb's body is named with args.command, imported when it runs)."""
 
@@ -97,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity_args(apply)
     apply.set_defaults(func=command("apply"))
 
-    get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints")
+    get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints, minions")
     get.add_argument(
         "kind",
         choices=[
@@ -112,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
             "svc",
             "endpoints",
             "ep",
+            "minions",
+            "minion",
+            "nodes",
+            "node",
+            "no",
         ],
     )
     get.add_argument(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -16,8 +16,9 @@ from rich.markup import escape
 from rich.prompt import Confirm
 from rich.table import Table
 
-from kubeplay.cli.views import ControllerRow, EndpointRow, PodRow, ServiceRow, recap_rows
+from kubeplay.cli.views import ControllerRow, EndpointRow, MinionRow, PodRow, ServiceRow, recap_rows
 from kubeplay.pods.diff import spec_diff
+from kubeplay.quantities import format_cpu, format_memory
 from kubeplay.selectors import format_selector
 
 if TYPE_CHECKING:
@@ -394,6 +395,51 @@ def endpoints(rows: Sequence[EndpointRow], output: str) -> None:
     for r in rows:
         table.add_row(escape(r.name), escape(",".join(r.endpoints) or "<none>"))
     out.print(table)
+
+
+MINIONS_SCHEMA = 1
+"""The version of `get minions -o json`'s layout (kubeplay/schemas/minions.schema.json), raised as APPLY_SCHEMA is."""
+
+
+def allocation(allocated: int | None, capacity: int, unit: Callable[[int], str]) -> str:
+    """ "allocated/capacity", "?" for what is unknown (an unreachable minion's pods, a capacity never observed)."""
+    return f"{'?' if allocated is None else unit(allocated)}/{unit(capacity) if capacity else '?'}"
+
+
+def minion_cells(r: MinionRow, wide: bool = False) -> list[str]:
+    """A minion's cells in `get minions` (the block of `describe minion` shows the same)."""
+    cells = [
+        r.name,
+        r.address,
+        "yes" if r.reachable else "no",
+        "yes" if r.cordoned else "no",
+        "?" if r.pods is None else str(r.pods),
+        allocation(r.cpu_allocated, r.cpu_capacity, format_cpu),
+        allocation(r.memory_allocated, r.memory_capacity, format_memory),
+        format_selector(r.labels),
+    ]
+    return [*cells, r.pod_subnet, r.error] if wide else cells
+
+
+MINION_COLUMNS = ["Name", "Address", "Reachable", "Cordoned", "Pods", "CPU", "Memory", "Labels"]
+"""CPU and Memory: allocated (the requests of the pods on the minion) / capacity."""
+
+
+def minions(rows: Sequence[MinionRow], output: str) -> None:
+    if output in ("json", "yaml"):
+        _dump({"schema": MINIONS_SCHEMA, "kind": "MinionList", "items": [r.as_dict() for r in rows]}, output)
+        return
+    wide = output == "wide"
+    table = _table([*MINION_COLUMNS, *(["Pod subnet", "Error"] if wide else [])])
+    for r in rows:
+        table.add_row(*(escape(printable(c)) for c in minion_cells(r, wide)))
+    out.print(table)
+
+
+def described(lines: Sequence[str]) -> None:
+    """A `describe` block: its lines as they are (control characters escaped)."""
+    for line in lines:
+        out.print(printable(line), markup=False)
 
 
 def _dump(doc: dict[str, Any], output: str) -> None:

@@ -7,8 +7,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kubeplay.kubelet.execute import Result
-from kubeplay.model import Desired, Inventory, Observed, ObservedPod, ReplicationController, Service
+from kubeplay.model import (
+    Desired,
+    Inventory,
+    Minion,
+    Observed,
+    ObservedMinion,
+    ObservedPod,
+    ReplicationController,
+    Service,
+)
 from kubeplay.planner.pods import Plan
+from kubeplay.planner.scheduler import PlacedPod, minion_info
 from kubeplay.pods.labels import read_controller_selector
 from kubeplay.proxy.endpoints import compute_endpoints
 from kubeplay.proxy.rules import SeenService
@@ -271,3 +281,65 @@ def service_rows(
 def endpoint_rows(services: Sequence[Service], pods: Sequence[ObservedPod]) -> list[EndpointRow]:
     found = compute_endpoints(services, pods)
     return [EndpointRow(key, tuple(str(e) for e in found[key])) for key in sorted(found)]
+
+
+@dataclass(frozen=True)
+class MinionRow:
+    """One minion as `get minions` shows it. Capacity as the scheduler sees it (the inventory's kubeplay_cpu and
+    kubeplay_memory, else what the minion's Docker reports; 0: unknown); allocated: the requests of the pods on it,
+    None (like pods) when it could not be reached."""
+
+    name: str
+    address: str
+    reachable: bool
+    cordoned: bool
+    pods: int | None
+    cpu_capacity: int
+    """Millicores."""
+    cpu_allocated: int | None
+    memory_capacity: int
+    """Bytes."""
+    memory_allocated: int | None
+    labels: dict[str, str]
+    pod_subnet: str = ""
+    error: str = ""
+    """Why it could not be reached."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "address": self.address,
+            "reachable": self.reachable,
+            "cordoned": self.cordoned,
+            "pods": self.pods,
+            "cpu": {"capacity": self.cpu_capacity, "allocated": self.cpu_allocated},
+            "memory": {"capacity": self.memory_capacity, "allocated": self.memory_allocated},
+            "labels": self.labels,
+            "podSubnet": self.pod_subnet,
+            "error": self.error,
+        }
+
+
+def minion_row(minion: Minion, observed: ObservedMinion | None) -> MinionRow:
+    info = minion_info(minion, observed)
+    reachable = observed is not None and observed.reachable
+    pods = [PlacedPod.observed(p) for p in observed.pods] if observed is not None and reachable else None
+    return MinionRow(
+        name=minion.name,
+        address=(observed.address if observed is not None else "") or minion.host,
+        reachable=reachable,
+        cordoned=minion.cordoned,
+        pods=None if pods is None else len(pods),
+        cpu_capacity=info.cpu,
+        cpu_allocated=None if pods is None else sum(p.cpu for p in pods),
+        memory_capacity=info.memory,
+        memory_allocated=None if pods is None else sum(p.memory for p in pods),
+        labels=dict(minion.labels),
+        pod_subnet=observed.bridge_subnet if observed is not None else "",
+        error=observed.error if observed is not None else "",
+    )
+
+
+def minion_rows(inventory: Inventory, observed: Observed) -> list[MinionRow]:
+    """Every minion of the inventory, in its order."""
+    return [minion_row(m, observed.minions.get(m.name)) for m in inventory.minions]

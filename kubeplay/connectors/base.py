@@ -7,7 +7,7 @@ SDK error crosses this boundary (``connectors/docker.py`` is the one implementat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -122,6 +122,44 @@ class ExecResult:
     output: str
 
 
+@dataclass(frozen=True)
+class ContainerState:
+    """What Docker keeps of a container's runs (GET /containers/{id}/json: State, RestartCount)."""
+
+    status: str
+    """created, running, paused, restarting, removing, exited, dead."""
+    exit_code: int
+    """Of its last run; Docker resets it to 0 when the container starts again."""
+    started_at: str
+    """RFC 3339; "" when it never started."""
+    finished_at: str
+    """RFC 3339; "" when it never stopped."""
+    restart_count: int
+    """How often Docker's restart policy restarted it."""
+    error: str = ""
+    oom_killed: bool = False
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """A pseudo-terminal for a program run by MinionConnection.attach: its type and its size, asked again while the
+    program runs (a resized window is passed on)."""
+
+    term: str
+    size: Callable[[], tuple[int, int]]
+    """(columns, rows) now."""
+
+
+@dataclass(frozen=True)
+class LocalStreams:
+    """The file descriptors of this process a program on a minion is attached to."""
+
+    stdin: int | None
+    """None: the program's input is closed."""
+    stdout: int = 1
+    stderr: int = 2
+
+
 class DockerOps(Protocol):
     """What kubeplay needs of a minion's Docker daemon. Failures raise ``DockerError`` (``DockerNotFound`` for a
     container, image or volume that does not exist)."""
@@ -175,6 +213,18 @@ class DockerOps(Protocol):
         """The last ``tail`` lines the container wrote, stdout and stderr."""
         ...
 
+    def log_stream(
+        self, container_id: str, tail: int | None, since: float | None, follow: bool
+    ) -> Generator[bytes, None, None]:
+        """What the container wrote, stdout and stderr as Docker interleaves them, as it comes: its last ``tail``
+        lines (None: all), written after ``since`` (seconds since the epoch; None: from the start); with ``follow``,
+        then what it writes until it stops or the generator is closed (no read timeout)."""
+        ...
+
+    def container_state(self, container_id: str) -> ContainerState:
+        """How the container runs and ran: state, last exit code and when, restarts."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -202,6 +252,14 @@ class MinionConnection(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def attach(self, argv: Sequence[str], streams: LocalStreams, terminal: Terminal | None) -> int:
+        """Run a program on the minion wired to this process's ``streams`` until it exits, and return its exit code:
+        what is read from ``streams.stdin`` goes to its input (end of file closes it), its output comes back as it
+        is written. With ``terminal``, on a pseudo-terminal of that type and size (its output, stderr included, on
+        ``streams.stdout``; the caller puts the local terminal in raw mode). argv is quoted, never interpreted by a
+        shell. Raises ConnectionFailed when the program cannot be started."""
+        ...
 
     def spawn(self, argv: Sequence[str]) -> HeldProcess:
         """Start a program on the minion that lives as long as the run wants: it reads its stdin, which ends when
@@ -233,6 +291,9 @@ class ConnectionWrapper:
 
     def spawn(self, argv: Sequence[str]) -> HeldProcess:
         return self.conn.spawn(argv)
+
+    def attach(self, argv: Sequence[str], streams: LocalStreams, terminal: Terminal | None) -> int:
+        return self.conn.attach(argv, streams, terminal)
 
     def close(self) -> None:
         self.conn.close()

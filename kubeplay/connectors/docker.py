@@ -8,8 +8,8 @@ HTTP connection is then one `docker system dial-stdio` channel on that same SSH 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -18,6 +18,7 @@ from docker.transport.sshconn import SSHConnectionPool, SSHHTTPAdapter
 
 from kubeplay.connectors.base import (
     ContainerConfig,
+    ContainerState,
     ContainerSummary,
     DaemonFacts,
     ExecResult,
@@ -88,6 +89,29 @@ def _translated() -> Iterator[None]:
         raise DockerError(str(exc.explanation or exc)) from exc
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerError(str(exc) or type(exc).__name__) from exc
+
+
+_NEVER = "0001-01-01T00:00:00Z"
+"""Docker's time for "not yet"."""
+
+
+def container_state(inspected: dict[str, Any]) -> ContainerState:
+    """A container's runs from Docker's inspect document, tolerant of missing fields."""
+    state = inspected.get("State") or {}
+
+    def when(key: str) -> str:
+        value = str(state.get(key) or "")
+        return "" if value.startswith(_NEVER[:10]) else value
+
+    return ContainerState(
+        status=str(state.get("Status") or ""),
+        exit_code=int(state.get("ExitCode") or 0),
+        started_at=when("StartedAt"),
+        finished_at=when("FinishedAt"),
+        restart_count=int(inspected.get("RestartCount") or 0),
+        error=str(state.get("Error") or ""),
+        oom_killed=bool(state.get("OOMKilled")),
+    )
 
 
 def container_summary(entry: dict[str, Any]) -> ContainerSummary:
@@ -251,5 +275,37 @@ class DockerClient:
             data = self.api.logs(container_id, stdout=True, stderr=True, tail=tail)
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
 
+    def log_stream(
+        self, container_id: str, tail: int | None, since: float | None, follow: bool
+    ) -> Generator[bytes, None, None]:
+        # docker-py turns the read timeout off on a log stream's socket: a followed log may stay quiet for hours
+        with _translated():
+            stream = self.api.logs(
+                container_id,
+                stdout=True,
+                stderr=True,
+                stream=True,
+                follow=follow,
+                tail="all" if tail is None else tail,
+                since=since if since and since > 0 else None,
+            )
+        return _chunks(stream)
+
+    def container_state(self, container_id: str) -> ContainerState:
+        with _translated():
+            return container_state(self.api.inspect_container(container_id))
+
     def close(self) -> None:
         self.api.close()
+
+
+def _chunks(stream: Any) -> Generator[bytes, None, None]:
+    """A log stream's chunks, Docker's errors translated; the HTTP response is closed when the iterator is (over
+    SSH docker-py cannot cancel a stream: its `dial-stdio` channel then ends when the connection is closed)."""
+    try:
+        with _translated():
+            for chunk in stream:
+                yield bytes(chunk)
+    finally:
+        with suppress(docker.errors.DockerException):
+            stream.close()

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kubeplay.connectors.base import HELD_EXIT_WAIT, CommandResult, DockerOps, HeldProcess
+from kubeplay.connectors.base import HELD_EXIT_WAIT, CommandResult, DockerOps, HeldProcess, LocalStreams, Terminal
 from kubeplay.model import Minion
 
 if TYPE_CHECKING:
@@ -57,6 +57,15 @@ class LocalConnection:
     def close(self) -> None:
         if self._docker is not None:
             self._docker.close()
+
+    def attach(self, argv: Sequence[str], streams: LocalStreams, terminal: Terminal | None) -> int:
+        """The program runs on this machine's own streams: with ``terminal`` they are the local terminal itself."""
+        env = {**os.environ, "DOCKER_HOST": self._docker_host, **({"TERM": terminal.term} if terminal else {})}
+        stdin = subprocess.DEVNULL if streams.stdin is None else streams.stdin
+        proc = subprocess.run(
+            list(argv), stdin=stdin, stdout=streams.stdout, stderr=streams.stderr, env=env, check=False
+        )
+        return proc.returncode
 
     def spawn(self, argv: Sequence[str]) -> HeldProcess:
         env = {**os.environ, "DOCKER_HOST": self._docker_host}

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
+import select
 import shlex
 import shutil
 import time
@@ -25,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import paramiko
 
-from kubeplay.connectors.base import HELD_EXIT_WAIT, CommandResult, DockerOps, HeldProcess
+from kubeplay.connectors.base import (
+    HELD_EXIT_WAIT,
+    CommandResult,
+    DockerOps,
+    HeldProcess,
+    LocalStreams,
+    Terminal,
+)
 from kubeplay.connectors.knownhosts import (
     SYSTEM_KNOWN_HOSTS,
     USER_KNOWN_HOSTS,
@@ -384,6 +393,69 @@ class SSHConnection:
         except (paramiko.SSHException, OSError) as exc:
             raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
         return _ChannelProcess(chan)
+
+    def attach(self, argv: Sequence[str], streams: LocalStreams, terminal: Terminal | None) -> int:
+        command = shlex.join(argv)
+        try:
+            chan = self._transport.open_session(timeout=CONNECT_TIMEOUT)
+            if terminal is not None:
+                columns, rows = terminal.size()
+                chan.get_pty(term=terminal.term, width=columns, height=rows)
+            chan.exec_command(command)
+        except (paramiko.SSHException, OSError) as exc:
+            raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
+        try:
+            return pump(chan, streams, terminal)
+        finally:
+            chan.close()
+
+
+POLL_SECONDS = 0.2
+"""How often an attached program's window size is looked at when nothing else happens."""
+
+
+def pump(chan: paramiko.Channel, streams: LocalStreams, terminal: Terminal | None) -> int:
+    """Copy the local input to the channel and its output (stdout, stderr) to the local streams until the program
+    has exited and everything it wrote is copied; pass a resized window on. The program's exit code (-1 when it
+    ended without one, e.g. killed by a signal)."""
+    size = terminal.size() if terminal is not None else None
+    stdin = streams.stdin
+    if stdin is None:
+        chan.shutdown_write()
+    while not (chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready()):
+        waited_on = [chan.fileno()] if stdin is None else [chan.fileno(), stdin]
+        ready, _, _ = select.select(waited_on, [], [], POLL_SECONDS)
+        if terminal is not None and (now := terminal.size()) != size:
+            size = now
+            chan.resize_pty(width=now[0], height=now[1])
+        copied = _copy_output(chan, streams)
+        if stdin is not None and stdin in ready:
+            data = os.read(stdin, 65536)
+            if data:
+                chan.sendall(data)
+            else:  # end of the local input: the program's input ends too
+                chan.shutdown_write()
+                stdin = None
+        elif not copied and chan.eof_received:  # output done, exit status on its way: wait without spinning
+            chan.status_event.wait(POLL_SECONDS)
+    return chan.recv_exit_status()
+
+
+def _copy_output(chan: paramiko.Channel, streams: LocalStreams) -> bool:
+    """Write what the channel holds of the program's stdout and stderr to the local streams; whether there was any."""
+    copied = False
+    while chan.recv_ready():
+        _write_all(streams.stdout, chan.recv(65536))
+        copied = True
+    while chan.recv_stderr_ready():
+        _write_all(streams.stderr, chan.recv_stderr(65536))
+        copied = True
+    return copied
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def _drain(chan: paramiko.Channel) -> tuple[bytes, bytes]:

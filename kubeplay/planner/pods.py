@@ -62,6 +62,8 @@ class Plan:
     rollout: tuple[PlacedStep, ...] = ()
     """Rolling update steps, run one by one after the actions."""
     unschedulable: dict[str, str] = field(default_factory=dict)
+    misfits: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    """Unschedulable pod -> minion -> why that minion is no candidate (what ``unschedulable`` summarises)."""
     failures: tuple[Failure, ...] = ()
     notes: tuple[str, ...] = ()
     unreachable: dict[str, str] = field(default_factory=dict)
@@ -242,6 +244,7 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
         actions=tuple(actions),
         rollout=rollout.steps,
         unschedulable={**schedule.unschedulable, **rollout.unschedulable},
+        misfits={**schedule.misfits, **rollout.misfits},
         failures=tuple(b.failures),
         notes=(*replicas.notes, *b.notes),
         unreachable={name: observed.minions[name].error for name in observed.unreachable if name not in refused},

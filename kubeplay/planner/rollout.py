@@ -16,7 +16,7 @@ rollout there, so the later steps are not placed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from kubeplay.model import ObservedPod, Pod
 from kubeplay.planner.replicas import RolloutStep
@@ -46,6 +46,8 @@ class RolloutPlacement:
     """Every step; the new pods of the steps after the first that does not fit are not placed."""
     unschedulable: dict[str, str]
     """New replica name -> why it fits nowhere, even with its step's old pods removed first."""
+    misfits: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    """New replica name -> minion -> why that minion is no candidate (Schedule.misfits), for ``unschedulable``."""
 
 
 def place_rollout(
@@ -71,7 +73,7 @@ def place_rollout(
         placed_steps.append(_placed_step(step, schedule.placements, in_place))
         if schedule.unschedulable:  # the rollout stops here: the later steps are not placed
             placed_steps.extend(_placed_step(later, {}, in_place=False) for later in steps[n + 1 :])
-            return RolloutPlacement(tuple(placed_steps), dict(schedule.unschedulable))
+            return RolloutPlacement(tuple(placed_steps), dict(schedule.unschedulable), dict(schedule.misfits))
         cluster = [*without_old, *_placed(step, schedule)]
     return RolloutPlacement(tuple(placed_steps), {})
 

@@ -46,6 +46,7 @@ from typing import Protocol
 from kubeplay.model import Minion, ObservedMinion, ObservedPod, Pod
 from kubeplay.model import Protocol as PortProtocol
 from kubeplay.pods.hostpaths import host_path_refusal
+from kubeplay.pods.labels import read_requests
 
 HostPort = tuple[int, PortProtocol]
 SpreadGroup = tuple[str, str]
@@ -104,10 +105,12 @@ class PlacedPod:
 
     @classmethod
     def observed(cls, pod: ObservedPod, desired: Pod | None = None) -> PlacedPod:
-        """An observed pod; its requests come from ``desired`` (observation does not carry them yet)."""
+        """An observed pod; its requests come from ``desired``, else from the spec kept on its infra container."""
         host_ports = tuple((p.host_port, p.protocol) for p in pod.ports if p.host_port)
-        cpu = desired.spec.cpu if desired else 0
-        memory = desired.spec.memory if desired else 0
+        infra = pod.infra
+        cpu, memory = (
+            (desired.spec.cpu, desired.spec.memory) if desired else read_requests(infra.labels if infra else {})
+        )
         return cls(pod.name, pod.minion, pod.labels, host_ports, cpu, memory, pod.controller)
 
 
@@ -117,6 +120,9 @@ class Schedule:
     """Pod name -> minion name, for every new pod that fits somewhere."""
     unschedulable: dict[str, str]
     """Pod name -> why it fits nowhere, e.g. "3 minions: 2 port 6379/TCP taken, 1 nodeSelector disk=ssd unmet"."""
+    misfits: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    """Pod name -> minion name -> the reason that minion is no candidate, for every pod in ``unschedulable`` (what
+    its summary counts; pods of one class share one mapping)."""
 
 
 class Scheduler(Protocol):
@@ -248,14 +254,17 @@ class _Cluster:
                 return reason
         return None
 
-    def explain(self, cls: _PodClass) -> str:
-        """The reason a pod of the class fits nowhere, counted per minion."""
+    def misfits(self, cls: _PodClass) -> dict[str, str]:
+        """Minion name -> the reason it is no candidate for a pod of the class, for each minion that is not."""
+        found = ((m.name, self.misfit(cls, m)) for m in self.minions.values())
+        return {name: reason for name, reason in found if reason is not None}
+
+    def explain(self, cls: _PodClass) -> tuple[str, dict[str, str]]:
+        """The reason a pod of the class fits nowhere, counted per minion, and each minion's reason."""
         if not self.minions:
-            return "no minions"
-        reasons = Counter(r for r in (self.misfit(cls, m) for m in self.minions.values()) if r is not None)
-        parts = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items(), key=_most_first))
-        noun = "minion" if len(self.minions) == 1 else "minions"
-        return f"{len(self.minions)} {noun}: {parts}"
+            return "no minions", {}
+        misfits = self.misfits(cls)
+        return summarise_misfits(len(self.minions), misfits), misfits
 
     def rank(self, cls: _PodClass, minion: MinionInfo) -> _Rank:
         """Heap entry for a minion, the priorities in order: lower is better; the version tells whether it is
@@ -367,25 +376,33 @@ def least_requested(pod: _PodClass, minion: MinionInfo, cluster: _Cluster) -> fl
     return sum(fractions) / len(fractions) if fractions else 0.0
 
 
+def summarise_misfits(minions: int, misfits: Mapping[str, str]) -> str:
+    """Reasons per minion counted: "3 minions: 2 port 6379/TCP taken, 1 cordoned" (most frequent first)."""
+    reasons = Counter(misfits.values())
+    parts = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items(), key=_most_first))
+    noun = "minion" if minions == 1 else "minions"
+    return f"{minions} {noun}: {parts}"
+
+
 def _most_first(item: tuple[str, int]) -> tuple[int, str]:
     reason, count = item
     return (-count, reason)
 
 
 class _Explanations:
-    """Caches the reason text per class until the next placement changes the cluster."""
+    """Caches the reason text (and each minion's reason) per class until the next placement changes the cluster."""
 
     def __init__(self, cluster: _Cluster) -> None:
         self._cluster = cluster
-        self._cache: dict[_PodClass, tuple[int, str]] = {}
+        self._cache: dict[_PodClass, tuple[int, tuple[str, dict[str, str]]]] = {}
 
-    def __call__(self, cls: _PodClass) -> str:
+    def __call__(self, cls: _PodClass) -> tuple[str, dict[str, str]]:
         cached = self._cache.get(cls)
         if cached and cached[0] == self._cluster.placements:
             return cached[1]
-        text = self._cluster.explain(cls)
-        self._cache[cls] = (self._cluster.placements, text)
-        return text
+        explained = self._cluster.explain(cls)
+        self._cache[cls] = (self._cluster.placements, explained)
+        return explained
 
 
 def _new_pods(pods: Sequence[Pod], cluster: _Cluster) -> list[Pod]:
@@ -432,15 +449,16 @@ def _schedule(
     choose = chooser(cluster)
     placements: dict[str, str] = {}
     unschedulable: dict[str, str] = {}
+    misfits: dict[str, Mapping[str, str]] = {}
     for pod in _new_pods(pods, cluster):
         cls = cluster.pod_class(pod)
         minion = choose(cls)
         if minion is None:
-            unschedulable[pod.name] = explain(cls)
+            unschedulable[pod.name], misfits[pod.name] = explain(cls)
             continue
         cluster.place_pod(minion.name, cls)
         placements[pod.name] = minion.name
-    return Schedule(placements, unschedulable)
+    return Schedule(placements, unschedulable, misfits)
 
 
 def _best_ranked(cluster: _Cluster) -> Chooser:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from kubeplay.model import DEFAULT_PROJECT, Pod, Port
+from kubeplay.model import DEFAULT_PROJECT, Pod, Port, Probe
 
 PREFIX = "kubeplay."
 LABEL_POD = "kubeplay.pod"
@@ -101,3 +101,38 @@ def _number(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"not a port number: {value!r}")
     return value
+
+
+def _kept_containers(labels: Mapping[str, str]) -> list[dict[str, object]]:
+    """The containers of the spec kept on an infra container (LABEL_SPEC), as data; [] when there is none."""
+    try:
+        value = json.loads(labels.get(LABEL_SPEC, "{}"))
+        containers = value["spec"]["containers"] if isinstance(value, dict) else []
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [c for c in containers if isinstance(c, dict)] if isinstance(containers, list) else []
+
+
+def read_requests(labels: Mapping[str, str]) -> tuple[int, int]:
+    """A pod's cpu (millicores) and memory (bytes) requests, from the spec kept on its infra container (what the
+    scheduler counted when it placed the pod); (0, 0) when unknown."""
+    cpu = memory = 0
+    for c in _kept_containers(labels):
+        value_cpu, value_memory = c.get("cpu", 0), c.get("memory", 0)
+        cpu += value_cpu if isinstance(value_cpu, int) and value_cpu > 0 else 0
+        memory += value_memory if isinstance(value_memory, int) and value_memory > 0 else 0
+    return cpu, memory
+
+
+def read_probes(labels: Mapping[str, str]) -> dict[str, Probe]:
+    """Container name -> its liveness probe, from the spec kept on a pod's infra container (none where unknown or
+    not as kubeplay writes it)."""
+    probes = {}
+    for c in _kept_containers(labels):
+        probe = c.get("liveness_probe")
+        if isinstance(probe, dict) and isinstance(c.get("name"), str):
+            try:
+                probes[str(c["name"])] = Probe(**{**probe, "command": tuple(probe.get("command") or ())})
+            except TypeError:
+                continue
+    return probes

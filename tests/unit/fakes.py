@@ -9,18 +9,21 @@ removed container takes nothing else with it), records every call, and fails a c
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubeplay.connectors.base import (
     CommandResult,
     ContainerConfig,
+    ContainerState,
     ContainerSummary,
     DaemonFacts,
     ExecResult,
     HeldProcess,
+    LocalStreams,
     PullListener,
     PullProgress,
+    Terminal,
 )
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 from kubeplay.model import Minion
@@ -86,6 +89,12 @@ class FakeDocker:
     """Every IP given to a container so far: none is given twice."""
     pull_progress: tuple[PullProgress, ...] = ()
     """What a pull streams to its progress listener, line by line."""
+    written: dict[str, list[str]] = field(default_factory=dict)
+    log_requests: list[tuple[str, int | None, float | None, bool]] = field(default_factory=list)
+    """(container name, tail, since, follow) of every log_stream call."""
+    """Container name -> the lines it wrote, oldest first (what log_stream returns)."""
+    states: dict[str, ContainerState] = field(default_factory=dict)
+    """Container name -> what container_state answers (else its state with nothing run yet)."""
 
     def fail(self, method: str, subject: str = "", message: str = "") -> None:
         """Make every later call of method (on subject, or on anything when "") raise DockerError."""
@@ -197,6 +206,21 @@ class FakeDocker:
         self._call("logs", self._container(container_id).config.name)
         return ""
 
+    def log_stream(
+        self, container_id: str, tail: int | None, since: float | None, follow: bool
+    ) -> Generator[bytes, None, None]:
+        """The container's ``written`` lines (``since`` and ``follow`` are recorded, not simulated)."""
+        name = self._container(container_id).config.name
+        self._call("log_stream", name)
+        self.log_requests.append((name, tail, since, follow))
+        lines = self.written.get(name, [])
+        return (f"{line}\n".encode() for line in (lines if tail is None else lines[len(lines) - tail :]))
+
+    def container_state(self, container_id: str) -> ContainerState:
+        found = self._container(container_id)
+        self._call("container_state", found.config.name)
+        return self.states.get(found.config.name, ContainerState(found.state, 0, "", "", 0))
+
     def close(self) -> None:
         pass
 
@@ -280,6 +304,8 @@ class FakeConnection:
         self.held = FakeHeld(held)
         """The lock program spawned last."""
         self.spawned: list[tuple[str, ...]] = []
+        self.attached: list[tuple[tuple[str, ...], bool]] = []
+        """Each program attached to, and whether it had a terminal."""
         self.closed = False
 
     @property
@@ -309,6 +335,12 @@ class FakeConnection:
 
     def close(self) -> None:
         self.closed = True
+
+    def attach(self, argv: Sequence[str], streams: LocalStreams, terminal: Terminal | None) -> int:
+        """Records the program (and whether it had a terminal) and answers the next scripted exit code."""
+        self.attached.append((tuple(argv), terminal is not None))
+        answer = self.answers.pop(0) if self.answers else Answer()
+        return answer.exit_code
 
     def spawn(self, argv: Sequence[str]) -> HeldProcess:
         self.spawned.append(tuple(argv))

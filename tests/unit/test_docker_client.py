@@ -11,8 +11,8 @@ import docker.errors
 import pytest
 import requests
 
-from kubeplay.connectors.base import PullProgress
-from kubeplay.connectors.docker import DockerClient, container_args, host_config_args
+from kubeplay.connectors.base import ContainerState, PullProgress
+from kubeplay.connectors.docker import DockerClient, container_args, container_state, host_config_args
 from kubeplay.errors import DockerError, DockerNotFound
 from kubeplay.pods.dockerspec import app_config, infra_config
 from kubeplay.pods.infra import INFRA_IMAGE
@@ -129,3 +129,51 @@ def test_a_pull_streams_each_line_of_its_progress_to_the_listener() -> None:
         PullProgress("a1", "Download complete"),
         PullProgress("a1", "Extracting"),
     ]
+
+
+def test_a_containers_runs_from_dockers_inspect_document() -> None:
+    inspected = {
+        "RestartCount": 2,
+        "State": {
+            "Status": "exited",
+            "ExitCode": 3,
+            "StartedAt": "2026-11-30T00:00:01.5Z",
+            "FinishedAt": "2026-11-30T00:00:09Z",
+            "OOMKilled": False,
+        },
+    }
+    assert container_state(inspected) == ContainerState(
+        "exited", 3, "2026-11-30T00:00:01.5Z", "2026-11-30T00:00:09Z", 2
+    )
+    never = {"State": {"Status": "created", "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"}}
+    assert container_state(never) == ContainerState("created", 0, "", "", 0)
+    assert container_state({}) == ContainerState("", 0, "", "", 0)
+
+
+class Closing:
+    """A log stream that docker-py cannot cancel (as over SSH)."""
+
+    closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter([b"one\n", b"two\n"])
+
+    def close(self) -> None:
+        Closing.closed = True
+        raise docker.errors.DockerException("Cancellable streams not supported for the SSH protocol")
+
+
+def test_a_log_stream_yields_its_chunks_and_closing_it_never_fails() -> None:
+    class LogsAPI(StubAPI):
+        def logs(self, cid: str, **options: Any) -> Closing:
+            self._answer("logs", cid, tuple(sorted(options.items())))
+            return Closing()
+
+    api = LogsAPI()
+    stream = DockerClient(api).log_stream("abc", None, None, True)
+    assert next(stream) == b"one\n"
+    stream.close()
+    assert Closing.closed
+    _, (cid, options) = api.asked[0]
+    assert cid == "abc" and dict(options)["follow"] is True and dict(options)["tail"] == "all"
+    assert dict(options)["since"] is None

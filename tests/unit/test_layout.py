@@ -97,6 +97,8 @@ def test_at_most_twelve_modules_lie_directly_in_the_package() -> None:
     [
         ["--help"],
         ["apply", "--help"],
+        ["describe", "--help"],
+        ["exec", "--help"],
         ["validate", "-f", "manifests/redis.json", "-i", "tests/unit/data/inventory/cluster-ini/hosts.ini"],
     ],
 )

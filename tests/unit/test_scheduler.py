@@ -14,9 +14,9 @@ from kubeplay.planner.scheduler import (
     SCHEDULERS,
     MinionInfo,
     PlacedPod,
-    Schedule,
     get_scheduler,
     schedule_default,
+    summarise_misfits,
 )
 
 SOURCE = Source("test.yaml")
@@ -145,7 +145,11 @@ PREDICATES = [
 @pytest.mark.parametrize("case", PREDICATES, ids=lambda c: c.id)
 def test_predicates_and_reasons(scheduler: str, case: Case) -> None:
     schedule = get_scheduler(scheduler)(case.pods, case.minions, case.placed, case.spread_selectors)
-    assert schedule == Schedule(case.placements, case.unschedulable)
+    assert (schedule.placements, schedule.unschedulable) == (case.placements, case.unschedulable)
+    assert schedule.misfits.keys() == schedule.unschedulable.keys()
+    for name, misfits in schedule.misfits.items():  # the summary counts exactly the reasons given per minion
+        summary = summarise_misfits(len(case.minions), misfits) if misfits else "no minions"
+        assert schedule.unschedulable[name] == summary
 
 
 PRIORITIES = [
@@ -199,7 +203,7 @@ PRIORITIES = [
 @pytest.mark.parametrize("case", PRIORITIES, ids=lambda c: c.id)
 def test_default_priorities(case: Case) -> None:
     schedule = schedule_default(case.pods, case.minions, case.placed, case.spread_selectors)
-    assert schedule == Schedule(case.placements, case.unschedulable)
+    assert (schedule.placements, schedule.unschedulable) == (case.placements, case.unschedulable)
 
 
 def test_first_fit_packs_onto_the_first_minion_that_fits() -> None:
@@ -335,3 +339,15 @@ def test_privileged_pods_only_go_where_the_inventory_allows_them(scheduler: str)
     nowhere = get_scheduler(scheduler)([privileged], minions[:1], [])
     why = "1 minion: 1 privileged containers not allowed (kubeplay_allow_privileged)"
     assert nowhere.unschedulable == {"priv": why}
+
+
+@pytest.mark.parametrize("scheduler", sorted(SCHEDULERS))
+def test_each_minion_reason_is_reported_for_a_pod_that_fits_nowhere(scheduler: str) -> None:
+    """Replicas placed earlier in the run take the host port; the one left over names each minion's reason."""
+    replicas = [pod(f"web-{i}", ports=[8080], controller="web") for i in range(3)]
+    minions = [minion("m1"), minion("m2"), MinionInfo("m3", cordoned=True)]
+    schedule = get_scheduler(scheduler)(replicas, minions, [])
+    assert len(schedule.placements) == 2
+    (left,) = schedule.unschedulable
+    assert schedule.misfits[left] == {"m1": "port 8080/TCP taken", "m2": "port 8080/TCP taken", "m3": "cordoned"}
+    assert schedule.unschedulable[left] == "3 minions: 2 port 8080/TCP taken, 1 cordoned"
