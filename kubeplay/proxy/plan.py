@@ -22,11 +22,11 @@ from kubeplay.errors import InputError, Problem
 from kubeplay.model import DEFAULT_PROJECT, EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
 from kubeplay.proxy import routes as network
 from kubeplay.proxy import rules as proxy
-from kubeplay.proxy.endpoints import Endpoint, compute_endpoints
+from kubeplay.proxy.endpoints import compute_endpoints
 from kubeplay.proxy.env import hosts_entries, service_environment
 from kubeplay.proxy.portals import allocate_portals, merge_observed
 from kubeplay.proxy.routes import Route
-from kubeplay.proxy.rules import Ruleset
+from kubeplay.proxy.rules import Ruleset, SharedRules
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,7 @@ def plan_sync(
 ) -> tuple[MinionSync, ...]:
     """The rules and route commands of every reachable minion (in ``limit``) whose network could be read."""
     endpoints = compute_endpoints(plan.services, pods)
+    shared = proxy.render_shared(plan.services, plan.portals, endpoints, plan.project)  # once for every minion
     reachable_addresses = {m.address for m in minions.values() if m.reachable and m.address}
     some_unreachable = any(not m.reachable for m in minions.values())
     syncs = []
@@ -163,7 +164,7 @@ def plan_sync(
         if read.error or minion is None or not minion.reachable or (limit is not None and name not in limit):
             continue
         kept = _kept_routes(read.routes, reachable_addresses) if some_unreachable else ()
-        syncs.append(_minion_sync(plan, minion, read, endpoints, list(minions.values()), kept))
+        syncs.append(_minion_sync(plan, minion, read, shared, list(minions.values()), kept))
     return tuple(syncs)
 
 
@@ -176,19 +177,12 @@ def _minion_sync(
     plan: ServicePlan,
     minion: ObservedMinion,
     read: MinionNetwork,
-    endpoints: Mapping[str, Sequence[Endpoint]],
+    shared: SharedRules,
     minions: Sequence[ObservedMinion],
     kept: Sequence[Route],
 ) -> MinionSync:
     others = proxy.kept_services(read.rules, plan.keeps)
-    desired = proxy.render(
-        plan.services,
-        plan.portals,
-        endpoints,
-        local_pod_subnet=minion.bridge_subnet,
-        project=plan.project,
-        kept=others,
-    )
+    desired = proxy.render_minion(shared, minion.bridge_subnet, others)
     wanted: tuple[Route, ...] = ()
     if plan.pod_network:
         subnets = [r.destination for r in kept]
