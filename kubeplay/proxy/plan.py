@@ -15,7 +15,8 @@ are not a reachable minion's (its pod subnet, most likely) and the forward rules
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import functools
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubeplay.errors import InputError, Problem
@@ -156,6 +157,12 @@ def plan_sync(
     """The rules and route commands of every reachable minion (in ``limit``) whose network could be read."""
     endpoints = compute_endpoints(plan.services, pods)
     shared = proxy.render_shared(plan.services, plan.portals, endpoints, plan.project)  # once for every minion
+    observed = list(minions.values())
+
+    @functools.cache
+    def forward(extra_subnets: tuple[str, ...]) -> Ruleset:  # the same for every minion unless routes are kept
+        return network.forward_rules(observed, extra_subnets=extra_subnets)
+
     reachable_addresses = {m.address for m in minions.values() if m.reachable and m.address}
     some_unreachable = any(not m.reachable for m in minions.values())
     syncs = []
@@ -164,7 +171,7 @@ def plan_sync(
         if read.error or minion is None or not minion.reachable or (limit is not None and name not in limit):
             continue
         kept = _kept_routes(read.routes, reachable_addresses) if some_unreachable else ()
-        syncs.append(_minion_sync(plan, minion, read, shared, list(minions.values()), kept))
+        syncs.append(_minion_sync(plan, minion, read, shared, forward, kept))
     return tuple(syncs)
 
 
@@ -178,15 +185,14 @@ def _minion_sync(
     minion: ObservedMinion,
     read: MinionNetwork,
     shared: SharedRules,
-    minions: Sequence[ObservedMinion],
+    forward: Callable[[tuple[str, ...]], Ruleset],
     kept: Sequence[Route],
 ) -> MinionSync:
     others = proxy.kept_services(read.rules, plan.keeps)
     desired = proxy.render_minion(shared, minion.bridge_subnet, others)
     wanted: tuple[Route, ...] = ()
     if plan.pod_network:
-        subnets = [r.destination for r in kept]
-        desired = desired.merged(network.forward_rules(minions, extra_subnets=subnets))
+        desired = desired.merged(forward(tuple(r.destination for r in kept)))
         wanted = plan.routes.get(minion.name, ())
     commands = network.route_commands(read.routes, wanted, keep_via={r.via for r in kept})
     return MinionSync(minion.name, read.rules, desired, tuple(tuple(c) for c in commands))

@@ -91,21 +91,21 @@ class Ruleset:
         return tuple(sorted(set(self.chains) | set(self.jumps)))
 
     def merged(self, other: Ruleset) -> Ruleset:
-        """Both rulesets in one (e.g. the proxy's and the pod network's); a chain defined twice is an error."""
-        builder = _RulesetBuilder()
-        for ruleset in (self, other):
-            for table, chains in ruleset.chains.items():
-                for chain, rules in chains.items():
-                    if chain in builder.chains.get(table, {}):
-                        raise ValueError(f"chain {chain} in table {table} is defined twice")
-                    builder.declare(table, chain)
-                    for rule in rules:
-                        builder.rule(table, rule)
-            for table, jumps in ruleset.jumps.items():
-                for rules in jumps.values():
-                    for rule in rules:
-                        builder.jump(table, rule)
-        return builder.build()
+        """Both rulesets in one (e.g. the proxy's and the pod network's); a chain defined twice is an error. The
+        chains' rule tuples are shared, not copied."""
+        chains = {table: dict(found) for table, found in self.chains.items()}
+        for table, found in other.chains.items():
+            mine = chains.setdefault(table, {})
+            for chain in found:
+                if chain in mine:
+                    raise ValueError(f"chain {chain} in table {table} is defined twice")
+            mine.update(found)
+        jumps = {table: dict(found) for table, found in self.jumps.items()}
+        for table, found in other.jumps.items():
+            mine = jumps.setdefault(table, {})
+            for chain, rules in found.items():
+                mine[chain] = (*mine.get(chain, ()), *rules)
+        return Ruleset(chains, jumps)
 
 
 def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[str] = ()) -> Ruleset:
