@@ -18,12 +18,45 @@ from kubeplay.selectors import format_selector, matches
 
 def controller_problems(controllers: Sequence[ReplicationController], pods: Sequence[Pod]) -> list[Problem]:
     """Every pair of controllers that would count the same pod (a template its own selector misses is found with
-    the controller itself, in kubeplay.manifests.objects)."""
+    the controller itself, in kubeplay.manifests.objects), in the order of the controllers."""
     problems: list[Problem] = []
-    for i, a in enumerate(controllers):
-        for b in controllers[i + 1 :]:
-            problems.extend(_pair_problems(a, b, pods))
+    for i, j in sorted(_overlapping(controllers, pods)):
+        problems.extend(_pair_problems(controllers[i], controllers[j], pods))
     return problems
+
+
+def _overlapping(controllers: Sequence[ReplicationController], pods: Sequence[Pod]) -> set[tuple[int, int]]:
+    """The pairs (i < j) of controllers that may count the same pod: one's selector matches the other's template
+    labels, or both match a declared pod. Found through indexes of labels and selectors by each key=value pair
+    (5,000 controllers: not 12.5 million pairs)."""
+    templates: dict[tuple[str, str], list[int]] = {}
+    selectors: dict[tuple[str, str], list[int]] = {}
+    for index, rc in enumerate(controllers):
+        for pair in rc.template.labels.items():
+            templates.setdefault(pair, []).append(index)
+        for pair in rc.selector.items():
+            selectors.setdefault(pair, []).append(index)
+    found: set[tuple[int, int]] = set()
+    for index, rc in enumerate(controllers):
+        candidates = min((templates.get(pair, []) for pair in rc.selector.items()), key=len, default=[])
+        found.update(
+            _pair(index, other) for other in candidates if matches(rc.selector, controllers[other].template.labels)
+        )
+    for pod in pods:
+        counting = sorted(
+            {
+                i
+                for pair in pod.labels.items()
+                for i in selectors.get(pair, [])
+                if matches(controllers[i].selector, pod.labels)
+            }
+        )
+        found.update((a, b) for n, a in enumerate(counting) for b in counting[n + 1 :])
+    return {pair for pair in found if pair[0] != pair[1]}
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
 
 
 def _pair_problems(a: ReplicationController, b: ReplicationController, pods: Sequence[Pod]) -> list[Problem]:
