@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from kubeplay.errors import Problem
 from kubeplay.model import Pod, ReplicationController
-from kubeplay.selectors import format_selector, matches
+from kubeplay.selectors import format_selector, matches, selecting
 
 
 def controller_problems(controllers: Sequence[ReplicationController], pods: Sequence[Pod]) -> list[Problem]:
@@ -29,29 +29,13 @@ def _overlapping(controllers: Sequence[ReplicationController], pods: Sequence[Po
     """The pairs (i < j) of controllers that may count the same pod: one's selector matches the other's template
     labels, or both match a declared pod. Found through indexes of labels and selectors by each key=value pair
     (5,000 controllers: not 12.5 million pairs)."""
-    templates: dict[tuple[str, str], list[int]] = {}
-    selectors: dict[tuple[str, str], list[int]] = {}
-    for index, rc in enumerate(controllers):
-        for pair in rc.template.labels.items():
-            templates.setdefault(pair, []).append(index)
-        for pair in rc.selector.items():
-            selectors.setdefault(pair, []).append(index)
+    counting = selecting([rc.selector for rc in controllers])
     found: set[tuple[int, int]] = set()
     for index, rc in enumerate(controllers):
-        candidates = min((templates.get(pair, []) for pair in rc.selector.items()), key=len, default=[])
-        found.update(
-            _pair(index, other) for other in candidates if matches(rc.selector, controllers[other].template.labels)
-        )
+        found.update(_pair(index, other) for other in counting(rc.template.labels))
     for pod in pods:
-        counting = sorted(
-            {
-                i
-                for pair in pod.labels.items()
-                for i in selectors.get(pair, [])
-                if matches(controllers[i].selector, pod.labels)
-            }
-        )
-        found.update((a, b) for n, a in enumerate(counting) for b in counting[n + 1 :])
+        both = counting(pod.labels)
+        found.update((a, b) for n, a in enumerate(both) for b in both[n + 1 :])
     return {pair for pair in found if pair[0] != pair[1]}
 
 
