@@ -10,7 +10,6 @@ medians (issue 13, target 2: this / floor <= 1.3). Asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import subprocess
 import sys
@@ -18,9 +17,8 @@ import tempfile
 from pathlib import Path
 
 from bench_apply_noop import write_pods
-from labfloor import ROOT, Figures, environment, kubeplay_argv, print_figures, ssh_all
+from labfloor import ROOT, Figures, environment, kubeplay_argv, lab_run, print_figures, ssh_all
 
-from kubeplay.lab import cluster
 from kubeplay.lab.layout import LabLayout
 from kubeplay.pods.infra import INFRA_IMAGE
 
@@ -57,26 +55,16 @@ def run_floor(lab: LabLayout, pods: int, figures: Figures) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pods", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--lab", default="lab")
-    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
-    args = parser.parse_args()
-    found = cluster.current(args.lab)
-    if found is None:
-        print(f"no lab {args.lab!r}: run `kubeplay lab up --name {args.lab}` first", file=sys.stderr)
-        return 1
-    lab, record = found
-    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    args = lab_run(__doc__)
+    lab, roots = args.lab, args.roots
     figures = {"floor": Figures(), **{label: Figures() for label in roots}}
     env = environment(KUBEPLAY_PROJECT=PROJECT)
     with tempfile.TemporaryDirectory() as tmp:
         manifest = write_pods(Path(tmp), args.pods)
         empty = Path(tmp) / "empty"
         empty.mkdir()
-        clean = kubeplay_argv("apply", "-f", str(empty), "-i", record.inventory, "--yes", "--allow-empty")
-        apply = kubeplay_argv("apply", "-f", str(manifest), "-i", record.inventory, "--yes")
+        clean = kubeplay_argv("apply", "-f", str(empty), "-i", args.inventory, "--yes", "--allow-empty")
+        apply = kubeplay_argv("apply", "-f", str(manifest), "-i", args.inventory, "--yes")
         Figures().timed(apply, env=env)  # the infra image is imported once, before anything is timed
         Figures().timed(clean, env=env)
         try:

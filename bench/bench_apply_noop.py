@@ -12,7 +12,6 @@ minion accepted per run (from its sshd log, target 1). Asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import statistics
@@ -23,9 +22,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from labfloor import ROOT, Figures, environment, kubeplay_argv, print_figures, ssh_all
+from labfloor import ROOT, Figures, environment, kubeplay_argv, lab_run, print_figures, ssh_all
 
-from kubeplay.lab import cluster
 from kubeplay.lab.layout import LabLayout
 
 PROJECT = "bench-noop"
@@ -91,20 +89,9 @@ def measure(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pods", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--lab", default="lab")
-    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
-    args = parser.parse_args()
-    found = cluster.current(args.lab)
-    if found is None:
-        print(f"no lab {args.lab!r}: run `kubeplay lab up --name {args.lab}` first", file=sys.stderr)
-        return 1
-    lab, record = found
-    inventory = record.inventory
+    args = lab_run(__doc__)
+    lab, inventory, roots = args.lab, args.inventory, args.roots
     logs = {m.name: m.state_dir / "sshd.log" for m in lab.minions}
-    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
         manifest = write_pods(Path(tmp), args.pods)
         converge = kubeplay("apply", "-f", str(manifest), "-i", inventory, "--yes")

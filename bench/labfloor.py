@@ -6,6 +6,7 @@ Not a bench itself: bench_apply_noop.py and bench_apply_cold.py import it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import statistics
@@ -16,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubeplay.lab import cluster
 from kubeplay.lab.layout import LabLayout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +81,29 @@ def print_figures(figures: Mapping[str, Figures], floor: str, target: float) -> 
 
 def environment(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
+
+
+@dataclass(frozen=True)
+class LabRun:
+    """What a lab bench was asked for: the lab, its inventory, the pods, the rounds and the checkouts to compare."""
+
+    lab: LabLayout
+    inventory: str
+    pods: int
+    runs: int
+    roots: dict[str, Path]
+
+
+def lab_run(description: str | None) -> LabRun:
+    """The lab bench's arguments (--pods, --runs, --lab, --baseline); exits when the lab is not up."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--pods", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--lab", default="lab")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
+    args = parser.parse_args()
+    found = cluster.current(args.lab)
+    if found is None:
+        raise SystemExit(f"no lab {args.lab!r}: run `kubeplay lab up --name {args.lab}` first")
+    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    return LabRun(found[0], found[1].inventory, args.pods, args.runs, roots)
