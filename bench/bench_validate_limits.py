@@ -1,15 +1,18 @@
 """How long `kubeplay validate` takes on the largest inputs the limits accept (kubeplay.limits, default values).
 
-    python bench/bench_validate_limits.py [--only NAME]
+    python bench/bench_validate_limits.py [--only NAME] [--runs N] [--baseline CHECKOUT]
 
 Each input is written to a temporary folder, then `kubeplay validate -f ... -i ...` runs as a user types it and
-its wall time is printed. Prints figures; asserts only that each input is accepted (exit 0).
+its wall time is printed (min / median / max of --runs). With --baseline (another checkout, e.g. /work/main) its
+runs are interleaved with this checkout's and the ratio of the medians is printed. Prints figures; asserts only
+that each input is accepted (exit 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,10 +70,21 @@ INPUTS: dict[str, Callable[[Path], list[str]]] = {
 }
 
 
+def validate(root: Path, command: list[str]) -> float:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr[-2000:]
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default=None, help="run only the input whose name contains this")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
     args = parser.parse_args()
+    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     for name, make in INPUTS.items():
         if args.only and args.only not in name:
             continue
@@ -82,12 +96,17 @@ def main() -> None:
             command = [sys.executable, "-m", "kubeplay.cli", "validate", "-i", str(folder / "hosts")]
             for path in paths:
                 command += ["-f", path]
-            started = time.monotonic()
-            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-            elapsed = time.monotonic() - started
+            times: dict[str, list[float]] = {label: [] for label in roots}
+            for _ in range(args.runs):
+                for label, root in roots.items():
+                    times[label].append(validate(root, command))
             size = sum(p.stat().st_size for p in (folder / "manifests").iterdir())
-            assert result.returncode == 0, result.stderr[-2000:]
-            print(f"{name:<34} {size / 1024 / 1024:6.2f} MiB  validate {elapsed:6.2f} s", flush=True)
+            for label, found in times.items():
+                figures = f"min {min(found):6.2f}  median {statistics.median(found):6.2f}  max {max(found):6.2f} s"
+                print(f"{name:<34} {size / 1024 / 1024:6.2f} MiB  {label:<8} validate {figures}", flush=True)
+            if args.baseline:
+                ratio = statistics.median(times["this"]) / statistics.median(times["baseline"])
+                print(f"{name:<34} this / baseline (medians): {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

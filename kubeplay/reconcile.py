@@ -247,7 +247,7 @@ def observe(
         session = connect_minions(minions, connect, forks)
         stack.callback(session.close)
         if lock is not None:
-            stack.enter_context(hold_locks(session, lock, say))
+            stack.enter_context(hold_locks(session, lock, say, forks=forks))
         observed, read = observe_session(minions, session, forks, read_minion_network if network else _no_network)
         networks = {name: n for name, n in read.items() if n is not None}
         yield Observation(observed, networks, session)

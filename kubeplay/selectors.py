@@ -12,7 +12,7 @@ Two kinds, as in Kubernetes:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,6 +65,22 @@ class Selector:
 def matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     """Whether a selector map selects ``labels``: every pair present. An empty selector selects nothing."""
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def selecting(selectors: Sequence[Mapping[str, str]]) -> Callable[[Mapping[str, str]], list[int]]:
+    """A look-up of the selector maps that select given labels (their indexes, in order). The selectors are indexed
+    by each key=value pair, so a look-up reads only those sharing a pair with the labels (5,000 controllers over
+    20,000 pods: not 100 million matches)."""
+    index: dict[tuple[str, str], list[int]] = {}
+    for number, selector in enumerate(selectors):
+        for pair in selector.items():
+            index.setdefault(pair, []).append(number)
+
+    def lookup(labels: Mapping[str, str]) -> list[int]:
+        found = {n for pair in labels.items() for n in index.get(pair, ()) if matches(selectors[n], labels)}
+        return sorted(found)
+
+    return lookup
 
 
 def format_selector(selector: Mapping[str, str]) -> str:

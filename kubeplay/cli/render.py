@@ -10,11 +10,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.prompt import Confirm
-from rich.table import Table
 
 from kubeplay.cli.views import ControllerRow, EndpointRow, MinionRow, PodRow, ServiceRow, recap_rows
 from kubeplay.pods.diff import spec_diff
@@ -22,6 +19,8 @@ from kubeplay.quantities import format_cpu, format_memory
 from kubeplay.selectors import format_selector
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from kubeplay.errors import InputError
     from kubeplay.kubelet.execute import Result
     from kubeplay.lab.cluster import LabStatus
@@ -189,6 +188,8 @@ def confirm(p: Plan, syncs: Sequence[MinionSync] = ()) -> bool:
     parts = [f"{pods} to pods"] if pods else []
     parts += [f"proxy rules on {_plural(rules, 'minion')}"] if rules else []
     parts += [_plural(routes, "route")] if routes else []
+    from rich.prompt import Confirm
+
     return Confirm.ask(f"Apply these {pods + rules + routes} changes ({', '.join(parts)})?", console=err, default=False)
 
 
@@ -205,6 +206,8 @@ def recap(p: Plan, results: Sequence[Result], inventory: Inventory, network: Seq
             error(f"{n.minion}: {n.what}: {n.error}")
     if verbosity <= QUIET:
         return
+    from rich.table import Table
+
     table = Table(title="RECAP", title_justify="left", box=None, pad_edge=False)
     for col in ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE"):
         table.add_column(col)
@@ -343,6 +346,8 @@ def network_plan(syncs: Sequence[MinionSync], *, check: bool) -> None:
 
 
 def _table(columns: Sequence[str]) -> Table:
+    from rich.table import Table  # (as rich.prompt and yaml: imported where used, so `validate` loads less)
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in columns:
         table.add_column(col)
@@ -446,6 +451,8 @@ def _dump(doc: dict[str, Any], output: str) -> None:
     if output == "json":
         out.print_json(json.dumps(doc))
     else:
+        import yaml
+
         out.print(yaml.safe_dump(doc, sort_keys=False), markup=False, end="")
 
 
@@ -457,6 +464,8 @@ def _up(ok: bool) -> str:
 
 
 def lab_status(st: LabStatus) -> None:
+    from rich.table import Table
+
     table = Table(title=f"lab {st.name}", title_justify="left", box=None, pad_edge=False)
     for col in ("MINION", "ADDRESS", "NETNS", "SSHD", "DOCKERD", "POD SUBNET"):
         table.add_column(col)

@@ -1,5 +1,6 @@
-"""The one implementation of ``DockerOps``: docker-py's APIClient over kubeplay's own SSH connection, or over a
-local socket. The only module that imports docker-py; its objects and errors stay here.
+"""The one implementation of ``DockerOps`` over docker-py: its APIClient over kubeplay's own SSH connection, or over
+a local socket. The only module that imports docker-py; its objects and errors stay here. Over SSH, a run's reads
+go without it (connectors/dockerread.py), and this client is made for the first call that changes something.
 
 docker-py's own ssh:// support opens a paramiko connection of its own; kubeplay wants one connection per minion
 per run, so the SDK's SSH adapter is given kubeplay's already-connected (and host-key-verified) client. Each
@@ -25,13 +26,12 @@ from kubeplay.connectors.base import (
     PullListener,
     PullProgress,
 )
+from kubeplay.connectors.dockerread import API_VERSION, container_summary, daemon_facts, labelled
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 
 if TYPE_CHECKING:
     import paramiko
 
-API_VERSION = "1.41"
-"""Docker Engine 20.10; every later engine still speaks it."""
 TIMEOUT = 120
 _SSH_URL = "http+docker://ssh"
 """docker-py reads an exec or attach stream's socket from the SSH channel when base_url starts with this."""
@@ -114,22 +114,6 @@ def container_state(inspected: dict[str, Any]) -> ContainerState:
     )
 
 
-def container_summary(entry: dict[str, Any]) -> ContainerSummary:
-    """One entry of Docker's container list (GET /containers/json), tolerant of missing fields."""
-    networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
-    names = entry.get("Names") or [""]
-    return ContainerSummary(
-        id=str(entry.get("Id", "")),
-        name=str(names[0]).lstrip("/"),
-        image=str(entry.get("Image", "")),
-        state=str(entry.get("State", "")),
-        status=str(entry.get("Status") or ""),
-        labels={str(k): str(v) for k, v in (entry.get("Labels") or {}).items()},
-        ip=next((str(n.get("IPAddress")) for n in networks.values() if n.get("IPAddress")), ""),
-        created=int(entry.get("Created") or 0),
-    )
-
-
 def pull_progress(line: dict[str, Any]) -> PullProgress:
     """One line of Docker's pull stream ({"status", "id", "progressDetail": {"current", "total"}}), tolerant of
     missing or odd fields."""
@@ -188,21 +172,7 @@ class DockerClient:
 
     def facts(self) -> DaemonFacts:
         with _translated():
-            info = self.api.info()
-            bridge = self.api.inspect_network("bridge")
-            images = self.api.images()
-        subnets = [c.get("Subnet", "") for c in ((bridge.get("IPAM") or {}).get("Config") or [])]
-        return DaemonFacts(
-            cpus=int(info.get("NCPU", 0)),
-            memory=int(info.get("MemTotal", 0)),
-            bridge_subnet=next((s for s in subnets if s and ":" not in s), ""),
-            images=frozenset(
-                ref
-                for image in images
-                for ref in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]
-                if not ref.startswith("<none>")
-            ),
-        )
+            return daemon_facts(self.api.info(), self.api.inspect_network("bridge"), self.api.images())
 
     def create(self, config: ContainerConfig) -> str:
         with _translated():
@@ -242,11 +212,7 @@ class DockerClient:
 
     def labelled_volumes(self, label: str) -> dict[str, dict[str, str]]:
         with _translated():
-            listing = self.api.volumes(filters={"label": label}) or {}
-        return {
-            str(v.get("Name", "")): {str(k): str(val) for k, val in (v.get("Labels") or {}).items()}
-            for v in listing.get("Volumes") or []
-        }
+            return labelled(self.api.volumes(filters={"label": label}))
 
     def pull(self, reference: str, progress: PullListener | None = None) -> None:
         # Docker takes a digest where the tag goes: redis@sha256:... -> ("redis", "sha256:...")

@@ -56,7 +56,7 @@ from kubeplay.errors import ConnectionFailed, HostKeyChanged, HostKeyRevoked, In
 from kubeplay.model import Minion
 
 if TYPE_CHECKING:
-    from kubeplay.connectors.docker import DockerClient
+    from kubeplay.connectors.dockerread import Stream
 
 CONNECT_TIMEOUT = 10.0
 _RSA_SIGNATURES = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
@@ -319,7 +319,7 @@ def _close(client: paramiko.SSHClient, sock: _Carrier | None) -> None:
 class SSHConnection:
     def __init__(self, minion: Minion, options: SSHOptions) -> None:
         self.minion = minion
-        self._docker: DockerClient | None = None
+        self._docker: DockerOps | None = None
         options = options.with_files_read()
         self._client = _open(minion.name, options.endpoint(minion), options)
         transport = self._client.get_transport()
@@ -349,11 +349,25 @@ class SSHConnection:
         return CommandResult(tuple(argv), code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     def docker(self) -> DockerOps:
+        """Reads over one `docker system dial-stdio` channel; docker-py only once something is changed."""
         if self._docker is None:
-            from kubeplay.connectors.docker import docker_over_ssh  # docker-py only once a daemon is talked to
+            from kubeplay.connectors.dockerread import DockerHTTP, ReadingDocker
 
-            self._docker = docker_over_ssh(self._client)
+            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), self._docker_py)
         return self._docker
+
+    def _dial_stdio(self) -> Stream:
+        from kubeplay.connectors.dockerread import DIAL_STDIO, TIMEOUT
+
+        chan = self._transport.open_session(timeout=CONNECT_TIMEOUT)
+        chan.settimeout(TIMEOUT)
+        chan.exec_command(shlex.join(DIAL_STDIO))
+        return chan
+
+    def _docker_py(self) -> DockerOps:
+        from kubeplay.connectors.docker import docker_over_ssh  # docker-py only once a daemon is changed
+
+        return docker_over_ssh(self._client)
 
     def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
         try:

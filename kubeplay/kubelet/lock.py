@@ -1,11 +1,13 @@
 """The cluster lock: one run at a time changes a minion.
 
-A run that may change minions (apply without --check, delete) locks every minion it reached, in the order of their
-names (so two runs never each hold a lock the other waits for), before it observes them, and holds the locks until
-it ends. Each lock is a flock(1) taken by a shell on the minion whose stdin is a channel of the run's own SSH
-connection (a pipe for a local minion). When the run ends, is killed or loses its connection, that stdin closes,
-the shell exits and the minion's kernel releases the lock: a killed run leaves no stale lock, and neither does a
-reboot (/run is a tmpfs).
+A run that may change minions (apply without --check, delete) locks every minion it reached before it observes
+them, and holds the locks until it ends: first all at once without waiting, then, only when another run holds one,
+one by one in the order of their names, waiting (so two runs never each hold a lock the other waits for).
+
+Each lock is a flock(1) taken by a shell on the minion whose stdin is a channel of the run's own SSH connection
+(a pipe for a local minion). When the run ends, is killed or loses its connection, that stdin closes, the shell exits
+and the minion's kernel releases the lock: a killed run leaves no stale lock, and neither does a reboot (/run is a
+tmpfs).
 
 The lock file is ``/run/lock/kubeplay-NETNS.lock``, NETNS being the inode number of the minion's network namespace,
 so that minions sharing one filesystem (as the lab's do) have a lock each. Once it holds the lock, the run writes
@@ -161,15 +163,73 @@ def _lines(proc: HeldProcess, deadline: float, minion: str) -> Iterator[str]:
 
 @contextmanager
 def hold_locks(
-    session: Session, request: LockRequest, say: Say, clock: Callable[[], float] = time.monotonic
+    session: Session, request: LockRequest, say: Say, clock: Callable[[], float] = time.monotonic, forks: int = 20
 ) -> Iterator[None]:
-    """Lock every connected minion of the session, in the order of their names, and hold the locks for the
-    block. The whole wait for other runs is at most ``request.timeout`` seconds; each holder is named once.
+    """Lock every connected minion of the session and hold the locks for the block.
+
+    First every minion is tried at once, without waiting (one round trip for the whole cluster when no other run
+    holds a lock). When some lock is held elsewhere, the locks taken past the first such minion (in the order of
+    their names) are released, and from it on the minions are locked one by one in that order, waiting: a run
+    never waits for a lock while holding one of a later minion, so two runs never each hold a lock the other
+    waits for. The whole wait for other runs is at most ``request.timeout`` seconds; each holder is named once.
     A minion whose lock cannot be taken for another reason (the connection dropped, no flock) is moved to the
     session's unreachable minions: it is unknown, and not changed. Raises Locked, after releasing the locks
     already taken, when another run still holds a lock."""
     deadline = clock() + request.timeout
     held: list[HeldProcess] = []
+    try:
+        rest = _try_all(session, request.holder, held, forks)
+        _take_in_order(session, request, rest, held, say, lambda: max(0, math.ceil(deadline - clock())))
+        yield
+    finally:
+        release(held)
+
+
+_Attempt = HeldProcess | Locked | ConnectionFailed | MinionError
+
+
+def _try_all(session: Session, holder: Holder, held: list[HeldProcess], forks: int) -> list[str]:
+    """Try every minion's lock at once without waiting; the locks taken go to ``held``. Returns the minions still to
+    lock in order: from the first whose lock another run holds on (their locks released), none when all were
+    taken."""
+    names = sorted(session.connections)
+
+    def attempt(name: str) -> _Attempt:
+        try:
+            return take(session.connections[name], holder, 0, _ignore)
+        except (Locked, ConnectionFailed, MinionError) as exc:
+            return exc
+
+    tried = dict(zip(names, in_parallel(attempt, names, forks), strict=True))
+    busy = next((i for i, name in enumerate(names) if isinstance(tried[name], Locked)), len(names))
+    later = []
+    for index, name in enumerate(names):
+        outcome = tried[name]
+        if isinstance(outcome, ConnectionFailed | MinionError):
+            session.drop(name, outcome.reason)
+        elif isinstance(outcome, Locked):
+            continue
+        elif index < busy:
+            held.append(outcome)
+        else:
+            later.append(outcome)
+    release(later)
+    return [name for name in names[busy:] if name in session.connections]
+
+
+def _ignore(record: str) -> None:
+    pass
+
+
+def _take_in_order(
+    session: Session,
+    request: LockRequest,
+    names: Sequence[str],
+    held: list[HeldProcess],
+    say: Say,
+    left: Callable[[], int],
+) -> None:
+    """Lock ``names`` one by one in this order, each waiting what is ``left`` of the run's wait."""
     named: set[str] = set()
 
     def waiting(minion: str, wait: int) -> Callable[[str], None]:
@@ -181,18 +241,14 @@ def hold_locks(
 
         return announce
 
-    try:
-        for name in sorted(session.connections):
-            wait = max(0, math.ceil(deadline - clock()))
-            try:
-                held.append(take(session.connections[name], request.holder, wait, waiting(name, wait)))
-            except (ConnectionFailed, MinionError) as exc:
-                session.drop(name, exc.reason)
-            except Locked as exc:
-                raise Locked(exc.minion, exc.holder, request.timeout) from None  # the whole wait, not this one's
-        yield
-    finally:
-        release(held)
+    for name in names:
+        wait = left()
+        try:
+            held.append(take(session.connections[name], request.holder, wait, waiting(name, wait)))
+        except (ConnectionFailed, MinionError) as exc:
+            session.drop(name, exc.reason)
+        except Locked as exc:
+            raise Locked(exc.minion, exc.holder, request.timeout) from None  # the whole wait, not this one's
 
 
 def release(held: Sequence[HeldProcess]) -> None:

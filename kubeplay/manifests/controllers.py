@@ -13,17 +13,34 @@ from collections.abc import Sequence
 
 from kubeplay.errors import Problem
 from kubeplay.model import Pod, ReplicationController
-from kubeplay.selectors import format_selector, matches
+from kubeplay.selectors import format_selector, matches, selecting
 
 
 def controller_problems(controllers: Sequence[ReplicationController], pods: Sequence[Pod]) -> list[Problem]:
     """Every pair of controllers that would count the same pod (a template its own selector misses is found with
-    the controller itself, in kubeplay.manifests.objects)."""
+    the controller itself, in kubeplay.manifests.objects), in the order of the controllers."""
     problems: list[Problem] = []
-    for i, a in enumerate(controllers):
-        for b in controllers[i + 1 :]:
-            problems.extend(_pair_problems(a, b, pods))
+    for i, j in sorted(_overlapping(controllers, pods)):
+        problems.extend(_pair_problems(controllers[i], controllers[j], pods))
     return problems
+
+
+def _overlapping(controllers: Sequence[ReplicationController], pods: Sequence[Pod]) -> set[tuple[int, int]]:
+    """The pairs (i < j) of controllers that may count the same pod: one's selector matches the other's template
+    labels, or both match a declared pod. Found through indexes of labels and selectors by each key=value pair
+    (5,000 controllers: not 12.5 million pairs)."""
+    counting = selecting([rc.selector for rc in controllers])
+    found: set[tuple[int, int]] = set()
+    for index, rc in enumerate(controllers):
+        found.update(_pair(index, other) for other in counting(rc.template.labels))
+    for pod in pods:
+        both = counting(pod.labels)
+        found.update((a, b) for n, a in enumerate(both) for b in both[n + 1 :])
+    return {pair for pair in found if pair[0] != pair[1]}
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
 
 
 def _pair_problems(a: ReplicationController, b: ReplicationController, pods: Sequence[Pod]) -> list[Problem]:

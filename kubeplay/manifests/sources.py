@@ -15,7 +15,6 @@ from typing import Literal, TextIO
 
 from kubeplay.errors import Problem
 from kubeplay.limits import Refused, read_stream, read_text
-from kubeplay.manifests.templates import TemplateFailed, render_template
 from kubeplay.yamlnodes import InvalidDocument, Node, parse_json, parse_yaml
 
 STDIN = "-"
@@ -99,6 +98,8 @@ def read_file(file: str, variables: Mapping[str, object], stdin: TextIO) -> list
     text = _read_text(file, stdin)
     name = file.lower().removesuffix(TEMPLATE_SUFFIX)
     if file.lower().endswith(TEMPLATE_SUFFIX):
+        from kubeplay.manifests.templates import TemplateFailed, render_template  # jinja2 only for a template
+
         try:
             text = render_template(text, file, variables)
         except TemplateFailed as exc:

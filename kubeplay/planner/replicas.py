@@ -36,7 +36,7 @@ from kubeplay.errors import ManifestError
 from kubeplay.manifests.controllers import controller_problem
 from kubeplay.model import Observed, ObservedPod, Pod, ReplicationController
 from kubeplay.pods.spechash import spec_hash
-from kubeplay.selectors import format_selector, matches
+from kubeplay.selectors import format_selector, matches, selecting
 
 SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 """Kubernetes' alphabet for generated names: no vowels (no words), no 0/1/3 (no look-alikes)."""
@@ -124,8 +124,9 @@ def _check_observed(controllers: Sequence[ReplicationController], observed: Obse
     """A pod on the cluster that two controllers' selectors both match: each would count it (the manifests' own
     conflicts are found when they are loaded, see kubeplay.manifests.controllers)."""
     problems = []
+    owning = selecting([rc.selector for rc in controllers])
     for pod in observed.pods:
-        owners = [rc for rc in controllers if rc.selector and matches(rc.selector, pod.labels)]
+        owners = [controllers[n] for n in owning(pod.labels)]
         if len(owners) > 1:
             names = " and ".join(f"ReplicationController {rc.name}" for rc in owners)
             message = (

@@ -41,10 +41,19 @@ def endpoints_key(service: Service, port: ServicePort) -> str:
 
 
 def compute_endpoints(services: Sequence[Service], pods: Sequence[ObservedPod]) -> dict[str, tuple[Endpoint, ...]]:
-    """Endpoints of every service port (see ``endpoints_key``), sorted by IP then port then pod name."""
+    """Endpoints of every service port (see ``endpoints_key``), sorted by IP then port then pod name.
+
+    The running pods with an IP are indexed by each of their labels once, so a service looks only at the pods that
+    carry the rarest pair of its selector (5,000 services over 20,000 pods: not 100 million label checks)."""
+    by_label: dict[tuple[str, str], list[ObservedPod]] = {}
+    for pod in pods:
+        if pod.running and pod.ip:
+            for pair in pod.labels.items():
+                by_label.setdefault(pair, []).append(pod)
     result: dict[str, tuple[Endpoint, ...]] = {}
     for service in services:
-        selected = [p for p in pods if p.running and p.ip and matches(service.selector, p.labels)]
+        candidates = min((by_label.get(pair, []) for pair in service.selector.items()), key=len, default=[])
+        selected = [p for p in candidates if matches(service.selector, p.labels)]
         for port in service.ports:
             found = (_endpoint(pod, port) for pod in selected)
             result[endpoints_key(service, port)] = tuple(sorted((e for e in found if e), key=_order))

@@ -18,18 +18,19 @@ are not a reachable minion's (its pod subnet, most likely) and the forward rules
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import functools
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import DEFAULT_PROJECT, EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
 from kubeplay.proxy import routes as network
 from kubeplay.proxy import rules as proxy
-from kubeplay.proxy.endpoints import Endpoint, compute_endpoints
+from kubeplay.proxy.endpoints import compute_endpoints
 from kubeplay.proxy.env import hosts_entries, service_environment
 from kubeplay.proxy.portals import allocate_portals, merge_observed
 from kubeplay.proxy.routes import Route
-from kubeplay.proxy.rules import Ruleset
+from kubeplay.proxy.rules import Ruleset, SharedRules
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,13 @@ def plan_sync(
 ) -> tuple[MinionSync, ...]:
     """The rules and route commands of every reachable minion (in ``limit``) whose network could be read."""
     endpoints = compute_endpoints(plan.services, pods)
+    shared = proxy.render_shared(plan.services, plan.portals, endpoints, plan.project)  # once for every minion
+    observed = list(minions.values())
+
+    @functools.cache
+    def forward(extra_subnets: tuple[str, ...]) -> Ruleset:  # the same for every minion unless routes are kept
+        return network.forward_rules(observed, extra_subnets=extra_subnets)
+
     reachable_addresses = {m.address for m in minions.values() if m.reachable and m.address}
     some_unreachable = any(not m.reachable for m in minions.values())
     syncs = []
@@ -185,7 +193,7 @@ def plan_sync(
         if read.error or minion is None or not minion.reachable or (limit is not None and name not in limit):
             continue
         kept = _kept_routes(read.routes, reachable_addresses) if some_unreachable else ()
-        syncs.append(_minion_sync(plan, minion, read, endpoints, list(minions.values()), kept))
+        syncs.append(_minion_sync(plan, minion, read, shared, forward, kept))
     return tuple(syncs)
 
 
@@ -198,23 +206,15 @@ def _minion_sync(
     plan: ServicePlan,
     minion: ObservedMinion,
     read: MinionNetwork,
-    endpoints: Mapping[str, Sequence[Endpoint]],
-    minions: Sequence[ObservedMinion],
+    shared: SharedRules,
+    forward: Callable[[tuple[str, ...]], Ruleset],
     kept: Sequence[Route],
 ) -> MinionSync:
     others = proxy.kept_services(read.rules, plan.keeps)
-    desired = proxy.render(
-        plan.services,
-        plan.portals,
-        endpoints,
-        local_pod_subnet=minion.bridge_subnet,
-        project=plan.project,
-        kept=others,
-    )
+    desired = proxy.render_minion(shared, minion.bridge_subnet, others)
     wanted: tuple[Route, ...] = ()
     if plan.pod_network:
-        subnets = [r.destination for r in kept]
-        desired = desired.merged(network.forward_rules(minions, extra_subnets=subnets))
+        desired = desired.merged(forward(tuple(r.destination for r in kept)))
         wanted = plan.routes.get(minion.name, ())
     commands = network.route_commands(read.routes, wanted, keep_via={r.via for r in kept})
     return MinionSync(minion.name, read.rules, desired, tuple(tuple(c) for c in commands))

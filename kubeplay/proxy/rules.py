@@ -98,21 +98,21 @@ class Ruleset:
         return tuple(sorted(set(self.chains) | set(self.jumps)))
 
     def merged(self, other: Ruleset) -> Ruleset:
-        """Both rulesets in one (e.g. the proxy's and the pod network's); a chain defined twice is an error."""
-        builder = _RulesetBuilder()
-        for ruleset in (self, other):
-            for table, chains in ruleset.chains.items():
-                for chain, rules in chains.items():
-                    if chain in builder.chains.get(table, {}):
-                        raise ValueError(f"chain {chain} in table {table} is defined twice")
-                    builder.declare(table, chain)
-                    for rule in rules:
-                        builder.rule(table, rule)
-            for table, jumps in ruleset.jumps.items():
-                for rules in jumps.values():
-                    for rule in rules:
-                        builder.jump(table, rule)
-        return builder.build()
+        """Both rulesets in one (e.g. the proxy's and the pod network's); a chain defined twice is an error. The
+        chains' rule tuples are shared, not copied."""
+        chains = {table: dict(found) for table, found in self.chains.items()}
+        for table, found in other.chains.items():
+            mine = chains.setdefault(table, {})
+            for chain in found:
+                if chain in mine:
+                    raise ValueError(f"chain {chain} in table {table} is defined twice")
+            mine.update(found)
+        jumps = {table: dict(found) for table, found in self.jumps.items()}
+        for table, found in other.jumps.items():
+            mine = jumps.setdefault(table, {})
+            for chain, rules in found.items():
+                mine[chain] = (*mine.get(chain, ()), *rules)
+        return Ruleset(chains, jumps)
 
 
 def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[str] = ()) -> Ruleset:
@@ -200,23 +200,87 @@ def render(
     ``project``: the services' project, written in their comments. ``kept``: services (of other projects) whose
     rules are written as they were read back.
     """
+    return render_minion(render_shared(services, portals, endpoints, project), local_pod_subnet, kept)
+
+
+@dataclass(frozen=True)
+class _RenderedPort:
+    """One service port's rules, but for the one rule that names the minion's pod subnet."""
+
+    masquerade_match: str
+    """The portal match of the rule that marks traffic from outside the minion's pod subnet ("" for none)."""
+    nat: tuple[str, ...]
+    """Its rules in KUBEPLAY-SERVICES after that one."""
+    filter: tuple[str, ...]
+    endpoint_ips: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SharedRules:
+    """What every minion's proxy rules have in common, rendered once for a run (``render_shared``): each service
+    port's rules but for the one naming the minion's pod subnet, and the service-port and endpoint chains (the
+    bulk), whose tuples every minion's ``Ruleset`` shares. ``render_minion`` adds a minion's own part."""
+
+    services: tuple[tuple[str, tuple[_RenderedPort, ...]], ...] = ()
+    """(service name, its ports), in name order."""
+    chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """nat: KUBEPLAY-SVC-* and KUBEPLAY-SEP-* -> their rules."""
+
+
+def render_shared(
+    services: Sequence[Service],
+    portals: Mapping[str, str],
+    endpoints: Mapping[str, Sequence[Endpoint]],
+    project: str = DEFAULT_PROJECT,
+) -> SharedRules:
+    """The rules of the project's services (those with a portal IP) that are the same on every minion."""
+    builder = _RulesetBuilder()
+    rendered = []
+    for service in sorted((s for s in services if portals.get(s.name)), key=lambda s: s.name):
+        ports = []
+        for port in service.ports:
+            found = tuple(endpoints.get(endpoints_key(service, port), ()))
+            nat_before = len(builder.chain("nat", SERVICES_CHAIN))
+            filter_before = len(builder.chain("filter", FILTER_CHAIN))
+            match = _render_service_port(builder, service, port, portals[service.name], found, project)
+            ports.append(
+                _RenderedPort(
+                    match,
+                    tuple(builder.chain("nat", SERVICES_CHAIN)[nat_before:]),
+                    tuple(builder.chain("filter", FILTER_CHAIN)[filter_before:]),
+                    tuple(e.ip for e in found),
+                )
+            )
+        rendered.append((service.name, tuple(ports)))
+    nat = builder.build().chains.get("nat", {})
+    return SharedRules(tuple(rendered), {c: r for c, r in nat.items() if c != SERVICES_CHAIN})
+
+
+def render_minion(shared: SharedRules, local_pod_subnet: str = "", kept: Sequence[KeptService] = ()) -> Ruleset:
+    """One minion's proxy rules: the ``shared`` ones with the rules naming its pod subnet, its hairpin rules (its
+    local endpoints) and the ``kept`` services of other projects, merged in service-name order."""
     if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
         local_pod_subnet = str(ipaddress.IPv4Network(local_pod_subnet, strict=False))
     builder = _RulesetBuilder()
     _render_base(builder)
+    nat_services, filter_rules = builder.chain("nat", SERVICES_CHAIN), builder.chain("filter", FILTER_CHAIN)
     hairpin: set[str] = set()
-    items: list[Service | KeptService] = [*(s for s in services if portals.get(s.name)), *kept]
-    for item in sorted(items, key=lambda item: item.name):
+    masquerade = f"-A {SERVICES_CHAIN} ! -s {local_pod_subnet} "
+    items: list[tuple[str, tuple[_RenderedPort, ...]] | KeptService] = [*shared.services, *kept]
+    for item in sorted(items, key=lambda item: item.name if isinstance(item, KeptService) else item[0]):
         if isinstance(item, KeptService):
             item.add_to(builder)
             hairpin.update(item.endpoint_ips)
             continue
-        for port in item.ports:
-            found = tuple(endpoints.get(endpoints_key(item, port), ()))
-            _render_service_port(builder, item, port, portals[item.name], found, local_pod_subnet, project)
-            hairpin.update(e.ip for e in found)
+        for port in item[1]:
+            if local_pod_subnet and port.masquerade_match:
+                nat_services.append(f"{masquerade}{port.masquerade_match} -j {MARK_MASQ_CHAIN}")
+            nat_services.extend(port.nat)
+            filter_rules.extend(port.filter)
+            hairpin.update(port.endpoint_ips)
     _render_hairpin(builder, hairpin, local_pod_subnet)
-    return builder.build()
+    own = builder.build()
+    return Ruleset({**own.chains, "nat": {**shared.chains, **own.chains["nat"]}}, own.jumps)
 
 
 @dataclass(frozen=True)
@@ -290,9 +354,10 @@ def _render_service_port(
     port: ServicePort,
     portal: str,
     endpoints: tuple[Endpoint, ...],
-    local_pod_subnet: str,
     project: str,
-) -> None:
+) -> str:
+    """Render one service port into ``builder``; returns the portal match of the rule naming the minion's pod
+    subnet (``render_minion`` adds it before the port's rules), "" when the port has no endpoints."""
     name = _comment_prefix(project) + service_port_id(service, port)
     addresses = [(portal, _portal_comment(name, portal, service.selector))]
     addresses += [(ip, f"{name} public {ip}") for ip in service.public_ips]
@@ -300,12 +365,10 @@ def _render_service_port(
         for ip, comment in addresses:
             match = _destination_match(ip, port, comment + NO_ENDPOINTS)
             builder.rule("filter", f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable")
-        return
+        return ""
     svc = service_chain(service, port)
     builder.declare("nat", svc)
     portal_match = _destination_match(portal, port, addresses[0][1])
-    if local_pod_subnet:
-        builder.rule("nat", f"-A {SERVICES_CHAIN} ! -s {local_pod_subnet} {portal_match} -j {MARK_MASQ_CHAIN}")
     builder.rule("nat", f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
     for ip, comment in addresses[1:]:
         match = _destination_match(ip, port, comment)
@@ -316,6 +379,7 @@ def _render_service_port(
     _render_balancing(builder, svc, seps, affinity)
     for sep, endpoint in zip(seps, endpoints, strict=True):
         _render_endpoint(builder, sep, endpoint, affinity)
+    return portal_match
 
 
 def _portal_comment(name: str, portal: str, selector: Mapping[str, str]) -> str:

@@ -11,7 +11,7 @@ from kubeplay.connectors.base import HeldProcess
 from kubeplay.errors import ConnectionFailed, Locked
 from kubeplay.kubelet.lock import LOCK_SCRIPT, Holder, LockRequest, hold_locks, parse_holder, this_process
 from kubeplay.kubelet.observe import Session
-from tests.unit.fakes import FakeConnection
+from tests.unit.fakes import FakeConnection, FakeHeld
 
 ALICE = Holder("alice", "ws1", 4242, "kubeplay apply -f shop/", "2026-11-29T22:40:01Z")
 ME = Holder("bob", "ci", 7, "kubeplay apply -f 'my shop/' -e 'x=$(rm -rf /)'")
@@ -19,7 +19,9 @@ ME = Holder("bob", "ci", 7, "kubeplay apply -f 'my shop/' -e 'x=$(rm -rf /)'")
 
 class Minionside(FakeConnection):
     """A minion whose lock program answers ``output``, or whose connection is ``gone``; ``order`` (shared by
-    several minions) gets the names in the order their locks were asked for."""
+    several minions) gets the names in the order their locks were asked for. An ``output`` that starts with
+    "waiting" is a lock held elsewhere: asked not to wait (the run's first try), the program gives up at once,
+    as LOCK_SCRIPT does."""
 
     def __init__(self, name: str, output: str = "locked\n", gone: bool = False, order: list[str] | None = None) -> None:
         super().__init__(name, held=output)
@@ -30,6 +32,12 @@ class Minionside(FakeConnection):
         if self.gone:
             raise ConnectionFailed(self.minion.name, "connection lost")
         self.order.append(self.minion.name)
+        first_line = self.held_answer.split("\n")[0]
+        if argv[-1] == "0" and first_line.startswith("waiting "):
+            record = first_line.removeprefix("waiting ")
+            self.spawned.append(tuple(argv))
+            self.held = FakeHeld(f"waiting {record}\ntimeout {record}\n")
+            return self.held
         return super().spawn(argv)
 
 
@@ -61,20 +69,32 @@ def test_this_process_names_its_command_line_quoted() -> None:
     assert holder.pid > 0 and holder.user and holder.host
 
 
-def test_minions_are_locked_in_the_order_of_their_names_and_released_after_the_block() -> None:
-    order: list[str] = []
-    conns = [Minionside("m3", order=order), Minionside("m1", order=order), Minionside("m2", order=order)]
+def test_free_minions_are_locked_with_one_try_each_without_waiting_and_released_after_the_block() -> None:
+    conns = [Minionside("m3"), Minionside("m1"), Minionside("m2")]
     with hold_locks(session(*conns), LockRequest(ME, 60), print):
-        assert order == ["m1", "m2", "m3"]
+        assert [c.spawned for c in conns] == [[("sh", "-c", LOCK_SCRIPT, "kubeplay-lock", "0")]] * 3
         assert not any(c.held.closed for c in conns)
     assert all(c.held.closed for c in conns)
+
+
+def test_from_a_lock_held_elsewhere_on_minions_are_locked_in_the_order_of_their_names() -> None:
+    """No deadlock: the run waits for m2 holding only m1 (m3's first lock is released), then locks m3."""
+    order: list[str] = []
+    busy = f"waiting {ALICE.record()}\nlocked\n"
+    m1, m2, m3 = Minionside("m1", order=order), Minionside("m2", busy, order=order), Minionside("m3", order=order)
+    with hold_locks(session(m3, m2, m1), LockRequest(ME, 60), print):
+        assert sorted(order[:3]) == ["m1", "m2", "m3"]
+        assert order[3:] == ["m2", "m3"]
+        assert [argv[-1] for argv in m3.spawned] == ["0", "60"]
+        assert not any(c.held.closed for c in (m1, m2, m3))
+    assert all(c.held.closed for c in (m1, m2, m3))
 
 
 def test_the_script_is_fixed_and_the_holder_goes_on_stdin() -> None:
     m1 = Minionside("m1")
     with hold_locks(session(m1), LockRequest(ME, 60), print):
         pass
-    assert m1.spawned == [("sh", "-c", LOCK_SCRIPT, "kubeplay-lock", "60")]
+    assert m1.spawned == [("sh", "-c", LOCK_SCRIPT, "kubeplay-lock", "0")]
     written = json.loads(m1.held.written.decode())
     assert written["command"] == ME.command
     assert written["since"].endswith("Z")
@@ -93,8 +113,8 @@ def test_a_lock_held_elsewhere_releases_the_locks_taken_and_names_the_holder() -
         "m2 is locked by alice@ws1 (pid 4242, kubeplay apply -f shop/, since 2026-11-29T22:40:01Z): "
         "gave up after 30 s (--lock-timeout), nothing was changed"
     )
-    assert m1.held.closed and m2.held.closed
-    assert m3.spawned == []
+    assert m1.held.closed and m2.held.closed and m3.held.closed
+    assert [argv[-1] for argv in m3.spawned] == ["0"]  # tried at first, released before waiting for m2
     assert said == [f"waiting up to 30 s for the lock of m2, held by {ALICE}"]
 
 
@@ -115,7 +135,7 @@ def test_one_wait_in_all_each_holder_named_once() -> None:
     said: list[str] = []
     with hold_locks(session(m1, m2), LockRequest(ME, 60), said.append, clock=lambda: next(times)):
         pass
-    assert [argv[-1] for argv in (*m1.spawned, *m2.spawned)] == ["60", "35"]
+    assert [argv[-1] for argv in (*m1.spawned, *m2.spawned)] == ["0", "60", "0", "35"]
     assert len(said) == 1
 
 

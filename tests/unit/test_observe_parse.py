@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kubeplay.cli.views import controller_rows, pod_status, recap_rows
-from kubeplay.connectors.docker import container_summary
+from kubeplay.connectors.dockerread import container_summary
 from kubeplay.kubelet.execute import Result
 from kubeplay.kubelet.observe import parse_container
 from kubeplay.kubelet.probe import desired_spec, http_status

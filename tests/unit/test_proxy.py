@@ -392,3 +392,22 @@ def test_a_selector_too_long_for_an_iptables_comment_is_left_out_of_it() -> None
     (reject,) = rules.chains["filter"][proxy.FILTER_CHAIN]
     assert proxy.comment_of(reject) == "shop/web:80 portal 10.0.0.5 has no endpoints"
     assert proxy.observed_services(rules)["web"].selector == {}
+
+
+def test_the_shared_rules_are_rendered_once_and_each_minion_adds_its_subnet_and_hairpin_rules() -> None:
+    web = service("web", [ServicePort(80, 80)], public_ips=("192.0.2.7",))
+    db = service("db", [ServicePort(5432, 5432)])
+    endpoints = {"web": (Endpoint("a", "172.21.0.2", 80), Endpoint("b", "172.22.0.3", 80)), "db": endpoints_of(1)}
+    portals = {"web": "10.0.0.5", "db": "10.0.0.6"}
+    shared = proxy.render_shared([web, db], portals, endpoints)
+    one = proxy.render_minion(shared, "172.21.0.1/16")
+    two = proxy.render_minion(shared, "172.22.0.1/16")
+    assert one == proxy.render([web, db], portals, endpoints, local_pod_subnet="172.21.0.1/16")
+    svc = proxy.service_chain(web, web.ports[0])
+    assert one.chains["nat"][svc] is two.chains["nat"][svc]  # one tuple for every minion
+    masqueraded = [r for r in two.chains["nat"][proxy.SERVICES_CHAIN] if "! -s" in r]
+    assert [r.split(" -d ")[0] for r in masqueraded] == ["-A KUBEPLAY-SERVICES ! -s 172.22.0.0/16"] * 2
+    assert (
+        two.chains["nat"][proxy.POSTROUTING_CHAIN][-1]
+        == "-A KUBEPLAY-POSTROUTING -s 172.22.0.3/32 -d 172.22.0.3/32 -j MASQUERADE"
+    )

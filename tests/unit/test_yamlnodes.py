@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import yaml
 
+from kubeplay import yamlnodes
 from kubeplay.yamlnodes import InvalidDocument, Node, Scalars, parse_json, parse_yaml, parse_yaml_document
 
 
@@ -102,3 +104,51 @@ def test_json_keeps_its_own_scalars_and_lines() -> None:
     assert (doc.line_of("a"), doc.line_of("c")) == (2, 4)
     with pytest.raises(InvalidDocument, match=r"invalid JSON: Expecting property name .*\(column 3\)"):
         parse_json("{\n  ,\n}")
+
+
+MIXED = """\
+a: 1
+b: "2"
+c: 'x'
+d: [yes, no, ~, 0x1F, 1.5e3, 2014-10-01]
+e: &anchor
+  f: |
+    text
+  g: >
+    folded
+  j: {k: [1, "two"]}
+h:
+  <<: *anchor
+  i: !!str 3
+---
+- plain
+- "quoted"
+"""
+
+
+JSON_TEXT = '{\n  "a": [1, 2.5, null, true, "x\\u00e9"],\n  "b": {"c": "2014-10-01"}\n}\n'
+
+
+@pytest.mark.parametrize(("scalars", "text"), [("kubernetes", MIXED), ("ansible", MIXED), ("json", JSON_TEXT)])
+def test_libyaml_and_the_pure_python_reader_build_the_same_nodes(scalars: Scalars, text: str) -> None:
+    """libyaml parses when PyYAML has it; the nodes, their scalars, styles and lines are the pure reader's."""
+    if yamlnodes._FAST_LOADER is None:
+        pytest.skip("PyYAML without libyaml")
+
+    def read(loader: type) -> list[Node]:
+        builder = yamlnodes._NodeBuilder(scalars)
+        return [builder.build(n) for n in yaml.compose_all(text, Loader=loader)]
+
+    assert read(yamlnodes._FAST_LOADER) == read(yamlnodes._Loader)
+    assert parse_yaml(text, scalars) == read(yamlnodes._Loader)
+
+
+def test_errors_are_the_pure_python_reader_s_whoever_parsed() -> None:
+    """libyaml words errors its own way: a text it refuses is read again to report the usual message and line."""
+    with pytest.raises(InvalidDocument) as caught:
+        parse_yaml("a: 1\nb: [1, 2\nc: 3\n")
+    with pytest.raises(yaml.YAMLError) as pure:
+        list(yaml.compose_all("a: 1\nb: [1, 2\nc: 3\n", Loader=yamlnodes._Loader))
+    assert isinstance(pure.value, yaml.MarkedYAMLError) and pure.value.problem
+    assert caught.value.message.startswith(f"invalid YAML: {pure.value.problem}")
+    assert caught.value.line == pure.value.problem_mark.line + 1  # type: ignore[union-attr]

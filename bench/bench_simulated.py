@@ -1,0 +1,196 @@
+"""A converged no-op on a simulated cluster: 1,000 minions, 5,000 services, 20,000 pods (5,000 controllers of 4).
+
+    python bench/bench_simulated.py [--minions 1000] [--services 5000] [--replicas 4] [--baseline CHECKOUT]
+
+The minions are fake connections (tests/unit/fakes.py) holding what a first apply made on them, so the run
+observes recorded containers; each has its own pod subnet and address. Timed, as a no-op apply runs them:
+load (manifests and inventory read and validated), observe (every minion's containers through the fakes), plan
+(services, pods, and every minion's proxy rules and routes: ``reconcile.plan``), and the proxy-rule render alone
+(``plan_sync`` over every minion) with its cost per minion. Issue 13, target 5: load + plan + render <= 3 s, the
+rules of 5,000 services rendered once and shared. With --baseline (another checkout, e.g. /work/main) the same
+figures are measured there, in a child process of this script run with that checkout's kubeplay. Prints figures;
+asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TypeVar
+
+from kubeplay import reconcile
+from kubeplay.connectors.base import ContainerConfig, DaemonFacts, MinionConnection
+from kubeplay.model import Minion
+from kubeplay.planner.pods import Plan
+from kubeplay.planner.scheduler import get_scheduler
+from kubeplay.proxy.plan import MinionNetwork, MinionSync, plan_sync, serving_pods
+from tests.unit.fakes import FakeConnection, FakeDocker
+
+T = TypeVar("T")
+
+
+def pod_subnet(index: int) -> str:
+    return f"172.{16 + index // 256}.{index % 256}.0/24"
+
+
+class SimulatedDocker(FakeDocker):
+    """A fake daemon with its own pod subnet: containers get IPs in it."""
+
+    subnet_prefix: str = ""
+
+    def facts(self) -> DaemonFacts:
+        return DaemonFacts(64, 256 << 30, self.subnet_prefix + "0/24", frozenset(self.images))
+
+    def create(self, config: ContainerConfig) -> str:
+        made = super().create(config)
+        held = self.held[made]
+        if held.ip:
+            held.ip = f"{self.subnet_prefix}{len(self.held) % 250 + 2}"
+        return made
+
+
+class SimulatedMinion(FakeConnection):
+    def __init__(self, minion: Minion, index: int) -> None:
+        docker = SimulatedDocker(minion=minion.name, images={"dockerfile/redis:latest"})
+        docker.subnet_prefix = pod_subnet(index).removesuffix("0/24")
+        super().__init__(minion.name, docker)
+        self.minion = minion
+
+
+def write_inputs(folder: Path, minions: int, services: int, replicas: int) -> tuple[list[str], str]:
+    hosts = folder / "hosts"
+    hosts.write_text(
+        "[minions]\n" + "".join(f"m{i:04d} ansible_host=192.168.{i // 250}.{i % 250 + 1}\n" for i in range(minions))
+    )
+    items: list[dict[str, object]] = []
+    for i in range(services):
+        labels = {"app": f"svc{i}"}
+        template = {
+            "metadata": {"labels": labels},
+            "spec": {
+                "containers": [{"name": "redis", "image": "dockerfile/redis", "ports": [{"containerPort": 6379}]}]
+            },
+        }
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ReplicationController",
+                "metadata": {"name": f"svc{i}"},
+                "spec": {"replicas": replicas, "selector": labels, "template": template},
+            }
+        )
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"svc{i}"},
+                "spec": {"selector": labels, "ports": [{"port": 6379, "targetPort": 6379}]},
+            }
+        )
+    manifest = folder / "cluster.json"
+    manifest.write_text(json.dumps({"kind": "List", "items": items}))
+    return [str(manifest)], str(hosts)
+
+
+class QuietView:
+    def progress(self, message: str) -> None:
+        pass
+
+    def planned(self, plan: Plan) -> None:
+        pass
+
+    def network_planned(self, syncs: object, *, check: bool) -> None:
+        pass
+
+    def confirm(self, plan: Plan, syncs: object) -> bool:
+        return True
+
+
+def timed(figures: dict[str, float], what: str, work: Callable[[], T]) -> T:
+    began = time.process_time()
+    value = work()
+    figures[what] = time.process_time() - began
+    return value
+
+
+def simulate(minions: int, services: int, replicas: int) -> dict[str, float]:
+    """CPU seconds of each stage of a converged no-op on the simulated cluster."""
+    with tempfile.TemporaryDirectory() as tmp:
+        files, hosts = write_inputs(Path(tmp), minions, services, replicas)
+        inputs = reconcile.load(files, hosts, {}, None, "sim")
+        fakes = {m.name: SimulatedMinion(m, i) for i, m in enumerate(inputs.inventory.minions)}
+
+        def connect(minion: Minion) -> MinionConnection:
+            return fakes[minion.name]
+
+        options = reconcile.ApplyOptions(scheduler=get_scheduler("default"), forks=20)
+        with reconcile.observe(inputs, connect, 20, network=False) as seen:  # the first apply makes the pods
+            reconcile.apply(inputs, seen, options, QuietView())
+        figures: dict[str, float] = {}
+        inputs = timed(figures, "load", lambda: reconcile.load(files, hosts, {}, None, "sim"))
+        with ExitStack() as stack:
+            observing = reconcile.observe(inputs, connect, 20, network=False)
+            seen = timed(figures, "observe", lambda: stack.enter_context(observing))
+            run = timed(figures, "plan (with rules)", lambda: reconcile.plan(inputs, seen, options))
+            serving = serving_pods(seen.observed.pods, ())
+            minions_seen = seen.observed.minions
+            empty = {n: MinionNetwork(n) for n in minions_seen}
+
+            def render() -> tuple[MinionSync, ...]:
+                return plan_sync(run.services, minions_seen, serving, empty)
+
+            syncs = timed(figures, "proxy rules", render)
+        figures["pods"] = float(len(seen.observed.pods))
+        figures["changes"] = float(len(run.pods.actions))
+        figures["rules per minion"] = float(sum(len(r) for c in syncs[0].desired.chains.values() for r in c.values()))
+        return figures
+
+
+def report(label: str, figures: dict[str, float], minions: int) -> None:
+    for what in ("load", "observe", "plan (with rules)", "proxy rules"):
+        print(f"  {label:<9} {what:<18} {figures[what]:7.2f} s CPU")
+    total = figures["load"] + figures["plan (with rules)"]
+    print(f"  {label:<9} {'load + plan':<18} {total:7.2f} s CPU   (target <= 3 s)")
+    per = figures["proxy rules"] / minions * 1000
+    print(f"  {label:<9} proxy rules per minion {per:.2f} ms  ({figures['rules per minion']:.0f} rules each)")
+    print(f"  {label:<9} pods observed {figures['pods']:.0f}, actions planned {figures['changes']:.0f} (a no-op: 0)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minions", type=int, default=1000)
+    parser.add_argument("--services", type=int, default=5000)
+    parser.add_argument("--replicas", type=int, default=4)
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, measured in a child")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON (for a --baseline child)")
+    args = parser.parse_args()
+    sizes = (args.minions, args.services, args.replicas)
+    if args.json:
+        print(json.dumps(simulate(*sizes)))
+        return 0
+    print(f"simulated no-op: {args.minions} minions, {args.services} services, {args.services * args.replicas} pods")
+    report("this", simulate(*sizes), args.minions)
+    if args.baseline:
+        root = args.baseline.resolve()
+        argv = [sys.executable, __file__, "--json", *(f"--{k}={v}" for k, v in vars(args).items() if k in SIZES)]
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        child = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
+        if child.returncode != 0:
+            print(f"  baseline failed: {child.stderr[-1500:]}")
+            return 1
+        report("baseline", json.loads(child.stdout), args.minions)
+    return 0
+
+
+SIZES = ("minions", "services", "replicas")
+
+if __name__ == "__main__":
+    sys.exit(main())

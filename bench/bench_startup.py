@@ -1,0 +1,145 @@
+"""Start-up: what `kubeplay --help`, `kubeplay validate` and a no-op `kubeplay apply` import, and how long it takes.
+
+    python bench/bench_startup.py [--runs 7] [--lab pf] [--baseline CHECKOUT]
+
+Each command runs under `python -X importtime` (the apply path only with --lab: a converged no-op apply of one pod
+on that lab). The figures are the import time of everything imported after the interpreter's own start-up (the
+top-level imports after `site`, with what they pull in), and, since that is wall time and the machine may be
+busy, the CPU time of importing the same modules in a fresh interpreter; min / median / max over --runs,
+interleaved with --baseline's runs when given. Also prints whether docker, paramiko, jinja2 or rich's tables and
+prompts were imported (issue 13, target 3: `--help` and `validate` load none of them; the apply path <= 120 ms).
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from labfloor import ROOT, environment, kubeplay_argv
+
+from kubeplay.lab import cluster
+
+HEAVY = ("docker", "paramiko", "jinja2", "rich.table", "rich.prompt", "requests", "urllib3")
+_LINE = re.compile(r"^import time:\s+(?P<own>\d+) \|\s+(?P<total>\d+) \|(?P<indent> +)(?P<name>\S+)$")
+PROJECT = "bench-startup"
+
+
+CPU_OF_IMPORTS = """
+import importlib, sys, time
+names = sys.stdin.read().split()
+began = time.process_time()
+for name in names:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+print((time.process_time() - began) * 1000)
+"""
+"""Prints the CPU milliseconds of importing the modules named on stdin, in that order."""
+
+
+def imports(stderr: str) -> tuple[float, list[str]]:
+    """Milliseconds of imports after `site`, and the modules imported after it, in order."""
+    after: list[str] = []
+    total, after_site = 0, False
+    for line in stderr.splitlines():
+        m = _LINE.match(line)
+        if m is None:
+            continue
+        if after_site:
+            after.append(m["name"])
+        if len(m["indent"]) == 1:  # a top-level import: its total covers what it pulled in
+            if after_site:
+                total += int(m["total"])
+            after_site = after_site or m["name"] == "site"
+    return total / 1000, after
+
+
+def run(root: Path, args: list[str]) -> tuple[float, float, set[str]]:
+    """Import wall ms, import CPU ms and the modules imported of ``kubeplay ARGS`` in the checkout ``root``."""
+    argv = [sys.executable, "-X", "importtime", *kubeplay_argv(*args)[1:]]
+    env = environment(KUBEPLAY_PROJECT=PROJECT)
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{args[0]} failed in {root}: {done.stderr[-2000:]}")
+    wall, names = imports(done.stderr)
+    cpu = subprocess.run(
+        [sys.executable, "-c", CPU_OF_IMPORTS], cwd=root, input=" ".join(names), capture_output=True, text=True
+    )
+    return wall, float(cpu.stdout), set(names)
+
+
+def spread(ms: list[float]) -> str:
+    return f"min {min(ms):6.1f}  median {statistics.median(ms):6.1f}  max {max(ms):6.1f} ms"
+
+
+def report(
+    times: dict[tuple[str, str], list[float]],
+    cpus: dict[tuple[str, str], list[float]],
+    loaded: dict[tuple[str, str], set[str]],
+    commands: list[str],
+    baseline: bool,
+) -> None:
+    for (what, label), found in times.items():
+        heavy = sorted(h for h in HEAVY if h in loaded[(what, label)]) or ["none"]
+        print(f"{what:<14} {label:<9} importtime {spread(found)}   heavy modules: {', '.join(heavy)}")
+        print(f"{what:<14} {label:<9} import CPU {spread(cpus[(what, label)])}")
+    if baseline:
+        for what in commands:
+            for name, figures in (("importtime", times), ("import CPU", cpus)):
+                ratio = statistics.median(figures[(what, "this")]) / statistics.median(figures[(what, "baseline")])
+                print(f"{what:<14} this / baseline, {name} (medians): {ratio:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--lab", default=None, help="a lab that is up, for the apply path")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
+    args = parser.parse_args()
+    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = {"containers": [{"name": "redis", "image": "dockerfile/redis"}]}
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "startup"}, "spec": spec}
+        manifest = Path(tmp) / "pod.yaml"
+        manifest.write_text(json.dumps(pod))
+        hosts = Path(tmp) / "hosts"
+        hosts.write_text("m1 ansible_connection=local\n")
+        commands = {"--help": ["--help"], "validate": ["validate", "-f", str(manifest), "-i", str(hosts)]}
+        if args.lab:
+            lab = cluster.current(args.lab)
+            if lab is None:
+                raise SystemExit(f"no lab {args.lab!r}")
+            apply = ["apply", "-f", str(manifest), "-i", lab[1].inventory, "--yes"]
+            run(ROOT, apply)  # converge first: the runs measured are no-ops
+            commands["apply (no-op)"] = apply
+        times: dict[tuple[str, str], list[float]] = {}
+        cpus: dict[tuple[str, str], list[float]] = {}
+        loaded: dict[tuple[str, str], set[str]] = {}
+        try:
+            for _ in range(args.runs):
+                for what, argv in commands.items():
+                    for label, root in roots.items():
+                        ms, cpu, seen = run(root, argv)
+                        times.setdefault((what, label), []).append(ms)
+                        cpus.setdefault((what, label), []).append(cpu)
+                        loaded[(what, label)] = seen
+        finally:
+            if args.lab:
+                empty = Path(tmp) / "empty"
+                empty.mkdir()
+                run(ROOT, ["apply", "-f", str(empty), "-i", commands["apply (no-op)"][4], "--yes", "--allow-empty"])
+    report(times, cpus, loaded, list(commands), bool(args.baseline))
+    print("targets: --help and validate import none of the heavy modules; the apply path <= 120 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
