@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from kubeplay import reconcile
 from kubeplay.cli import render
-from kubeplay.cli.commands import _connector, _load, _warn_ignored
+from kubeplay.cli.commands import connector_for, load_inputs, warn_ignored
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE
 from kubeplay.connectors.base import LocalStreams, MinionConnection, Terminal
 from kubeplay.errors import KubeplayError
@@ -77,9 +77,9 @@ class Located:
 @contextmanager
 def located(args: argparse.Namespace) -> Iterator[Located]:
     """Connect to every minion, find the pod and its container; the connections stay open in the block."""
-    inputs = _load(args, [])
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=False) as seen:
-        _warn_ignored(seen.observed)
+    inputs = load_inputs(args, [])
+    with reconcile.observe(inputs, connector_for(args, inputs), args.forks, network=False) as seen:
+        warn_ignored(seen.observed)
         pod = find_pod(seen.observed, args.pod)
         yield Located(seen.connections[pod.minion], pod, pick_container(pod, args.container))
 

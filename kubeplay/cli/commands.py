@@ -25,7 +25,8 @@ from kubeplay.proxy.portals import allocate_portals
 from kubeplay.selectors import Selector, parse_selector
 
 
-def _load(args: argparse.Namespace, files: list[str], project: str | None = None) -> reconcile.Inputs:
+def load_inputs(args: argparse.Namespace, files: list[str], project: str | None = None) -> reconcile.Inputs:
+    """The manifests, inventory and project a command's -f, -i, -e, --limit and -p name, warnings shown."""
     extra_vars = reconcile.parse_extra_vars(args.extra_vars)
     inputs = reconcile.load(
         files, args.inventory, extra_vars, getattr(args, "limit", None), project or getattr(args, "project", None)
@@ -35,7 +36,8 @@ def _load(args: argparse.Namespace, files: list[str], project: str | None = None
     return inputs
 
 
-def _connector(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
+def connector_for(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
+    """How a command connects to the inventory's minions (traced at -vv)."""
     connect = reconcile.connector(inputs.inventory, args.accept_new_host_keys, args.timeout, render.warning)
     if render.verbosity >= render.TRACE:
         from kubeplay.connectors.trace import traced
@@ -83,7 +85,7 @@ def apply_once(
         raise InputError([Problem("--scheduler", str(exc))]) from exc
     from kubeplay.cli import live
 
-    inputs = inputs or _load(args, args.filename)
+    inputs = inputs or load_inputs(args, args.filename)
     options = reconcile.ApplyOptions(
         scheduler=scheduler,
         forks=args.forks,
@@ -115,11 +117,11 @@ def _change(
     before changing anything (apply --every being told to stop)."""
     render.progress(f"observing {len(inputs.inventory.minions)} minions")
     began = time.monotonic()
-    connect = _connector(args, inputs)
+    connect = connector_for(args, inputs)
     connect = kept.through(connect) if kept else connect
     lock = None if args.check else _lock(args)
     with reconcile.observe(inputs, connect, args.forks, network=True, lock=lock, say=render.progress) as seen:
-        _warn_ignored(seen.observed)
+        warn_ignored(seen.observed)
         _observed_detail(seen.observed, time.monotonic() - began)
         outcome = stages(seen)
     if outcome is not None and not outcome.declined:
@@ -164,27 +166,27 @@ def get(args: argparse.Namespace) -> int:
         selector = parse_selector(args.selector) if args.selector else None
     except ValueError as exc:
         raise InputError([Problem("--selector", str(exc))]) from exc
-    inputs = _load(args, args.filename, args.project or DEFAULT_PROJECT)  # -p filters, it is not resolved
+    inputs = load_inputs(args, args.filename, args.project or DEFAULT_PROJECT)  # -p filters, it is not resolved
     network = args.kind in SERVICE_KINDS
 
     def look(connect: Connector) -> Observed:
         """Observe the cluster and show the table once."""
         with reconcile.observe(inputs, connect, args.forks, network=network) as seen:
-            _warn_ignored(seen.observed)
+            warn_ignored(seen.observed)
             _show(
                 args.kind, args.output, inputs, seen, selector, args.project, live=not args.filename, forks=args.forks
             )
-        _report_unreachable(seen.observed)
+        report_unreachable(seen.observed)
         return seen.observed
 
     if args.watch:
         from kubeplay.cli.watch import watch
 
-        return watch(look, _connector(args, inputs), args.interval, " ".join(args.command_line))
-    return _unreachable_or(EXIT_OK, look(_connector(args, inputs)))
+        return watch(look, connector_for(args, inputs), args.interval, " ".join(args.command_line))
+    return unreachable_or(EXIT_OK, look(connector_for(args, inputs)))
 
 
-def _report_unreachable(observed: Observed) -> None:
+def report_unreachable(observed: Observed) -> None:
     """What a command that only looks says of the minions it could not reach."""
     for name, why in ((n, observed.minions[n].error) for n in observed.unreachable):
         if name in observed.refused:
@@ -241,7 +243,7 @@ def delete(args: argparse.Namespace) -> int:
         raise InputError([Problem("delete", f"unknown kind {names[0]!r}: {DELETE_WHAT}")])
     if not names and not args.filename:
         raise InputError([Problem("delete", DELETE_WHAT)])
-    inputs = _load(args, args.filename)
+    inputs = load_inputs(args, args.filename)
     options = reconcile.ApplyOptions(
         scheduler=get_scheduler("default"), forks=args.forks, check=args.check, ask=not args.yes and sys.stdin.isatty()
     )
@@ -253,14 +255,14 @@ def delete(args: argparse.Namespace) -> int:
     return apply_exit_code(outcome, detailed=False)
 
 
-def _warn_ignored(observed: Observed) -> None:
+def warn_ignored(observed: Observed) -> None:
     """What minions reported that was invalid, and is ignored (kubeplay.kubelet.observe.check_container)."""
     for name, minion in observed.minions.items():
         for warning in minion.warnings:
             render.warning(f"{name}: {warning}")
 
 
-def _unreachable_or(code: int, observed: Observed) -> int:
+def unreachable_or(code: int, observed: Observed) -> int:
     """A minion that could not be reached makes an otherwise successful command exit 4; a refused host key, 1."""
     if code == EXIT_OK and observed.refused:
         return EXIT_ERROR
@@ -268,7 +270,7 @@ def _unreachable_or(code: int, observed: Observed) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    inputs = _load(args, args.filename)
+    inputs = load_inputs(args, args.filename)
     d = inputs.desired
     render.result(
         f"ok: project {inputs.project}: "

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from kubeplay import reconcile
 from kubeplay.cli import render, views
 from kubeplay.cli.commands import (
-    _connector,
-    _load,
-    _unreachable_or,
-    _warn_ignored,
+    connector_for,
+    load_inputs,
+    unreachable_or,
+    warn_ignored,
 )
 from kubeplay.cli.exitcodes import EXIT_OK
 from kubeplay.connectors.base import ContainerState, MinionConnection
@@ -392,10 +392,10 @@ DESCRIBERS = {"pod": describe_pod, "rc": describe_controller, "service": describ
 
 def describe(args: argparse.Namespace) -> int:
     kind = KINDS[args.kind]
-    inputs = _load(args, args.filename)
+    inputs = load_inputs(args, args.filename)
     network = kind in ("pod", "service")
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=network) as seen:
-        _warn_ignored(seen.observed)
+    with reconcile.observe(inputs, connector_for(args, inputs), args.forks, network=network) as seen:
+        warn_ignored(seen.observed)
         lines = DESCRIBERS[kind](args.name, inputs, seen)
     render.described(lines)
-    return _unreachable_or(EXIT_OK, seen.observed)
+    return unreachable_or(EXIT_OK, seen.observed)

@@ -36,12 +36,12 @@ def export(args: argparse.Namespace) -> int:
 
     from kubeplay import __version__
     from kubeplay.cli import render
-    from kubeplay.cli.commands import _load
+    from kubeplay.cli.commands import load_inputs
     from kubeplay.cli.edited import write_whole
     from kubeplay.manifests.kubernetes import export as to_kubernetes
     from kubeplay.manifests.kubernetes import inventory_notes, to_yaml
 
-    inputs = _load(args, args.filename)
+    inputs = load_inputs(args, args.filename)
     objects = to_kubernetes(inputs.desired, keep_ips=args.keep_ips)
     header = [
         f"Exported by kubeplay {__version__} from project {inputs.project}: kubectl apply -f THIS_FILE",

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from kubeplay import reconcile
 from kubeplay.cli import render, views
-from kubeplay.cli.commands import _connector, _warn_ignored
+from kubeplay.cli.commands import connector_for, warn_ignored
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_USAGE, apply_exit_code
 from kubeplay.cli.kubecfg import DEFAULT_PROJECT, Path, usage_problem
 from kubeplay.errors import InputError, KubeplayError, Problem
@@ -215,9 +215,9 @@ def kubecfg(args: argparse.Namespace) -> int:
     inputs = dataclasses.replace(inputs, desired=Desired())
     options = reconcile.ApplyOptions(scheduler=get_scheduler("default"), forks=args.forks, allow_empty=True)
     lock = LockRequest(this_process(args.command_line[1:]), args.lock_timeout)
-    connect = _connector(args, inputs)
+    connect = connector_for(args, inputs)
     with reconcile.observe(inputs, connect, args.forks, network=True, lock=lock, say=render.progress) as seen:
-        _warn_ignored(seen.observed)
+        warn_ignored(seen.observed)
         code, shown = _run(args, inputs, seen, options, created)
     render.result(shown)
     return code

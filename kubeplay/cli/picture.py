@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kubeplay import reconcile
 from kubeplay.cli import render
-from kubeplay.cli.commands import _connector, _load, _report_unreachable, _unreachable_or, _warn_ignored
+from kubeplay.cli.commands import connector_for, load_inputs, report_unreachable, unreachable_or, warn_ignored
 from kubeplay.cli.exitcodes import EXIT_OK
 from kubeplay.cli.views import pod_status
 from kubeplay.errors import InputError, KubeplayError, Problem
@@ -229,11 +229,11 @@ def _drawn(dot: str, fmt: str) -> bytes:
 
 def graph(args: argparse.Namespace) -> int:
     fmt = picture_format(args.output)
-    inputs = _load(args, args.filename)
-    with reconcile.observe(inputs, _connector(args, inputs), args.forks, network=True) as seen:
-        _warn_ignored(seen.observed)
+    inputs = load_inputs(args, args.filename)
+    with reconcile.observe(inputs, connector_for(args, inputs), args.forks, network=True) as seen:
+        warn_ignored(seen.observed)
     known = observed_portals(seen.networks)
     portals = allocate_portals(inputs.desired.services, known, inputs.inventory.portal_net)
     write_picture(cluster_dot(seen.observed, inputs.desired, portals, known, inputs.project), args.output, fmt)
-    _report_unreachable(seen.observed)
-    return _unreachable_or(EXIT_OK, seen.observed)
+    report_unreachable(seen.observed)
+    return unreachable_or(EXIT_OK, seen.observed)

@@ -58,18 +58,18 @@ def status(args: argparse.Namespace) -> int:
 
     from kubeplay import reconcile
     from kubeplay.cli import render
-    from kubeplay.cli.commands import _connector, _load
+    from kubeplay.cli.commands import connector_for, load_inputs
     from kubeplay.connectors.kept import KeptConnections
     from kubeplay.planner.progress import rollout_progress
 
-    inputs = _load(args, args.filename)
+    inputs = load_inputs(args, args.filename)
     found = [rc for rc in inputs.desired.controllers if rc.name == args.name]
     if not found:
         known = ", ".join(rc.name for rc in inputs.desired.controllers) or "none"
         raise InputError([Problem("-f", f"no ReplicationController named {args.name!r} (found: {known})")])
     deadline = time.monotonic() + args.wait
     kept = KeptConnections()
-    connect = kept.through(_connector(args, inputs))
+    connect = kept.through(connector_for(args, inputs))
     said = ""
     try:
         while True:

@@ -48,13 +48,13 @@ def scale(args: argparse.Namespace) -> int:
     import difflib
 
     from kubeplay.cli import render
-    from kubeplay.cli.commands import _load
+    from kubeplay.cli.commands import load_inputs
     from kubeplay.cli.edited import apply_folder, project_folder, write_whole
     from kubeplay.manifests.edit import EditRefused, set_replicas
 
     if args.filename == "-":
         raise InputError([Problem("-f", "scale edits a manifest file: name the file or its folder, not -")])
-    inputs = _load(args, [args.filename])
+    inputs = load_inputs(args, [args.filename])
     file = controller_file(inputs.desired.controllers, args.name, args.filename)
     before, bom = _read(file)
     try:
@@ -68,7 +68,7 @@ def scale(args: argparse.Namespace) -> int:
     folder = project_folder(args.filename)
     if args.check:
         render.progress(f"--check: {file} not written (replicas {was} -> {args.replicas}); the plan as if it were:")
-        return apply_folder(args, folder, with_replicas(_load(args, [folder]), args.name, args.replicas))
+        return apply_folder(args, folder, with_replicas(load_inputs(args, [folder]), args.name, args.replicas))
     if after != before:
         write_whole(file, ("\ufeff" if bom else "") + after)
         render.progress(f"{file}: {args.name} replicas {was} -> {args.replicas}")
