@@ -24,6 +24,8 @@ from kubeplay.lab.layout import LabLayout
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "manifests"
 """Where the seed walkthrough's redis.json and redisController.json are kept, verbatim."""
+SEED_ARGS = tuple(arg for path in sorted(SEED.iterdir()) if path.is_file() for arg in ("-f", str(path)))
+"""-f for each manifest at the top of manifests/ (the seed's, the web pod), not the examples/ below it."""
 LAB_NAME = os.environ.get("KUBEPLAY_TEST_LAB", "lab")
 """Several developers can test side by side, each on a lab of their own (KUBEPLAY_TEST_LAB=name)."""
 PROJECT = "itest"

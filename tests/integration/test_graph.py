@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.dotgraph import parse_dot
-from tests.integration.conftest import PROJECT, SEED, Lab, kubeplay
+from tests.integration.conftest import PROJECT, SEED_ARGS, Lab, kubeplay
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +27,15 @@ LONELY = {
 
 @pytest.fixture
 def seeded(lab: Lab) -> Iterator[Lab]:
-    run = kubeplay("apply", "-f", str(SEED), "-p", PROJECT, "--yes", inventory=lab.inventory)
+    run = kubeplay("apply", *SEED_ARGS, "-p", PROJECT, "--yes", inventory=lab.inventory)
     assert run.code == 0, run.stderr
     yield lab
-    gone = kubeplay("delete", "-f", str(SEED), "-p", PROJECT, "--yes", inventory=lab.inventory)
+    gone = kubeplay("delete", *SEED_ARGS, "-p", PROJECT, "--yes", inventory=lab.inventory)
     assert gone.code == 0, gone.stderr
 
 
 def _items(lab: Lab, kind: str) -> list[dict[str, object]]:
-    run = kubeplay("get", kind, "-f", str(SEED), "-o", "json", inventory=lab.inventory)
+    run = kubeplay("get", kind, *SEED_ARGS, "-o", "json", inventory=lab.inventory)
     assert run.code == 0, run.stderr
     items = run.json()["items"]
     assert isinstance(items, list)
@@ -45,7 +45,7 @@ def _items(lab: Lab, kind: str) -> list[dict[str, object]]:
 def test_graph_draws_every_pod_service_and_endpoint(seeded: Lab, tmp_path: Path) -> None:
     lonely = tmp_path / "lonely.json"
     lonely.write_text(json.dumps(LONELY))
-    run = kubeplay("graph", "-f", str(SEED), "-f", str(lonely), "-p", PROJECT, inventory=seeded.inventory)
+    run = kubeplay("graph", *SEED_ARGS, "-f", str(lonely), "-p", PROJECT, inventory=seeded.inventory)
     assert run.code == 0, run.stderr
     g = parse_dot(run.stdout)
 
@@ -68,7 +68,7 @@ def test_graph_draws_every_pod_service_and_endpoint(seeded: Lab, tmp_path: Path)
     assert "rc/redisController" in g.nodes
 
     svg = tmp_path / "cluster.svg"
-    drawn = kubeplay("graph", "-f", str(SEED), "-p", PROJECT, "-o", str(svg), inventory=seeded.inventory)
+    drawn = kubeplay("graph", *SEED_ARGS, "-p", PROJECT, "-o", str(svg), inventory=seeded.inventory)
     assert drawn.code == 0, drawn.stderr
     assert drawn.stdout == ""
     assert f"wrote the picture to {svg}" in drawn.stderr

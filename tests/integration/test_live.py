@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import PROJECT, ROOT, SEED, Lab, kubeplay
+from tests.integration.conftest import PROJECT, ROOT, SEED_ARGS, Lab, kubeplay
 from tests.integration.terminal import HIDE_CURSOR, Terminal
 
 pytestmark = pytest.mark.integration
@@ -61,7 +61,7 @@ def test_apply_on_a_terminal_asks_then_draws_each_minions_work_pulls_and_the_rec
     lab: Lab, terminals: list[Terminal]
 ) -> None:
     assert _remove_image(lab, "kubeplay/httpd"), "the seed's web pod runs the lab's httpd image"
-    t = _open(terminals, "apply", "-f", str(SEED), "-p", PROJECT, "-i", str(lab.inventory))
+    t = _open(terminals, "apply", *SEED_ARGS, "-p", PROJECT, "-i", str(lab.inventory))
     t.read_until(rb"Apply these \d+ changes")
     assert HIDE_CURSOR not in t.output  # no display while the question is asked
     t.write(b"y\r")
@@ -119,7 +119,7 @@ def test_ctrl_c_while_the_live_view_is_drawn_gives_the_terminal_back(
 
 
 def test_without_a_terminal_apply_prints_one_line_per_event_as_before(lab: Lab) -> None:
-    run = kubeplay("apply", "-f", str(SEED), "-p", PROJECT, "--yes", inventory=lab.inventory)
+    run = kubeplay("apply", *SEED_ARGS, "-p", PROJECT, "--yes", inventory=lab.inventory)
     assert run.code == 0, run.stderr
     assert "\x1b" not in run.stdout + run.stderr
     assert "pods created" not in run.stderr
