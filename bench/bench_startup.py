@@ -1,6 +1,6 @@
 """Start-up: what `kubeplay --help`, `kubeplay validate` and a no-op `kubeplay apply` import, and how long it takes.
 
-    python bench/bench_startup.py [--runs 7] [--lab pf] [--baseline CHECKOUT]
+    python bench/bench_startup.py [--runs 7] [--lab pf] [--baseline CHECKOUT] [--bytecode]
 
 Each command runs under `python -X importtime` (the apply path only with --lab: a converged no-op apply of one pod
 on that lab). The figures are the import time of everything imported after the interpreter's own start-up (the
@@ -8,6 +8,9 @@ top-level imports after `site`, with what they pull in), and, since that is wall
 busy, the CPU time of importing the same modules in a fresh interpreter; min / median / max over --runs,
 interleaved with --baseline's runs when given. Also prints whether docker, paramiko, jinja2 or rich's tables and
 prompts were imported (issue 13, target 3: `--help` and `validate` load none of them; the apply path <= 120 ms).
+With --bytecode, modules are imported from bytecode compiled in a first round that is not measured, as an
+installed kubeplay's are (pip compiles them); without it, a checkout is compiled on every run when
+$PYTHONDONTWRITEBYTECODE is set, and compiling is most of its own modules' import time.
 Prints figures; asserts nothing.
 """
 
@@ -45,9 +48,12 @@ print((time.process_time() - began) * 1000)
 """Prints the CPU milliseconds of importing the modules named on stdin, in that order."""
 
 
-def imports(stderr: str) -> tuple[float, list[str]]:
-    """Milliseconds of imports after `site`, and the modules imported after it, in order."""
+def imports(stderr: str) -> tuple[float, list[str], list[str]]:
+    """Milliseconds of imports after `site`, the modules imported after it, and the top-level ones of those (each
+    pulling in the others as in the run: importing a module nested in another's import alone could differ), in
+    order."""
     after: list[str] = []
+    top: list[str] = []
     total, after_site = 0, False
     for line in stderr.splitlines():
         m = _LINE.match(line)
@@ -58,20 +64,20 @@ def imports(stderr: str) -> tuple[float, list[str]]:
         if len(m["indent"]) == 1:  # a top-level import: its total covers what it pulled in
             if after_site:
                 total += int(m["total"])
+                top.append(m["name"])
             after_site = after_site or m["name"] == "site"
-    return total / 1000, after
+    return total / 1000, after, top
 
 
-def run(root: Path, args: list[str]) -> tuple[float, float, set[str]]:
+def run(root: Path, args: list[str], env: dict[str, str]) -> tuple[float, float, set[str]]:
     """Import wall ms, import CPU ms and the modules imported of ``kubeplay ARGS`` in the checkout ``root``."""
     argv = [sys.executable, "-X", "importtime", *kubeplay_argv(*args)[1:]]
-    env = environment(KUBEPLAY_PROJECT=PROJECT)
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{args[0]} failed in {root}: {done.stderr[-2000:]}")
-    wall, names = imports(done.stderr)
+    wall, names, top = imports(done.stderr)
     cpu = subprocess.run(
-        [sys.executable, "-c", CPU_OF_IMPORTS], cwd=root, input=" ".join(names), capture_output=True, text=True
+        [sys.executable, "-c", CPU_OF_IMPORTS], cwd=root, input=" ".join(top), capture_output=True, text=True, env=env
     )
     return wall, float(cpu.stdout), set(names)
 
@@ -103,9 +109,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--lab", default=None, help="a lab that is up, for the apply path")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="import from bytecode compiled in a first, unmeasured round (as an installed kubeplay does), even when "
+        "$PYTHONDONTWRITEBYTECODE is set: without it, a checkout under that setting is compiled on every run",
+    )
     args = parser.parse_args()
     roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
+        env = environment(KUBEPLAY_PROJECT=PROJECT)
+        if args.bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         spec = {"containers": [{"name": "redis", "image": "dockerfile/redis"}]}
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "startup"}, "spec": spec}
         manifest = Path(tmp) / "pod.yaml"
@@ -118,16 +134,18 @@ def main() -> int:
             if lab is None:
                 raise SystemExit(f"no lab {args.lab!r}")
             apply = ["apply", "-f", str(manifest), "-i", lab[1].inventory, "--yes"]
-            run(ROOT, apply)  # converge first: the runs measured are no-ops
+            run(ROOT, apply, env)  # converge first: the runs measured are no-ops
             commands["apply (no-op)"] = apply
         times: dict[tuple[str, str], list[float]] = {}
         cpus: dict[tuple[str, str], list[float]] = {}
         loaded: dict[tuple[str, str], set[str]] = {}
         try:
-            for _ in range(args.runs):
+            for measured in [False] * args.bytecode + [True] * args.runs:
                 for what, argv in commands.items():
                     for label, root in roots.items():
-                        ms, cpu, seen = run(root, argv)
+                        ms, cpu, seen = run(root, argv, env)
+                        if not measured:
+                            continue
                         times.setdefault((what, label), []).append(ms)
                         cpus.setdefault((what, label), []).append(cpu)
                         loaded[(what, label)] = seen
@@ -135,7 +153,9 @@ def main() -> int:
             if args.lab:
                 empty = Path(tmp) / "empty"
                 empty.mkdir()
-                run(ROOT, ["apply", "-f", str(empty), "-i", commands["apply (no-op)"][4], "--yes", "--allow-empty"])
+                run(
+                    ROOT, ["apply", "-f", str(empty), "-i", commands["apply (no-op)"][4], "--yes", "--allow-empty"], env
+                )
     report(times, cpus, loaded, list(commands), bool(args.baseline))
     print("targets: --help and validate import none of the heavy modules; the apply path <= 120 ms")
     return 0

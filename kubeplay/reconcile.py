@@ -186,7 +186,6 @@ def connector(
     only here, when a command connects: `validate` and `--help` never load them. ~/.ssh/config and known_hosts
     are read here, once: a problem in them raises InputError before anything connects; ``warn`` is told
     what was skipped in them."""
-    from kubeplay.connectors.local import LocalConnection
     from kubeplay.connectors.ssh import SSHConnection, ssh_options
 
     options, warnings = ssh_options(
@@ -200,6 +199,8 @@ def connector(
 
     def connect(minion: Minion) -> MinionConnection:
         if minion.connection == "local":
+            from kubeplay.connectors.local import LocalConnection  # (imported only for such a minion)
+
             return LocalConnection(minion)
         return SSHConnection(minion, options)
 

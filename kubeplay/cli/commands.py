@@ -7,14 +7,13 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kubeplay import reconcile
 from kubeplay.cli import render, runlog, views
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
-from kubeplay.connectors.kept import KeptConnections
 from kubeplay.errors import InputError, Problem
-from kubeplay.kubelet import records
 from kubeplay.kubelet.execute import Pulling, Result
 from kubeplay.kubelet.lock import LockRequest, this_process
 from kubeplay.model import DEFAULT_PROJECT, Observed
@@ -23,6 +22,9 @@ from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy.plan import observed_portals, observed_services, serving_pods
 from kubeplay.proxy.portals import allocate_portals
 from kubeplay.selectors import Selector, parse_selector
+
+if TYPE_CHECKING:
+    from kubeplay.connectors.kept import KeptConnections
 
 
 def load_inputs(args: argparse.Namespace, files: list[str], project: str | None = None) -> reconcile.Inputs:
@@ -212,6 +214,8 @@ def _show(
         minions = views.minion_rows(inputs.inventory, observed)
         render.minions([r for r in minions if selector is None or selector.matches(r.labels)], output)
     elif kind in CONTROLLER_KINDS and live:
+        from kubeplay.kubelet import records  # (kubecfg's records: only for the live listing)
+
         merged = records.merge(records.read(seen.connections, forks))
         recorded = [(r.project, o) for v, r in merged.records.items() if isinstance(o := merged.objects.get(v), RC)]
         render.controllers(views.live_controller_rows(observed, recorded), output)

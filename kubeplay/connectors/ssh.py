@@ -25,8 +25,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import paramiko
-
 from kubeplay.connectors.base import (
     HELD_EXIT_WAIT,
     CommandResult,
@@ -52,6 +50,7 @@ from kubeplay.connectors.sshconfig import (
     read_ssh_config,
     resolve,
 )
+from kubeplay.connectors.sshlib import paramiko
 from kubeplay.errors import ConnectionFailed, HostKeyChanged, HostKeyRevoked, InputError, Problem
 from kubeplay.model import Minion
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import struct
-import tarfile
 
 INFRA_IMAGE = "kubeplay/pause:1.0"
 
@@ -65,6 +64,8 @@ def pause_program() -> bytes:
 
 def infra_rootfs() -> bytes:
     """A root filesystem holding only /pause, as a tar archive for `docker import`."""
+    import tarfile  # (only when the image is built: not on every apply's import)
+
     buf = io.BytesIO()
     program = pause_program()
     with tarfile.open(fileobj=buf, mode="w") as tar:

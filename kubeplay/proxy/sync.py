@@ -1,8 +1,9 @@
 """The service stage's I/O: read each minion's iptables and routes, write rules and routes.
 
-Everything runs over the run's one connection per minion, minions in parallel. Per minion, reading is
-``iptables-save`` and ``ip -4 route show``; writing is at most ONE ``iptables-restore --noflush`` (only when the
-rules differ) and one ``ip route`` per route that changes.
+Everything runs over the run's one connection per minion, minions in parallel. Per minion, reading is ONE
+program (READ_NETWORK: ``iptables-save`` then ``ip -4 route show``, their outputs and exit codes apart by NUL
+bytes, which neither prints); writing is at most ONE ``iptables-restore --noflush`` (only when the rules differ)
+and one ``ip route`` per route that changes.
 
 In an apply the rules are written more than once only when the pods that serve change meanwhile
 (``ClusterRules``): first every service with the endpoints of the pods that stay (a service without any REJECTs
@@ -25,7 +26,6 @@ import gzip
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -42,6 +42,14 @@ RESTORE_GZIPPED = ("sh", "-c", f"command -v gzip >/dev/null || exit 127; gzip -d
 """RESTORE reading gzip. Exit 127 (a program not found) means nothing was written: the plain RESTORE is tried."""
 GZIP_FROM = 1 << 20
 """Restore texts from this many bytes on are sent gzipped."""
+READ_NETWORK = (
+    "sh",
+    "-c",
+    f"{shlex.join(SAVE)}; saved=$?; printf '\\0%d\\0' \"$saved\"; "
+    f"{shlex.join(SHOW_ROUTES)}; routes=$?; printf '\\0%d' \"$routes\"",
+)
+"""A minion's rules and routes in one program (a fixed script): SAVE's output, NUL, its exit code, NUL, SHOW_ROUTES'
+output, NUL, its exit code. Their stderr go to its stderr."""
 _NOT_FOUND = 127
 _OTHER_BACKEND = "iptables-legacy tables present"
 
@@ -89,18 +97,30 @@ def backend_problem(saved: str) -> str:
 
 
 def read_minion_network(conn: MinionConnection) -> MinionNetwork:
+    """A minion's kubeplay rules and gateway routes, read by one program (READ_NETWORK), or why they could not be."""
     name = conn.minion.name
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:  # two channels on the one connection, side by side
-            saving = pool.submit(_run, conn, SAVE)
-            routes = _run(conn, SHOW_ROUTES)
-            saved = saving.result()
+        read = conn.run(READ_NETWORK, timeout=120)
+        saved, routes = split_network_read(read.stdout, read.stderr)
     except KubeplayError as exc:
         return MinionNetwork(name, error=str(exc))
     problem = backend_problem(saved)
     if problem:
         return MinionNetwork(name, error=problem)
     return MinionNetwork(name, parse_save(saved), parse_routes(routes))
+
+
+def split_network_read(output: str, stderr: str = "") -> tuple[str, str]:
+    """The iptables-save output and the ``ip route`` output in READ_NETWORK's output; raises KubeplayError (naming
+    the program, its exit code and ``stderr``) when either failed, or when the output is not READ_NETWORK's."""
+    parts = output.split("\0")
+    if len(parts) != 4 or not all(code.isdigit() for code in parts[1::2]):
+        raise KubeplayError(f"reading rules and routes: unexpected output: {stderr.strip() or output[-200:]!r}")
+    saved, saved_exit, routes, routes_exit = parts
+    for argv, code in ((SAVE, saved_exit), (SHOW_ROUTES, routes_exit)):
+        if code != "0":
+            raise KubeplayError(f"{' '.join(argv)}: exit {code}: {stderr.strip()}")
+    return saved, routes
 
 
 def write(

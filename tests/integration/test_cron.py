@@ -100,7 +100,7 @@ def test_json_output_and_log_lines_of_a_real_apply_match_their_schemas_and_q_is_
 
     traced = kubeplay("apply", "-f", str(manifest), "-y", "-vv", inventory=inventory)
     assert traced.code == 0, traced.stderr
-    assert "kubeplay: minion-1: run iptables-save: " in traced.stderr
+    assert "kubeplay: minion-1: run sh -c 'iptables-save; " in traced.stderr
     assert "kubeplay: minion-1: docker containers kubeplay.pod: " in traced.stderr
 
 

@@ -27,6 +27,9 @@ from kubeplay.connectors.base import (
 )
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 from kubeplay.model import Minion
+from kubeplay.proxy.routes import SHOW_ROUTES
+from kubeplay.proxy.rules import SAVE
+from kubeplay.proxy.sync import READ_NETWORK
 
 
 @dataclass
@@ -316,6 +319,13 @@ class FakeConnection:
         self.runs.append((tuple(argv), stdin))
         if self.fake_docker.journal is not None:
             self.fake_docker.journal.append((self.minion.name, "run", argv[0]))
+        if tuple(argv) == READ_NETWORK:  # as the minion's sh runs it: iptables-save, then ip route
+            saved, routes = self._answer(SAVE, stdin), self._answer(SHOW_ROUTES, stdin)
+            output = "\0".join((saved.stdout, str(saved.exit_code), routes.stdout, str(routes.exit_code)))
+            return CommandResult(tuple(argv), 0, output, saved.stderr + routes.stderr)
+        return self._answer(argv, stdin)
+
+    def _answer(self, argv: Sequence[str], stdin: bytes | None) -> CommandResult:
         if self.iptables is not None and argv[0] == "iptables-save":
             return CommandResult(tuple(argv), 0, self.iptables.save(), "")
         if self.iptables is not None and argv[0] == "iptables-restore":

@@ -103,7 +103,7 @@ def test_each_level_adds_its_detail(
     err = capsys.readouterr().err
     lines = err.splitlines()
     assert any(line.startswith("kubeplay: m1: docker containers kubeplay.pod: ") for line in lines)
-    assert any(line.startswith("kubeplay: m1: run iptables-save") for line in lines)
+    assert any(line.startswith("kubeplay: m1: run sh -c 'iptables-save") for line in lines)
     creates = [line for line in lines if " docker create kp_" in line]
     assert len(creates) == 6 and all(line.rstrip().endswith(" s") for line in creates)  # infra + app, 3 pods
     assert any(re.fullmatch(r"kubeplay: m1: create web-\w+ took \d+\.\d\d s", line) for line in lines)  # as -v

@@ -19,7 +19,7 @@ from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.pods.labels import LABEL_POD
 from kubeplay.proxy.plan import MinionSync
-from kubeplay.proxy.sync import NetworkResult
+from kubeplay.proxy.sync import READ_NETWORK, NetworkResult
 from tests.unit.fakes import FakeConnection, FakeIptables
 
 MANIFESTS = """\
@@ -311,7 +311,7 @@ def test_an_apply_that_changes_nothing_only_reads_each_minion(
     outcome = run(inputs, minions, Screen())
     assert not outcome.changed and outcome.network == () and outcome.results == ()
     for conn in minions.values():
-        assert sorted(argv for argv, _ in conn.runs) == [("ip", "-4", "route", "show"), ("iptables-save",)]
+        assert [argv for argv, _ in conn.runs] == [READ_NETWORK], "rules and routes read by one program"
         assert [method for method, _ in conn.fake_docker.calls].count("containers") == 1, "no second list"
 
 

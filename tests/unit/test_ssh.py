@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import paramiko
@@ -403,3 +405,19 @@ def test_an_ipv6_minion_is_connected_to_under_its_bracketed_known_hosts_name(key
 def test_a_local_minion_needs_no_address_nor_key(tmp_path: Path) -> None:
     (tmp_path / "hosts.yml").write_text('all:\n  hosts:\n    "my laptop":\n      ansible_connection: local\n')
     assert load_inventory(str(tmp_path / "hosts.yml")).minion("my laptop").connection == "local"
+
+
+def test_the_ssh_connector_loads_paramiko_without_invoke_which_stays_importable() -> None:
+    pytest.importorskip("invoke")
+    script = (
+        "import sys\n"
+        "from kubeplay.connectors import ssh\n"
+        "print('paramiko' in sys.modules, 'invoke' in sys.modules)\n"
+        "import invoke\n"
+        "print(invoke.__name__)\n"
+    )
+    root = Path(__file__).parents[2]  # this checkout's kubeplay
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert run.stdout.split() == ["True", "False", "invoke"], run.stdout + run.stderr
