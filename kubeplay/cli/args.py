@@ -19,6 +19,13 @@ DEFAULT_INVENTORY = os.environ.get("KUBEPLAY_INVENTORY", "inventory/lab.ini")
 
 Command = Callable[[argparse.Namespace], int]
 
+POD_KINDS = ("pods", "pod", "po")
+CONTROLLER_KINDS = ("replicationcontrollers", "replicationcontroller", "rc")
+SERVICE_KINDS = ("services", "service", "svc")
+ENDPOINT_KINDS = ("endpoints", "ep")
+MINION_KINDS = ("minions", "minion", "nodes", "node", "no")
+"""The names a person may give each kind of object (get, describe, scale, rollout), as kubectl's short names."""
+
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error exits EXIT_USAGE (argparse's own 2 is --detailed-exitcode's "changes made")."""

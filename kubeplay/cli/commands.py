@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kubeplay import reconcile
 from kubeplay.cli import render, runlog, views
+from kubeplay.cli.args import CONTROLLER_KINDS, ENDPOINT_KINDS, MINION_KINDS, SERVICE_KINDS
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
 from kubeplay.errors import InputError, Problem
@@ -155,12 +156,6 @@ def _shown(on_event: reconcile.EventSink) -> reconcile.EventSink:
         render.detail(f"{what} took {event.seconds:.2f} s")
 
     return shown
-
-
-CONTROLLER_KINDS = ("replicationcontrollers", "replicationcontroller", "rc")
-SERVICE_KINDS = ("services", "service", "svc")
-MINION_KINDS = ("minions", "minion", "nodes", "node", "no")
-ENDPOINT_KINDS = ("endpoints", "ep")
 
 
 def get(args: argparse.Namespace) -> int:

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubeplay.cli.args import command, connect_args, inventory_args, project_arg, verbosity_args
+from kubeplay.cli.args import (
+    CONTROLLER_KINDS,
+    MINION_KINDS,
+    POD_KINDS,
+    SERVICE_KINDS,
+    command,
+    connect_args,
+    inventory_args,
+    project_arg,
+    verbosity_args,
+)
 
 if TYPE_CHECKING:
     from kubeplay.cli.main import Subparsers
 
-KINDS = (
-    *("pod", "pods", "po"),
-    *("rc", "replicationcontroller", "replicationcontrollers"),
-    *("service", "services", "svc"),
-    *("minion", "minions", "node", "nodes", "no"),
-)
+KINDS = (*POD_KINDS, *CONTROLLER_KINDS, *SERVICE_KINDS, *MINION_KINDS)
 
 
 def add_parsers(sub: Subparsers) -> None:

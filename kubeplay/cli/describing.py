@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from kubeplay import reconcile
 from kubeplay.cli import render, views
+from kubeplay.cli.args import CONTROLLER_KINDS, MINION_KINDS, POD_KINDS, SERVICE_KINDS
 from kubeplay.cli.commands import (
     connector_for,
     load_inputs,
@@ -50,10 +51,10 @@ from kubeplay.selectors import format_selector, matches
 Lines = list[str]
 
 KINDS: Mapping[str, str] = {
-    **dict.fromkeys(("pod", "pods", "po"), "pod"),
-    **dict.fromkeys(("rc", "replicationcontroller", "replicationcontrollers"), "rc"),
-    **dict.fromkeys(("service", "services", "svc"), "service"),
-    **dict.fromkeys(("minion", "minions", "node", "nodes", "no"), "minion"),
+    **dict.fromkeys(POD_KINDS, "pod"),
+    **dict.fromkeys(CONTROLLER_KINDS, "rc"),
+    **dict.fromkeys(SERVICE_KINDS, "service"),
+    **dict.fromkeys(MINION_KINDS, "minion"),
 }
 """Every kind `describe` takes -> the kind it means."""
 

@@ -16,8 +16,13 @@ from typing import TypeAlias
 
 from kubeplay import __version__
 from kubeplay.cli.args import (
+    CONTROLLER_KINDS,
+    ENDPOINT_KINDS,
     MAX_TIMEOUT,
     MAX_UNAVAILABLE,
+    MINION_KINDS,
+    POD_KINDS,
+    SERVICE_KINDS,
     Command,
     Parser,
     change_args,
@@ -110,24 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints, minions")
     get.add_argument(
         "kind",
-        choices=[
-            "pods",
-            "pod",
-            "po",
-            "replicationcontrollers",
-            "replicationcontroller",
-            "rc",
-            "services",
-            "service",
-            "svc",
-            "endpoints",
-            "ep",
-            "minions",
-            "minion",
-            "nodes",
-            "node",
-            "no",
-        ],
+        choices=[*POD_KINDS, *CONTROLLER_KINDS, *SERVICE_KINDS, *ENDPOINT_KINDS, *MINION_KINDS],
     )
     get.add_argument(
         "-f",

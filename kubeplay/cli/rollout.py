@@ -11,7 +11,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from kubeplay.cli.args import MAX_TIMEOUT, command, connect_args, inventory_args, project_arg, seconds, verbosity_args
+from kubeplay.cli.args import (
+    CONTROLLER_KINDS,
+    MAX_TIMEOUT,
+    command,
+    connect_args,
+    inventory_args,
+    project_arg,
+    seconds,
+    verbosity_args,
+)
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK
 from kubeplay.errors import InputError, Problem
 
@@ -26,7 +35,7 @@ def add_parsers(sub: Subparsers) -> None:
     rollout = sub.add_parser("rollout", help="follow a replication controller's rolling update")
     verbs = rollout.add_subparsers(dest="rollout_command", required=True)
     status = verbs.add_parser("status", help="wait until every replica runs the current template (changes nothing)")
-    status.add_argument("kind", choices=("rc", "replicationcontroller", "replicationcontrollers"))
+    status.add_argument("kind", choices=CONTROLLER_KINDS)
     status.add_argument("name", metavar="NAME")
     status.add_argument(
         "-f", "--filename", action="append", required=True, metavar="PATH", help="the manifests declaring it"

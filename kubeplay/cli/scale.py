@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from kubeplay.cli.args import command, count
+from kubeplay.cli.args import CONTROLLER_KINDS, command, count
 from kubeplay.cli.edited import apply_args
 from kubeplay.cli.exitcodes import EXIT_OK
 from kubeplay.errors import InputError, Problem
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from kubeplay.cli.main import Subparsers
     from kubeplay.reconcile import Inputs
 
-CONTROLLER_KINDS = ("rc", "replicationcontroller", "replicationcontrollers")
 MAX_REPLICAS = 10_000
 """As kubeplay.manifests.objects.MAX_REPLICAS (not imported here: --help loads no manifest reader)."""
 
