@@ -18,7 +18,7 @@ KubeplayError
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from kubeplay.dataclass import dataclass
 
 
 class KubeplayError(Exception):

@@ -22,8 +22,9 @@ import os
 import re
 import reprlib
 import stat
-from dataclasses import dataclass
 from typing import TextIO
+
+from kubeplay.dataclass import dataclass
 
 
 @dataclass(frozen=True)

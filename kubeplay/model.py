@@ -8,8 +8,10 @@ and are never mutated after construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Literal
+
+from kubeplay.dataclass import dataclass
 
 Protocol = Literal["TCP", "UDP"]
 PullPolicy = Literal["PullAlways", "PullNever", "PullIfNotPresent"]

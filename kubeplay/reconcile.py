@@ -31,13 +31,14 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
 from kubeplay.connectors.faults import parse_fault, with_fault
 from kubeplay.connectors.sshconfig import ssh_args_problems
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory

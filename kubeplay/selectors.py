@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from kubeplay.dataclass import dataclass
 from kubeplay.names import label_key_error, label_value_error
 
 Operator = Literal["=", "!=", "in", "notin", "exists", "!"]

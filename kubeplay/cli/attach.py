@@ -17,13 +17,13 @@ import time
 import tty
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 
 from kubeplay import reconcile
 from kubeplay.cli import render
 from kubeplay.cli.commands import connector_for, load_inputs, warn_ignored
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE
 from kubeplay.connectors.base import LocalStreams, MinionConnection, Terminal
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import KubeplayError
 from kubeplay.model import Observed, ObservedContainer, ObservedPod
 

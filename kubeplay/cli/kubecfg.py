@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kubeplay.cli.args import command, connect_args, inventory_args, lock_args, verbosity_args
+from kubeplay.dataclass import dataclass
 
 if TYPE_CHECKING:
     from kubeplay.cli.main import Subparsers

@@ -13,11 +13,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from kubeplay.cli import render
 from kubeplay.connectors.base import PullProgress
+from kubeplay.dataclass import dataclass
 from kubeplay.kubelet.execute import Pulling, Result
 from kubeplay.planner.pods import Action, Plan
 from kubeplay.proxy.plan import MinionSync

@@ -17,13 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import FrameType
 
 from kubeplay import reconcile
 from kubeplay.cli import render, runlog
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, apply_exit_code
 from kubeplay.connectors.kept import KeptConnections
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, KubeplayError, Problem
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

@@ -4,8 +4,8 @@ results. Pure: cli/render.py only lays them out."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from kubeplay.dataclass import dataclass
 from kubeplay.kubelet.execute import Result
 from kubeplay.model import (
     Desired,

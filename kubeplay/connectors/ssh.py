@@ -21,7 +21,7 @@ import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ from kubeplay.connectors.sshconfig import (
     resolve,
 )
 from kubeplay.connectors.sshlib import paramiko
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import ConnectionFailed, HostKeyChanged, HostKeyRevoked, InputError, Problem
 from kubeplay.model import Minion
 

@@ -24,8 +24,9 @@ import os
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import Problem
 from kubeplay.model import Minion, SSHArguments
 from kubeplay.names import host_address_error, login_name_error

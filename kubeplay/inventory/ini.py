@@ -21,8 +21,8 @@ import os
 import re
 import shlex
 import warnings
-from dataclasses import dataclass
 
+from kubeplay.dataclass import dataclass
 from kubeplay.inventory.declared import Declared, bracketed_address, expand_host_pattern
 from kubeplay.inventory.variables import Setting
 from kubeplay.limits import excerpt

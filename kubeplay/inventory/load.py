@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import InventoryError
 from kubeplay.inventory.declared import Declared, GroupDecl, HostDecl
 from kubeplay.inventory.ini import parse_ini

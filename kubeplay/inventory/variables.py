@@ -24,10 +24,10 @@ import json
 import os
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 from kubeplay import quantities
+from kubeplay.dataclass import dataclass
 from kubeplay.limits import excerpt
 from kubeplay.model import Connection, Minion, Source, SSHArguments
 from kubeplay.names import dns_label_error, host_address_error, label_key_error, label_value_error, path_error

@@ -30,10 +30,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from kubeplay.connectors.base import HeldProcess, MinionConnection
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import ConnectionFailed, Locked, MinionError
 from kubeplay.kubelet.observe import Session
 from kubeplay.parallel import Say, in_parallel

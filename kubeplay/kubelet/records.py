@@ -19,9 +19,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from kubeplay.connectors.base import MinionConnection
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import KubeplayError
 from kubeplay.manifests.objects import MAX_REPLICAS
 from kubeplay.model import Desired, Pod, PodTemplate, ReplicationController, Service, Source

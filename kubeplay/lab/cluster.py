@@ -16,9 +16,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import LabError
 from kubeplay.lab import host
 from kubeplay.lab.images import ImageSpec, guestbook_frontend_image, httpd_image, redis_image, redis_slave_image

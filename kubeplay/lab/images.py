@@ -16,9 +16,9 @@ import re
 import shlex
 import subprocess
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import LabError
 
 BUSYBOX = Path("/bin/busybox")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import LabError
 
 STATE_ROOT = Path("/var/lib/kubeplay/labs")

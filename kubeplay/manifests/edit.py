@@ -17,8 +17,9 @@ import json
 import json.decoder
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+from kubeplay.dataclass import dataclass
 
 Path = tuple[str | int, ...]
 

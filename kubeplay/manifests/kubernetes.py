@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from kubeplay.dataclass import dataclass
 from kubeplay.model import Container, Desired, Inventory, Pod, PodSpec, Port, Probe, ReplicationController, Service
 
 PULL_POLICIES = {"PullAlways": "Always", "PullNever": "Never", "PullIfNotPresent": "IfNotPresent"}

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TypeVar
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import Problem
 from kubeplay.limits import excerpt
 from kubeplay.names import Checker, LabelPart, LabelRules

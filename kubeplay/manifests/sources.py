@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import Problem
 from kubeplay.limits import Refused, read_stream, read_text
 from kubeplay.yamlnodes import InvalidDocument, Node, parse_json, parse_yaml

@@ -7,8 +7,7 @@ replicas, every one updated and running, and no minion that could hold one was u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from kubeplay.dataclass import dataclass
 from kubeplay.model import Observed, ReplicationController
 from kubeplay.pods.spechash import spec_hash
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import ManifestError
 from kubeplay.manifests.controllers import controller_problem
 from kubeplay.model import Observed, ObservedPod, Pod, ReplicationController

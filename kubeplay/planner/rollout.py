@@ -16,8 +16,9 @@ rollout there, so the later steps are not placed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
+from kubeplay.dataclass import dataclass
 from kubeplay.model import ObservedPod, Pod
 from kubeplay.planner.replicas import RolloutStep
 from kubeplay.planner.scheduler import MinionInfo, PlacedPod, Schedule, Scheduler

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from kubeplay.dataclass import dataclass
 from kubeplay.model import ObservedPod, Port, Protocol, Service, ServicePort
 from kubeplay.selectors import matches
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import DEFAULT_PROJECT, EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
 from kubeplay.proxy import routes as network

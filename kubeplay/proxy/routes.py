@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion
 from kubeplay.names import ipv4_error

@@ -26,10 +26,11 @@ import gzip
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import partial
 
 from kubeplay.connectors.base import MinionConnection
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion, ObservedPod
 from kubeplay.parallel import Say, in_parallel

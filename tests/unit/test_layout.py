@@ -13,6 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "kubeplay"
 
 LAYERS: dict[str, int] = {
+    "dataclass": -2,  # below everything: the dataclass decorator
     "limits": -1,  # below L0: the input limits, which the YAML reader applies too
     **dict.fromkeys(("__init__", "errors", "model", "names", "quantities", "parallel", "yamlnodes"), 0),
     "selectors": 1,
