@@ -1,16 +1,44 @@
-"""paramiko, imported without its optional ``invoke``.
+"""paramiko, imported without what kubeplay never uses: its optional ``invoke``, and the rest of its ``__init__``.
 
 paramiko.config imports invoke when it is installed, only to run ssh_config's ``Match exec`` commands. kubeplay
 reads ~/.ssh/config itself (kubeplay.connectors.sshconfig) and never uses paramiko's, but invoke's import (with
 asyncio and unittest.mock under it) was about a third of paramiko's, on every command that connects. So invoke is
 hidden while paramiko is imported, as if it were not installed, and left importable afterwards.
+
+paramiko's ``__init__`` imports every module of the package (the SFTP server, the agent, GSS-API, ...) and asks
+importlib.metadata for its own version (which imports email, zipfile, csv, ...). Here the package is made without
+running its ``__init__`` at first: only the modules a client needs are imported (``PARTS``), with the names
+paramiko's own modules take from the package; the version is read from the package's ``.dist-info`` folder. The
+first time anything asks the package for another name (docker-py's ``paramiko.SSHConfig``, say), the real
+``__init__`` runs, so ``paramiko`` then is the whole package. Where paramiko is laid out otherwise (no such folder,
+a module or a name missing), a plain ``import paramiko`` is done instead.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+PARTS = {
+    "paramiko.client": ("SSHClient", "MissingHostKeyPolicy"),
+    "paramiko.transport": ("Transport",),
+    "paramiko.channel": ("Channel",),
+    "paramiko.pkey": ("PKey",),
+    "paramiko.proxy": ("ProxyCommand",),
+    "paramiko.ssh_exception": ("SSHException", "ChannelException"),
+    "paramiko.rsakey": ("RSAKey",),
+    "paramiko.ecdsakey": ("ECDSAKey",),
+    "paramiko.ed25519key": ("Ed25519Key",),
+}
+"""The modules imported at first and the names taken from each onto the package: what kubeplay uses, and the key
+classes paramiko.pkey takes from the package."""
 
 
 @contextmanager
@@ -26,7 +54,68 @@ def hidden(module: str) -> Iterator[None]:
             del sys.modules[module]
 
 
-with hidden("invoke"):
+def import_paramiko() -> ModuleType:
+    """paramiko, as described above (the module already imported, when it is)."""
+    if "paramiko" in sys.modules:
+        return sys.modules["paramiko"]
+    with hidden("invoke"):
+        try:
+            return _client_parts()
+        except Exception:  # laid out otherwise: forget what was imported of it, and import it whole
+            for name in [n for n in sys.modules if n == "paramiko" or n.startswith("paramiko.")]:
+                del sys.modules[name]
+            return importlib.import_module("paramiko")
+
+
+def _client_parts() -> ModuleType:
+    """The package, its ``__init__`` not run yet (see the module's docstring). Raises when paramiko is laid out
+    otherwise than this expects."""
+    spec = importlib.util.find_spec("paramiko")
+    if spec is None or spec.origin is None or not spec.submodule_search_locations or spec.loader is None:
+        raise ImportError("paramiko is not a package on the path")
+    package = importlib.util.module_from_spec(spec)
+    folder = Path(spec.origin).parent
+    vars(package)["__version__"] = _version(folder)  # (what transport.py puts in its SSH banner)
+    completed = threading.Lock()
+
+    def __getattr__(name: str) -> Any:  # the first name not set here: run paramiko's own __init__, once
+        if (folder / f"{name}.py").is_file():  # a module not imported yet (``from paramiko import util``)
+            raise AttributeError(name)
+        with completed:
+            if "__getattr__" in vars(package):
+                del package.__getattr__
+                assert spec is not None and spec.loader is not None
+                spec.loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = __getattr__  # type: ignore[method-assign]  # (PEP 562)
+    sys.modules["paramiko"] = package
+    for module, names in PARTS.items():
+        part = importlib.import_module(module)
+        for name in names:
+            setattr(package, name, getattr(part, name))
+    keys = [package.RSAKey, package.Ed25519Key, package.ECDSAKey]
+    vars(package)["key_classes"] = keys  # (paramiko.pkey takes them, as paramiko's __init__ lists them)
+    return package
+
+
+def _version(package_dir: Path) -> str:
+    """The version in the one ``paramiko-VERSION.dist-info`` folder beside the package, as its METADATA says.
+    Raises LookupError when there is none, or more than one."""
+    found = list(package_dir.parent.glob("paramiko-*.dist-info"))
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} paramiko .dist-info folders")
+    for line in (found[0] / "METADATA").read_text(encoding="utf-8").splitlines():
+        if line.startswith("Version: "):
+            return line.removeprefix("Version: ").strip()
+        if not line:
+            break
+    raise LookupError("no version in paramiko's METADATA")
+
+
+if TYPE_CHECKING:
     import paramiko
+else:
+    paramiko = import_paramiko()
 
 __all__ = ["paramiko"]
