@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from kubeplay.cli.views import ControllerRow, EndpointRow, MinionRow, PodRow, ServiceRow, recap_rows
 from kubeplay.pods.diff import spec_diff
 from kubeplay.quantities import format_cpu, format_memory
 from kubeplay.selectors import format_selector
@@ -21,6 +20,7 @@ from kubeplay.selectors import format_selector
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from kubeplay.cli.views import ControllerRow, EndpointRow, MinionRow, PodRow, ServiceRow
     from kubeplay.errors import InputError
     from kubeplay.kubelet.execute import Result
     from kubeplay.lab.cluster import LabStatus
@@ -208,6 +208,8 @@ def recap(p: Plan, results: Sequence[Result], inventory: Inventory, network: Seq
         return
     from rich.table import Table
 
+    from kubeplay.cli.views import recap_rows  # (the rows' module, with what it imports, only for a run's recap)
+
     table = Table(title="RECAP", title_justify="left", box=None, pad_edge=False)
     for col in ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE"):
         table.add_column(col)
@@ -252,6 +254,8 @@ def plan_json(
     diff: bool = False,
     show_secrets: bool = False,
 ) -> None:
+    from kubeplay.cli.views import recap_rows
+
     doc = {
         "schema": APPLY_SCHEMA,
         "project": p.project,

@@ -4,9 +4,9 @@ results. Pure: cli/render.py only lays them out."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from kubeplay.dataclass import dataclass
-from kubeplay.kubelet.execute import Result
 from kubeplay.model import (
     Desired,
     Inventory,
@@ -17,13 +17,16 @@ from kubeplay.model import (
     ReplicationController,
     Service,
 )
-from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import PlacedPod, minion_info
 from kubeplay.pods.labels import read_controller_selector
 from kubeplay.proxy.endpoints import compute_endpoints
-from kubeplay.proxy.rules import SeenService
-from kubeplay.proxy.sync import NetworkResult
 from kubeplay.selectors import format_selector, matches
+
+if TYPE_CHECKING:
+    from kubeplay.kubelet.execute import Result
+    from kubeplay.planner.pods import Plan
+    from kubeplay.proxy.rules import SeenService
+    from kubeplay.proxy.sync import NetworkResult
 
 
 def pod_status(pod: ObservedPod) -> str:
