@@ -94,7 +94,8 @@ def report(
     baseline: bool,
 ) -> None:
     for (what, label), found in times.items():
-        heavy = sorted(h for h in HEAVY if h in loaded[(what, label)]) or ["none"]
+        seen = loaded[(what, label)]  # (a package counts when any module of it was: sshlib makes paramiko's itself)
+        heavy = sorted(h for h in HEAVY if any(n == h or n.startswith(f"{h}.") for n in seen)) or ["none"]
         print(f"{what:<14} {label:<9} importtime {spread(found)}   heavy modules: {', '.join(heavy)}")
         print(f"{what:<14} {label:<9} import CPU {spread(cpus[(what, label)])}")
     if baseline:
