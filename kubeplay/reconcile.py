@@ -14,7 +14,9 @@ Every run belongs to a project (``resolve_project``): it reconciles and removes 
 services; other projects' pods count for scheduling and endpoints, their services' rules are kept as they are.
 
 A run that may change minions passes a ``lock``: every minion it reached is locked (kubelet/lock.py) before it is
-observed, until the block is left, so no other run changes it meanwhile.
+observed, until the block is left, so no other run changes it meanwhile. Over SSH the lock's program is the run's
+one exec session on the minion: it also reads the rules and routes, then runs `docker system dial-stdio`, over which
+Docker's reads go (``_held``); a run that takes no lock starts the same program without the lock's steps.
 
 ``apply``: probe the running pods, plan the services (portals, env vars, routes) and the pods, show the plan
 (``--check`` stops after showing what would change), ask, then services first: write each minion's proxy rules

@@ -14,6 +14,11 @@ so that minions sharing one filesystem (as the lab's do) have a lock each. Once 
 who it is into the file, one JSON line (user, host, pid, command, since); a run that has to wait reads it to name
 the holder.
 
+The lock program may do more while it holds the lock (``Held``, ``lock_script``): over SSH it also reads the
+minion's rules and routes and ends in `docker system dial-stdio` (reconcile.py composes it), so that a run opens
+one exec session per minion. Docker's reads then go over its stdin and output; when that Docker program ends early
+the shell still keeps the lock until stdin ends.
+
 Nothing from the user reaches a shell: the script is fixed, the wait is its one positional argument, and the
 holder's record is sent on its stdin.
 """

@@ -2,8 +2,9 @@
 
 Everything runs over the run's one connection per minion, minions in parallel. Per minion, reading is ONE
 program (READ_NETWORK: ``iptables-save`` then ``ip -4 route show``, their outputs and exit codes apart by NUL
-bytes, which neither prints); writing is at most ONE ``iptables-restore --noflush`` (only when the rules differ)
-and one ``ip route`` per route that changes.
+bytes, which neither prints; over SSH it is a step of the run's one program per minion, READ_NETWORK_STEP);
+writing is at most ONE ``iptables-restore --noflush`` (only when the rules differ) and one ``ip route`` per route
+that changes.
 
 In an apply the rules are written more than once only when the pods that serve change meanwhile
 (``ClusterRules``): first every service with the endpoints of the pods that stay (a service without any REJECTs
