@@ -284,7 +284,8 @@ def _held(network: bool, conn: MinionConnection) -> Held:
     if not dial:
         return HOLD
     first = READ_NETWORK_STEP if network else ""
-    then = f"{shlex.join(dial)}; exec >&- 2>&-; cat >/dev/null\n"  # Docker gone early: the lock is kept all the same
+    # its stderr kept out of Docker's stream (as on a channel of its own); gone early, the lock is kept all the same
+    then = f"{shlex.join(dial)} 2>/dev/null; exec >&- 2>&-; cat >/dev/null\n"
     return Held(first, then, READ_NETWORK_FIELDS if network else 0)
 
 
