@@ -185,6 +185,9 @@ def main() -> int:
         for n in counts:
             pods = n * args.per_minion if args.sizes else run.pods
             sizes.append(noop_at(run, n, pods, Path(tmp)))
+    compiled = {label: any((root / "kubeplay" / "__pycache__").glob("*.pyc")) for label, root in run.roots.items()}
+    if len(set(compiled.values())) > 1:  # $PYTHONDONTWRITEBYTECODE: the one without compiles every module, every run
+        print("WARNING: bytecode in " + ", ".join(f"{label}: {'yes' if c else 'no'}" for label, c in compiled.items()))
     for size in sizes:
         print_size(size, run.runs)
     if len(sizes) > 1:
