@@ -324,6 +324,7 @@ def _read_network(programs: Mapping[str, HeldReader], conn: MinionConnection) ->
 
 
 NETWORK_READ_TIMEOUT = 120.0
+"""Seconds a minion's one program may take to write its rules and routes (as READ_NETWORK run on its own)."""
 
 
 # --- plan, execute, sync -----------------------------------------------------------------------------------------
