@@ -94,14 +94,20 @@ class LabRun:
     roots: dict[str, Path]
 
 
-def lab_run(description: str | None) -> LabRun:
-    """The lab bench's arguments (--pods, --runs, --lab, --baseline); exits when the lab is not up."""
+def lab_parser(description: str | None) -> argparse.ArgumentParser:
+    """The lab bench's arguments (--pods, --runs, --lab, --baseline); a bench may add its own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--lab", default="lab")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout, run interleaved")
-    args = parser.parse_args()
+    return parser
+
+
+def lab_run(description: str | None, args: argparse.Namespace | None = None) -> LabRun:
+    """The lab bench's run (``args`` parsed by ``lab_parser``, else the command line); exits when the lab is not up."""
+    if args is None:
+        args = lab_parser(description).parse_args()
     found = cluster.current(args.lab)
     if found is None:
         raise SystemExit(f"no lab {args.lab!r}: run `kubeplay lab up --name {args.lab}` first")

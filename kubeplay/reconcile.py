@@ -14,7 +14,9 @@ Every run belongs to a project (``resolve_project``): it reconciles and removes 
 services; other projects' pods count for scheduling and endpoints, their services' rules are kept as they are.
 
 A run that may change minions passes a ``lock``: every minion it reached is locked (kubelet/lock.py) before it is
-observed, until the block is left, so no other run changes it meanwhile.
+observed, until the block is left, so no other run changes it meanwhile. Over SSH the lock's program is the run's
+one exec session on the minion: it also reads the rules and routes, then runs `docker system dial-stdio`, over which
+Docker's reads go (``_held``); a run that takes no lock starts the same program without the lock's steps.
 
 ``apply``: probe the running pods, plan the services (portals, env vars, routes) and the pods, show the plan
 (``--check`` stops after showing what would change), ask, then services first: write each minion's proxy rules
@@ -29,28 +31,31 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import field
+from functools import partial
 from typing import Protocol
 
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
 from kubeplay.connectors.faults import parse_fault, with_fault
+from kubeplay.connectors.held import HeldReader
 from kubeplay.connectors.sshconfig import ssh_args_problems
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
 from kubeplay.kubelet.execute import Environment, Pulling, Reroute, Rerouted, Result, Waiting, execute, no_proxy
-from kubeplay.kubelet.lock import LockRequest, hold_locks
+from kubeplay.kubelet.lock import HOLD, Held, LockRequest, hold_locks, release
 from kubeplay.kubelet.observe import Session, observe_session, relist
 from kubeplay.kubelet.observe import connect as connect_minions
 from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
 from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed, ObservedPod
 from kubeplay.names import DNS_LABEL_MAX, dns_label_error
-from kubeplay.parallel import Say
+from kubeplay.parallel import Say, in_parallel
 from kubeplay.planner.consent import refused_everywhere
 from kubeplay.planner.pods import Action, Options, Plan, plan_pods
 from kubeplay.planner.scheduler import Scheduler
@@ -66,7 +71,15 @@ from kubeplay.proxy.plan import (
     serving_pods,
 )
 from kubeplay.proxy.portals import portal_problems
-from kubeplay.proxy.sync import ClusterRules, NetworkResult, read_failures, read_minion_network
+from kubeplay.proxy.sync import (
+    READ_NETWORK_FIELDS,
+    READ_NETWORK_STEP,
+    ClusterRules,
+    NetworkResult,
+    network_of_fields,
+    read_failures,
+    read_minion_network,
+)
 
 # --- load ------------------------------------------------------------------------------------------------------
 
@@ -248,11 +261,71 @@ def observe(
     with ExitStack() as stack:
         session = connect_minions(minions, connect, forks)
         stack.callback(session.close)
+        held = partial(_held, network)
         if lock is not None:
-            stack.enter_context(hold_locks(session, lock, say, forks=forks))
-        observed, read = observe_session(minions, session, forks, read_minion_network if network else _no_network)
+            programs = stack.enter_context(hold_locks(session, lock, say, forks=forks, held=held))
+        else:
+            programs = _start_reads(session, held, forks)
+            stack.callback(release, list(programs.values()))
+        for name, program in programs.items():
+            if session.connections[name].docker_dial():
+                session.connections[name].read_docker_over(program)
+        alongside = partial(_read_network, programs) if network else _no_network
+        observed, read = observe_session(minions, session, forks, alongside)
         networks = {name: n for name, n in read.items() if n is not None}
         yield Observation(observed, networks, session)
+
+
+def _held(network: bool, conn: MinionConnection) -> Held:
+    """What a minion's one program runs (after taking the lock, when the run locks): when the connection reads
+    Docker through a program of the minion, the rules and routes (with ``network``), then that program, over which
+    Docker's reads go for the rest of the run; else it only holds the lock (the rules and routes are read by a
+    program of their own, Docker through its own channel)."""
+    dial = conn.docker_dial()
+    if not dial:
+        return HOLD
+    first = READ_NETWORK_STEP if network else ""
+    # its stderr kept out of Docker's stream (as on a channel of its own); gone early, the lock is kept all the same
+    then = f"{shlex.join(dial)} 2>/dev/null; exec >&- 2>&-; cat >/dev/null\n"
+    return Held(first, then, READ_NETWORK_FIELDS if network else 0)
+
+
+def _start_reads(session: Session, held: Callable[[MinionConnection], Held], forks: int) -> dict[str, HeldReader]:
+    """For a run that takes no lock: each minion's one program without the lock's steps, where it reads Docker
+    through a program (``_held``). A minion whose program cannot be started is unreachable."""
+
+    def start(name: str) -> HeldReader | str:
+        conn = session.connections[name]
+        steps = held(conn)
+        try:
+            return HeldReader(conn.spawn(["sh", "-c", steps.first + steps.then, "kubeplay-read"]), steps.fields)
+        except KubeplayError as exc:
+            return str(getattr(exc, "reason", exc))
+
+    names = [name for name, conn in session.connections.items() if conn.docker_dial()]
+    started = dict(zip(names, in_parallel(start, names, forks), strict=True))
+    for name, outcome in started.items():
+        if isinstance(outcome, str):
+            session.drop(name, outcome)
+    return {name: outcome for name, outcome in started.items() if isinstance(outcome, HeldReader)}
+
+
+def _read_network(programs: Mapping[str, HeldReader], conn: MinionConnection) -> MinionNetwork:
+    """The minion's rules and routes: from its one program's output when it read them, else by a program of
+    their own."""
+    name = conn.minion.name
+    program = programs.get(name)
+    if program is None or program.fields != READ_NETWORK_FIELDS:
+        return read_minion_network(conn)
+    try:
+        fields = program.preamble(NETWORK_READ_TIMEOUT)
+    except (EOFError, OSError) as exc:
+        return MinionNetwork(name, error=f"reading rules and routes: {exc}")
+    return network_of_fields(name, fields)
+
+
+NETWORK_READ_TIMEOUT = 120.0
+"""Seconds a minion's one program may take to write its rules and routes (as READ_NETWORK run on its own)."""
 
 
 # --- plan, execute, sync -----------------------------------------------------------------------------------------

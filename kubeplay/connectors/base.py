@@ -268,6 +268,16 @@ class MinionConnection(Protocol):
         come back together."""
         ...
 
+    def docker_dial(self) -> tuple[str, ...]:
+        """The program on the minion that speaks Docker's API on its stdin and stdout (`docker system dial-stdio`)
+        when this connection reads Docker through one, else () (its Docker is reached otherwise)."""
+        ...
+
+    def read_docker_over(self, program: HeldProcess) -> None:
+        """Read Docker over ``program`` from now on: a held program whose output so far was read and whose last
+        step is ``docker_dial()`` (so one exec session serves a run). Only when ``docker_dial()`` is not ()."""
+        ...
+
 
 class ConnectionWrapper:
     """A MinionConnection that passes everything to the one it wraps; wrappers (tracing, faults, connections kept
@@ -295,6 +305,12 @@ class ConnectionWrapper:
 
     def attach(self, argv: Sequence[str], streams: LocalStreams, terminal: Terminal | None) -> int:
         return self.conn.attach(argv, streams, terminal)
+
+    def docker_dial(self) -> tuple[str, ...]:
+        return self.conn.docker_dial()
+
+    def read_docker_over(self, program: HeldProcess) -> None:
+        self.conn.read_docker_over(program)
 
     def close(self) -> None:
         self.conn.close()

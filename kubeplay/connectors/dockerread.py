@@ -25,6 +25,7 @@ from kubeplay.connectors.base import (
     DaemonFacts,
     DockerOps,
     ExecResult,
+    HeldProcess,
     PullListener,
 )
 from kubeplay.errors import DockerError, DockerNotFound
@@ -71,6 +72,11 @@ class DockerHTTP:
             raise (DockerNotFound if status == 404 else DockerError)(_message(body, status))
         return json.loads(body) if body else None
 
+    def use(self, stream: Stream) -> None:
+        """Talk over ``stream`` from now on (the one before, if any, is closed)."""
+        self.close()
+        self._stream, self._buffer = stream, b""
+
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
@@ -116,6 +122,22 @@ class DockerHTTP:
             self._fill()
         found, self._buffer = self._buffer[:size], self._buffer[size:]
         return found
+
+
+class ProgramStream:
+    """A held program (``HeldProcess``) as the byte stream to the daemon: its stdin and what it writes."""
+
+    def __init__(self, program: HeldProcess) -> None:
+        self.program = program
+
+    def sendall(self, data: bytes) -> None:
+        self.program.write(data)
+
+    def recv(self, size: int) -> bytes:
+        return self.program.read(TIMEOUT)
+
+    def close(self) -> None:
+        self.program.close()
 
 
 def _message(body: bytes, status: int) -> str:
@@ -185,6 +207,10 @@ class ReadingDocker:
         if self._full is None:
             self._full = self._make_full()
         return self._full
+
+    def read_over(self, program: HeldProcess) -> None:
+        """Read over ``program`` from now on (see MinionConnection.read_docker_over)."""
+        self._http.use(ProgramStream(program))
 
     def containers(self, label: str) -> list[ContainerSummary]:
         listed = self._http.get("/containers/json", {"all": 1, **_filters(label=label)})

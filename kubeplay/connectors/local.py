@@ -42,6 +42,13 @@ class LocalConnection:
             self._docker = docker_local(self._docker_host)
         return self._docker
 
+    def docker_dial(self) -> tuple[str, ...]:
+        """(): this machine's Docker is reached through its socket."""
+        return ()
+
+    def read_docker_over(self, program: HeldProcess) -> None:
+        raise NotImplementedError("a local minion's Docker is read through its socket")
+
     def tcp_exchange(self, address: str, port: int, send: bytes, timeout: float) -> bytes:
         with socket.create_connection((address, port), timeout=timeout) as sock:
             if send:

@@ -56,7 +56,7 @@ from kubeplay.errors import ConnectionFailed, HostKeyChanged, HostKeyRevoked, In
 from kubeplay.model import Minion
 
 if TYPE_CHECKING:
-    from kubeplay.connectors.dockerread import Stream
+    from kubeplay.connectors.dockerread import ReadingDocker, Stream
 
 CONNECT_TIMEOUT = 10.0
 _RSA_SIGNATURES = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
@@ -319,7 +319,7 @@ def _close(client: paramiko.SSHClient, sock: _Carrier | None) -> None:
 class SSHConnection:
     def __init__(self, minion: Minion, options: SSHOptions) -> None:
         self.minion = minion
-        self._docker: DockerOps | None = None
+        self._docker: ReadingDocker | None = None
         options = options.with_files_read()
         self._client = _open(minion.name, options.endpoint(minion), options)
         transport = self._client.get_transport()
@@ -349,12 +349,24 @@ class SSHConnection:
         return CommandResult(tuple(argv), code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     def docker(self) -> DockerOps:
-        """Reads over one `docker system dial-stdio` channel; docker-py only once something is changed."""
+        """Reads over one `docker system dial-stdio` channel (or the held program ``read_docker_over`` was given);
+        docker-py only once something is changed."""
+        return self._reading()
+
+    def _reading(self) -> ReadingDocker:
         if self._docker is None:
             from kubeplay.connectors.dockerread import DockerHTTP, ReadingDocker
 
             self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), self._docker_py)
         return self._docker
+
+    def docker_dial(self) -> tuple[str, ...]:
+        from kubeplay.connectors.dockerread import DIAL_STDIO
+
+        return DIAL_STDIO
+
+    def read_docker_over(self, program: HeldProcess) -> None:
+        self._reading().read_over(program)
 
     def _dial_stdio(self) -> Stream:
         from kubeplay.connectors.dockerread import DIAL_STDIO, TIMEOUT
@@ -485,7 +497,7 @@ class _ChannelProcess:
 
     def read(self, timeout: float) -> bytes:
         self._chan.settimeout(timeout)
-        return bytes(self._chan.recv(4096))  # raises TimeoutError (socket.timeout) when nothing came
+        return bytes(self._chan.recv(65536))  # raises TimeoutError (socket.timeout) when nothing came
 
     def write(self, data: bytes) -> None:
         self._chan.sendall(data)

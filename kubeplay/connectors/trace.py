@@ -90,6 +90,10 @@ class TracedConnection(ConnectionWrapper):
         self._trace(f"{self.minion.name}: spawn {shlex.join(argv)}")
         return self.conn.spawn(argv)
 
+    def read_docker_over(self, program: HeldProcess) -> None:
+        self._trace(f"{self.minion.name}: docker reads over that held program (no channel of their own)")
+        self.conn.read_docker_over(program)
+
     def docker(self) -> DockerOps:
         if self._docker is None:
             self._docker = cast(DockerOps, _TracedDocker(self.conn.docker(), self.minion.name, self._trace))

@@ -14,6 +14,11 @@ so that minions sharing one filesystem (as the lab's do) have a lock each. Once 
 who it is into the file, one JSON line (user, host, pid, command, since); a run that has to wait reads it to name
 the holder.
 
+The lock program may do more while it holds the lock (``Held``, ``lock_script``): over SSH it also reads the
+minion's rules and routes and ends in `docker system dial-stdio` (reconcile.py composes it), so that a run opens
+one exec session per minion. Docker's reads then go over its stdin and output; when that Docker program ends early
+the shell still keeps the lock until stdin ends.
+
 Nothing from the user reaches a shell: the script is fixed, the wait is its one positional argument, and the
 holder's record is sent on its stdin.
 """
@@ -28,18 +33,19 @@ import shlex
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from kubeplay.connectors.base import HeldProcess, MinionConnection
+from kubeplay.connectors.held import HeldReader
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import ConnectionFailed, Locked, MinionError
 from kubeplay.kubelet.observe import Session
 from kubeplay.parallel import Say, in_parallel
 
-LOCK_SCRIPT = """\
+LOCK_STEPS = """\
 dir=/run/lock; [ -d "$dir" ] || dir=/tmp
 ns=$(stat -L -c %i /proc/self/ns/net 2>/dev/null) || ns=host
 lock="$dir/kubeplay-$ns.lock"
@@ -51,14 +57,41 @@ if ! flock -n 9; then
 fi
 : >"$lock"
 echo locked || exit 1
-IFS= read -r holder && printf '%s\\n' "$holder" >"$lock"
-cat >/dev/null
-: >"$lock"
 """
+"""Take the lock (the file descriptor 9 holds it, for this shell and every program it starts) and say ``locked``."""
+RECORD_STEP = """IFS= read -r holder && printf '%s\\n' "$holder" >"$lock"\n"""
+"""Read the holder's record (one line of stdin) into the lock file."""
+HOLD_STEP = "cat >/dev/null\n"
+"""Keep the lock until stdin ends."""
+RELEASE_STEP = ': >"$lock"\n'
+"""Empty the lock file (the lock itself is released when the shell exits)."""
+
+
+def lock_script(first: str = "", then: str = HOLD_STEP) -> str:
+    """The lock program with ``first`` run once the lock is held (before the holder's record is read, while the
+    run sends it), and ``then`` run after; ``then`` must last until stdin ends (the run is over)."""
+    return LOCK_STEPS + first + RECORD_STEP + then + RELEASE_STEP
+
+
+LOCK_SCRIPT = lock_script()
 """Run as ``sh -c LOCK_SCRIPT kubeplay-lock WAIT``. Answers one line per event: ``waiting RECORD`` when another run
 holds the lock, ``timeout RECORD`` when it still does after WAIT seconds, ``locked`` once the lock is held; then
 it reads the holder's record (one line) from stdin into the lock file and keeps the lock until stdin ends, when
 it empties the file again."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a minion's lock program runs while it holds the lock (``lock_script``), and how its output reads on."""
+
+    first: str = ""
+    then: str = HOLD_STEP
+    fields: int = 0
+    """NUL-ended fields ``first`` and ``then`` write before the rest of their output (``HeldReader.preamble``)."""
+
+
+HOLD = Held()
+"""Only hold the lock."""
 
 ANSWER_SLACK = 15.0
 """Seconds the lock program may take to answer, beyond the wait it was given."""
@@ -117,15 +150,20 @@ class LockRequest:
     """Seconds to wait, in all, for locks held by other runs; 0: do not wait."""
 
 
-def take(conn: MinionConnection, holder: Holder, wait: int, waiting: Callable[[str], None]) -> HeldProcess:
+def take(
+    conn: MinionConnection, holder: Holder, wait: int, waiting: Callable[[str], None], held: Held = HOLD
+) -> HeldReader:
     """Lock one minion, waiting up to ``wait`` seconds while another run holds it (``waiting`` is told that run's
-    record once). Returns the program that holds the lock: closing it releases the lock. Raises Locked when
-    another run still holds it, MinionError when the lock cannot be taken for another reason."""
+    record once). Returns the program that holds the lock (running ``held``), its output read up to ``locked``:
+    closing it releases the lock. Raises Locked when another run still holds it, MinionError when the lock cannot
+    be taken for another reason."""
     name = conn.minion.name
-    proc = conn.spawn(["sh", "-c", LOCK_SCRIPT, "kubeplay-lock", str(wait)])
+    argv = ["sh", "-c", lock_script(held.first, held.then), "kubeplay-lock", str(wait)]
+    proc = HeldReader(conn.spawn(argv), held.fields)
     try:
         said: list[str] = []
-        for line in _lines(proc, time.monotonic() + wait + ANSWER_SLACK, name):
+        deadline = time.monotonic() + wait + ANSWER_SLACK
+        while (line := _line(proc, deadline, name)) is not None:
             verb, _, record = line.partition(" ")
             if verb == "waiting" and wait > 0:
                 waiting(record)
@@ -134,7 +172,7 @@ def take(conn: MinionConnection, holder: Holder, wait: int, waiting: Callable[[s
             elif line == "locked":
                 proc.write((replace(holder, since=utc_now()).record() + "\n").encode())
                 return proc
-            elif verb != "waiting":
+            elif verb != "waiting" and line:
                 said.append(line)
         raise MinionError(name, "lock: " + ("; ".join(said) or "the lock program ended without an answer"))
     except OSError as exc:
@@ -145,28 +183,29 @@ def take(conn: MinionConnection, holder: Holder, wait: int, waiting: Callable[[s
         raise
 
 
-def _lines(proc: HeldProcess, deadline: float, minion: str) -> Iterator[str]:
-    """The program's output, line by line, until it exits; MinionError when it is silent past the deadline."""
-    buffer = b""
-    while True:
-        try:
-            chunk = proc.read(max(0.0, deadline - time.monotonic()))
-        except TimeoutError as exc:
-            raise MinionError(minion, "lock: no answer from the lock program") from exc
-        if not chunk:
-            if buffer.strip():
-                yield buffer.decode(errors="replace").strip()
-            return
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        yield from (line.decode(errors="replace").strip() for line in lines)
+def _line(proc: HeldReader, deadline: float, minion: str) -> str | None:
+    """The program's next line, None once it exited; MinionError when it is silent past the deadline."""
+    try:
+        return proc.line(deadline)
+    except TimeoutError as exc:
+        raise MinionError(minion, "lock: no answer from the lock program") from exc
+
+
+def _only_hold(conn: MinionConnection) -> Held:
+    return HOLD
 
 
 @contextmanager
 def hold_locks(
-    session: Session, request: LockRequest, say: Say, clock: Callable[[], float] = time.monotonic, forks: int = 20
-) -> Iterator[None]:
-    """Lock every connected minion of the session and hold the locks for the block.
+    session: Session,
+    request: LockRequest,
+    say: Say,
+    clock: Callable[[], float] = time.monotonic,
+    forks: int = 20,
+    held: Callable[[MinionConnection], Held] = _only_hold,
+) -> Iterator[Mapping[str, HeldReader]]:
+    """Lock every connected minion of the session and hold the locks for the block; the block is given each
+    minion's lock program (running what ``held`` says for its connection), its output read up to ``locked``.
 
     First every minion is tried at once, without waiting (one round trip for the whole cluster when no other run
     holds a lock). When some lock is held elsewhere, the locks taken past the first such minion (in the order of
@@ -177,27 +216,34 @@ def hold_locks(
     session's unreachable minions: it is unknown, and not changed. Raises Locked, after releasing the locks
     already taken, when another run still holds a lock."""
     deadline = clock() + request.timeout
-    held: list[HeldProcess] = []
+    taken: dict[str, HeldReader] = {}
     try:
-        rest = _try_all(session, request.holder, held, forks)
-        _take_in_order(session, request, rest, held, say, lambda: max(0, math.ceil(deadline - clock())))
-        yield
+        rest = _try_all(session, request.holder, taken, forks, held)
+        _take_in_order(session, request, rest, taken, say, lambda: max(0, math.ceil(deadline - clock())), held)
+        yield taken
     finally:
-        release(held)
+        release(list(taken.values()))
 
 
-_Attempt = HeldProcess | Locked | ConnectionFailed | MinionError
+_Attempt = HeldReader | Locked | ConnectionFailed | MinionError
 
 
-def _try_all(session: Session, holder: Holder, held: list[HeldProcess], forks: int) -> list[str]:
-    """Try every minion's lock at once without waiting; the locks taken go to ``held``. Returns the minions still to
-    lock in order: from the first whose lock another run holds on (their locks released), none when all were
+def _try_all(
+    session: Session,
+    holder: Holder,
+    taken: dict[str, HeldReader],
+    forks: int,
+    held: Callable[[MinionConnection], Held],
+) -> list[str]:
+    """Try every minion's lock at once without waiting; the locks taken go to ``taken``. Returns the minions still
+    to lock in order: from the first whose lock another run holds on (their locks released), none when all were
     taken."""
     names = sorted(session.connections)
 
     def attempt(name: str) -> _Attempt:
+        conn = session.connections[name]
         try:
-            return take(session.connections[name], holder, 0, _ignore)
+            return take(conn, holder, 0, _ignore, held(conn))
         except (Locked, ConnectionFailed, MinionError) as exc:
             return exc
 
@@ -211,7 +257,7 @@ def _try_all(session: Session, holder: Holder, held: list[HeldProcess], forks: i
         elif isinstance(outcome, Locked):
             continue
         elif index < busy:
-            held.append(outcome)
+            taken[name] = outcome
         else:
             later.append(outcome)
     release(later)
@@ -226,9 +272,10 @@ def _take_in_order(
     session: Session,
     request: LockRequest,
     names: Sequence[str],
-    held: list[HeldProcess],
+    taken: dict[str, HeldReader],
     say: Say,
     left: Callable[[], int],
+    held: Callable[[MinionConnection], Held],
 ) -> None:
     """Lock ``names`` one by one in this order, each waiting what is ``left`` of the run's wait."""
     named: set[str] = set()
@@ -244,8 +291,9 @@ def _take_in_order(
 
     for name in names:
         wait = left()
+        conn = session.connections[name]
         try:
-            held.append(take(session.connections[name], request.holder, wait, waiting(name, wait)))
+            taken[name] = take(conn, request.holder, wait, waiting(name, wait), held(conn))
         except (ConnectionFailed, MinionError) as exc:
             session.drop(name, exc.reason)
         except Locked as exc:

@@ -2,8 +2,9 @@
 
 Everything runs over the run's one connection per minion, minions in parallel. Per minion, reading is ONE
 program (READ_NETWORK: ``iptables-save`` then ``ip -4 route show``, their outputs and exit codes apart by NUL
-bytes, which neither prints); writing is at most ONE ``iptables-restore --noflush`` (only when the rules differ)
-and one ``ip route`` per route that changes.
+bytes, which neither prints; over SSH it is a step of the run's one program per minion, READ_NETWORK_STEP);
+writing is at most ONE ``iptables-restore --noflush`` (only when the rules differ) and one ``ip route`` per route
+that changes.
 
 In an apply the rules are written more than once only when the pods that serve change meanwhile
 (``ClusterRules``): first every service with the endpoints of the pods that stay (a service without any REJECTs
@@ -51,6 +52,11 @@ READ_NETWORK = (
 )
 """A minion's rules and routes in one program (a fixed script): SAVE's output, NUL, its exit code, NUL, SHOW_ROUTES'
 output, NUL, its exit code. Their stderr go to its stderr."""
+READ_NETWORK_STEP = f"{{ err=$({{ {READ_NETWORK[2]}; }} 2>&1 >&3); }} 3>&1; printf '\\0%s\\0' \"$err\"\n"
+"""READ_NETWORK as a step of a longer program whose output goes on (kubelet/lock.py's, then Docker's stream): its
+output, then NUL, its stderr and NUL, so that it ends in ``READ_NETWORK_FIELDS`` NUL-ended fields (its stderr kept
+out of the program's own)."""
+READ_NETWORK_FIELDS = 5
 _NOT_FOUND = 127
 _OTHER_BACKEND = "iptables-legacy tables present"
 
@@ -105,6 +111,21 @@ def read_minion_network(conn: MinionConnection) -> MinionNetwork:
         saved, routes = split_network_read(read.stdout, read.stderr)
     except KubeplayError as exc:
         return MinionNetwork(name, error=str(exc))
+    return _minion_network(name, saved, routes)
+
+
+def network_of_fields(minion: str, fields: Sequence[bytes]) -> MinionNetwork:
+    """A minion's kubeplay rules and gateway routes from the fields READ_NETWORK_STEP wrote, or why they could not
+    be read."""
+    *output, stderr = (part.decode(errors="replace") for part in fields)
+    try:
+        saved, routes = split_network_read("\0".join(output), stderr)
+    except KubeplayError as exc:
+        return MinionNetwork(minion, error=str(exc))
+    return _minion_network(minion, saved, routes)
+
+
+def _minion_network(name: str, saved: str, routes: str) -> MinionNetwork:
     problem = backend_problem(saved)
     if problem:
         return MinionNetwork(name, error=problem)

@@ -100,7 +100,8 @@ def test_json_output_and_log_lines_of_a_real_apply_match_their_schemas_and_q_is_
 
     traced = kubeplay("apply", "-f", str(manifest), "-y", "-vv", inventory=inventory)
     assert traced.code == 0, traced.stderr
-    assert "kubeplay: minion-1: run sh -c 'iptables-save; " in traced.stderr
+    spawned = traced.stderr.partition("kubeplay: minion-1: spawn sh -c ")[2]
+    assert "iptables-save" in spawned.partition("\nkubeplay: ")[0], "the one program's trace shows its rules read"
     assert "kubeplay: minion-1: docker containers kubeplay.pod: " in traced.stderr
 
 

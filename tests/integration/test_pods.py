@@ -128,6 +128,29 @@ def test_a_second_apply_is_a_no_op_without_any_docker_mutation(lab: Lab) -> None
     assert docker_mutations(lab, since, until) == []
 
 
+def exec_sessions(trace: str, minion: str) -> list[str]:
+    """The exec sessions a `-vv` run opened on the minion: each program run, each held program spawned, and a
+    channel of its own for Docker unless its reads went over the held program (one line each)."""
+    said = re.findall(rf"^kubeplay: {minion}: (run|spawn|docker reads over|docker) ", trace, re.MULTILINE)
+    sessions = [kind for kind in said if kind in ("run", "spawn")]
+    if "docker" in said and "docker reads over" not in said:
+        sessions.append("docker system dial-stdio")
+    return sessions
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["apply", "check"])
+def test_a_no_op_opens_one_exec_session_per_minion(lab: Lab, check: bool) -> None:
+    """The lock, the rules and routes and Docker's reads share one program per minion (issue 13)."""
+    first = apply(lab, SEED / "redis.json", "manifests/web.yaml.j2")
+    assert first.code == 0, first.stderr
+    extra = ("--detailed-exitcode", "-vv", *(("--check",) if check else ()))
+    again = apply(lab, SEED / "redis.json", "manifests/web.yaml.j2", extra=extra)
+    assert again.code == 0, again.stdout + again.stderr
+    for m in lab.layout.minions:
+        assert f"kubeplay: {m.name}: docker containers kubeplay.pod" in again.stderr
+        assert exec_sessions(again.stderr, m.name) == ["spawn"], again.stderr
+
+
 def test_check_shows_the_plan_and_changes_nothing(lab: Lab) -> None:
     run = kubeplay("apply", "-f", str(SEED / "redis.json"), "--check", "--detailed-exitcode", inventory=lab.inventory)
     assert run.code == 2, run.stderr

@@ -352,6 +352,13 @@ class FakeConnection:
         answer = self.answers.pop(0) if self.answers else Answer()
         return answer.exit_code
 
+    def docker_dial(self) -> tuple[str, ...]:
+        """(): the fake Docker is called directly."""
+        return ()
+
+    def read_docker_over(self, program: HeldProcess) -> None:
+        raise NotImplementedError("the fake Docker is called directly")
+
     def spawn(self, argv: Sequence[str]) -> HeldProcess:
         self.spawned.append(tuple(argv))
         self.held = FakeHeld(self.held_answer)
