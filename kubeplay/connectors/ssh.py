@@ -348,11 +348,12 @@ class SSHConnection:
         return CommandResult(tuple(argv), code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     def docker(self) -> DockerOps:
-        """Reads over one `docker system dial-stdio` channel; docker-py only once something is changed."""
+        """Reads over one `docker system dial-stdio` channel, containers and volumes changed over others; docker-py
+        only for the rest (pull, exec, logs, ...)."""
         if self._docker is None:
             from kubeplay.connectors.dockerread import DockerHTTP, ReadingDocker
 
-            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), self._docker_py)
+            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), self._docker_writing)
         return self._docker
 
     def _dial_stdio(self) -> Stream:
@@ -363,8 +364,14 @@ class SSHConnection:
         chan.exec_command(shlex.join(DIAL_STDIO))
         return chan
 
+    def _docker_writing(self) -> DockerOps:
+        """Containers and volumes changed over channels of their own (connectors/dockerwrite.py)."""
+        from kubeplay.connectors.dockerwrite import WritingDocker
+
+        return WritingDocker(self._dial_stdio, self._docker_py)
+
     def _docker_py(self) -> DockerOps:
-        from kubeplay.connectors.docker import docker_over_ssh  # docker-py only once a daemon is changed
+        from kubeplay.connectors.docker import docker_over_ssh  # docker-py only for a pull, an exec, logs, ...
 
         return docker_over_ssh(self._client)
 
