@@ -352,8 +352,11 @@ class SSHConnection:
         only for the rest (pull, exec, logs, ...)."""
         if self._docker is None:
             from kubeplay.connectors.dockerread import DockerHTTP, ReadingDocker
+            from kubeplay.connectors.dockerwrite import WritingDocker
 
-            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), self._docker_writing)
+            # made now (it opens nothing yet): threads that change containers at once all get this one
+            writing = WritingDocker(self._dial_stdio, self._docker_py)
+            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), lambda: writing)
         return self._docker
 
     def _dial_stdio(self) -> Stream:
@@ -363,12 +366,6 @@ class SSHConnection:
         chan.settimeout(TIMEOUT)
         chan.exec_command(shlex.join(DIAL_STDIO))
         return chan
-
-    def _docker_writing(self) -> DockerOps:
-        """Containers and volumes changed over channels of their own (connectors/dockerwrite.py)."""
-        from kubeplay.connectors.dockerwrite import WritingDocker
-
-        return WritingDocker(self._dial_stdio, self._docker_py)
 
     def _docker_py(self) -> DockerOps:
         from kubeplay.connectors.docker import docker_over_ssh  # docker-py only for a pull, an exec, logs, ...
