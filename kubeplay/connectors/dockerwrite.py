@@ -6,29 +6,21 @@ Measured on a cold apply of 30 pods over 3 minions (issue 13, target 2), docker-
 than anything else it does while the daemons work: its import (requests, urllib3) and, on each of the 120 calls,
 requests' preparation of the request (the proxy variables of the environment read each time). ``WritingDocker``
 sends those calls itself, each minion's over a few channels so that pods may be made side by side (one channel per
-call in flight, kept for the next). Everything else (pull, import, exec, logs, a container's state) goes to
-docker-py's client, made on the first such call.
+call in flight, kept for the next); it reads as ``ReadingDocker`` does, and hands everything else (pull, import,
+exec, logs, a container's state) to docker-py's client, made on the first such call.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from kubeplay.connectors.base import (
-    ContainerConfig,
-    ContainerState,
-    ContainerSummary,
-    DaemonFacts,
-    DockerOps,
-    ExecResult,
-    PullListener,
-)
-from kubeplay.connectors.dockerread import API_VERSION, DockerHTTP, Stream, _message
+from kubeplay.connectors.base import ContainerConfig, DockerOps
+from kubeplay.connectors.dockerread import API_VERSION, DockerHTTP, ReadingDocker, Stream, _message
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 
 
@@ -106,21 +98,20 @@ def create_body(c: ContainerConfig) -> dict[str, Any]:
     }
 
 
-class WritingDocker:
+class WritingDocker(ReadingDocker):
     """``DockerOps``: containers and volumes created, started and removed over ``DockerRequests`` channels (one per
-    call in flight, so threads may share it), everything else through the client ``full()`` makes (once, on the
-    first other call)."""
+    call in flight, so threads may share it), reads as ``ReadingDocker`` does, everything else through the client
+    ``full()`` makes (once, on the first other call)."""
 
     def __init__(self, open_stream: Callable[[], Stream], full: Callable[[], DockerOps]) -> None:
+        super().__init__(DockerHTTP(open_stream), full)
         self._open = open_stream
-        self._make_full = full
-        self._full: DockerOps | None = None
         self._idle: list[DockerRequests] = []
         self._every: list[DockerRequests] = []
         self._lock = threading.Lock()
 
     @contextmanager
-    def _http(self) -> Iterator[DockerRequests]:
+    def _requests(self) -> Iterator[DockerRequests]:
         with self._lock:
             http = self._idle.pop() if self._idle else None
             if http is None:
@@ -132,78 +123,38 @@ class WritingDocker:
             with self._lock:
                 self._idle.append(http)
 
-    def _client(self) -> DockerOps:
-        with self._lock:
-            if self._full is None:
-                self._full = self._make_full()
-            return self._full
-
     def create(self, config: ContainerConfig) -> str:
-        with self._http() as http:
+        with self._requests() as http:
             created = http.request("POST", "/containers/create", {"name": config.name}, create_body(config))
         return str(created["Id"])
 
     def start(self, container_id: str) -> None:
-        with self._http() as http:
+        with self._requests() as http:
             http.request("POST", f"/containers/{quote(container_id, safe='')}/start")
 
     def remove(self, container_id: str) -> None:
         try:
-            with self._http() as http:
+            with self._requests() as http:
                 http.request("DELETE", f"/containers/{quote(container_id, safe='')}", {"v": 1, "force": 1})
         except DockerNotFound:  # already gone: converged
             pass
 
     def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
-        with self._http() as http:
+        with self._requests() as http:
             http.request("POST", "/volumes/create", body={"Name": name, "Driver": "local", "Labels": dict(labels)})
 
     def remove_volume(self, name: str) -> None:
         try:
-            with self._http() as http:
+            with self._requests() as http:
                 http.request("DELETE", f"/volumes/{quote(name, safe='')}", {"force": 1})
         except DockerNotFound:
             pass
 
-    def containers(self, label: str) -> list[ContainerSummary]:
-        return self._client().containers(label)
-
-    def facts(self) -> DaemonFacts:
-        return self._client().facts()
-
-    def volumes(self, prefix: str) -> list[str]:
-        return self._client().volumes(prefix)
-
-    def labelled_volumes(self, label: str) -> dict[str, dict[str, str]]:
-        return self._client().labelled_volumes(label)
-
-    def pull(self, reference: str, progress: PullListener | None = None) -> None:
-        self._client().pull(reference, progress)
-
-    def import_image(self, rootfs: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
-        self._client().import_image(rootfs, repository, tag, changes)
-
-    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
-        return self._client().exec(container_id, command)
-
-    def logs(self, container_id: str, tail: int) -> str:
-        return self._client().logs(container_id, tail)
-
-    def log_stream(
-        self, container_id: str, tail: int | None, since: float | None, follow: bool
-    ) -> Generator[bytes, None, None]:
-        return self._client().log_stream(container_id, tail, since, follow)
-
-    def container_state(self, container_id: str) -> ContainerState:
-        return self._client().container_state(container_id)
-
     def close(self) -> None:
         with self._lock:
             opened, self._every, self._idle = self._every, [], []
-            full, self._full = self._full, None
         try:
             for http in opened:
                 http.close()
         finally:
-            if full is not None:
-                full.close()
+            super().close()

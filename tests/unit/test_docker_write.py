@@ -139,14 +139,14 @@ def test_calls_in_flight_together_get_a_channel_each_then_reuse_them() -> None:
     assert len(opened) == 2 and sum(len(c.sent) for c in opened) == 4
 
 
-def test_pulls_execs_and_reads_go_to_the_full_client_made_once() -> None:
+def test_pulls_and_execs_go_to_the_full_client_made_once() -> None:
     made: list[FakeDocker] = []
 
     def full() -> FakeDocker:
-        made.append(FakeDocker(minion="m1"))
+        made.append(FakeDocker(minion="m1", images={"redis:latest"}))
         return made[-1]
 
     writing = WritingDocker(lambda: pytest.fail("no channel"), full)
     writing.pull("redis:latest")
-    writing.containers("kubeplay.pod")
-    assert len(made) == 1 and [c[0] for c in made[0].calls] == ["pull", "containers"]
+    writing.import_image(b"", "kubeplay/pause", "1.0", ())
+    assert len(made) == 1 and [c[0] for c in made[0].calls] == ["pull", "import_image"]
