@@ -4,8 +4,9 @@ Run as root with the lab up (`kubeplay lab up --name pf`): python bench/bench_ap
 [--runs 5] [--lab lab] [--baseline CHECKOUT]. Each round, from no pod at all and with the images present:
 the floor (one parallel ssh per minion running, pod by pod, the `docker run` commands the pods amount to: the
 infra container, then the app container joining its network), this checkout's apply, and with --baseline that
-checkout's. Everything is removed between runs (untimed). Prints min / median / max and the ratios of the
-medians (issue 13, target 2: this / floor <= 1.3). Asserts nothing.
+checkout's (the two checkouts take turns going first). Everything is removed between runs (untimed). Prints
+min / median / max, the ratios of the medians (issue 13, target 2: this / floor <= 1.3) and of each round, and the
+machine's load before and after. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench_apply_noop import write_pods
-from labfloor import ROOT, Figures, environment, kubeplay_argv, lab_run, print_figures, ssh_all
+from labfloor import ROOT, Figures, environment, kubeplay_argv, lab_run, load_average, print_figures, ssh_all
 
 from kubeplay.lab.layout import LabLayout
 from kubeplay.pods.infra import INFRA_IMAGE
@@ -67,15 +68,18 @@ def main() -> int:
         apply = kubeplay_argv("apply", "-f", str(manifest), "-i", args.inventory, "--yes")
         Figures().timed(apply, env=env)  # the infra image is imported once, before anything is timed
         Figures().timed(clean, env=env)
+        loads = [load_average()]
         try:
-            for _ in range(args.runs):
+            for n in range(args.runs):
                 run_floor(lab, args.pods, figures["floor"])
-                for label, root in roots.items():
+                for label, root in list(roots.items())[:: -1 if n % 2 else 1]:  # each checkout first in turn
                     figures[label].timed(apply, cwd=root, env=env)
                     Figures().timed(clean, env=env)
+            loads.append(load_average())
         finally:
             subprocess.run(clean, cwd=ROOT, env=env, check=False, capture_output=True)
     print(f"cold apply, {args.pods} pods (infra + redis each) over {len(lab.minions)} minions, {args.runs} rounds")
+    print(f"  load average (1, 5, 15 min): {loads[0]} before, {loads[-1]} after")
     print("  floor: one parallel ssh per minion running the pods' `docker run` commands (infra, then app)")
     print_figures(figures, "floor", 1.3)
     return 0

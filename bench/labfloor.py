@@ -77,6 +77,13 @@ def print_figures(figures: Mapping[str, Figures], floor: str, target: float) -> 
         if label != floor:
             ratio = statistics.median(f.walls) / base
             print(f"  {label} / {floor}, wall time (medians): {ratio:.2f}   (target <= {target})")
+            pairs = [mine / theirs for mine, theirs in zip(f.walls, figures[floor].walls, strict=True)]
+            print(f"  {label} / {floor}, wall time of each round: {spread(pairs)}")
+
+
+def load_average() -> str:
+    """The machine's load (1, 5 and 15 minutes), as `uptime` prints it."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def environment(**extra: str) -> dict[str, str]:

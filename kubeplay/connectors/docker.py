@@ -1,6 +1,7 @@
 """The one implementation of ``DockerOps`` over docker-py: its APIClient over kubeplay's own SSH connection, or over
 a local socket. The only module that imports docker-py; its objects and errors stay here. Over SSH, a run's reads
-go without it (connectors/dockerread.py), and this client is made for the first call that changes something.
+(connectors/dockerread.py) and its creates, starts and removes (connectors/dockerwrite.py) go without it, and this
+client is made for the first other call (a pull, an image import, an exec, logs).
 
 docker-py's own ssh:// support opens a paramiko connection of its own; kubeplay wants one connection per minion
 per run, so the SDK's SSH adapter is given kubeplay's already-connected (and host-key-verified) client. Each

@@ -349,15 +349,18 @@ class SSHConnection:
         return CommandResult(tuple(argv), code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     def docker(self) -> DockerOps:
-        """Reads over one `docker system dial-stdio` channel (or the held program ``read_docker_over`` was given);
-        docker-py only once something is changed."""
+        """Reads over one `docker system dial-stdio` channel (or the held program ``read_docker_over`` was given),
+        containers and volumes changed over others; docker-py only for the rest (pull, exec, logs, ...)."""
         return self._reading()
 
     def _reading(self) -> ReadingDocker:
         if self._docker is None:
             from kubeplay.connectors.dockerread import DockerHTTP, ReadingDocker
+            from kubeplay.connectors.dockerwrite import WritingDocker
 
-            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), self._docker_py)
+            # made now (it opens nothing yet): threads that change containers at once all get this one
+            writing = WritingDocker(self._dial_stdio, self._docker_py)
+            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), lambda: writing)
         return self._docker
 
     def docker_dial(self) -> tuple[str, ...]:
@@ -377,7 +380,7 @@ class SSHConnection:
         return chan
 
     def _docker_py(self) -> DockerOps:
-        from kubeplay.connectors.docker import docker_over_ssh  # docker-py only once a daemon is changed
+        from kubeplay.connectors.docker import docker_over_ssh  # docker-py only for a pull, an exec, logs, ...
 
         return docker_over_ssh(self._client)
 

@@ -11,6 +11,7 @@ already sent to it, before it is stopped.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field, replace
@@ -30,6 +31,9 @@ from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_POD, LABEL_PROJECT
 from kubeplay.pods.spechash import pod_hash
 
 ROLLOUT_TIMEOUT = 120.0
+PODS_AT_ONCE = 3
+"""How many new pods one minion's executor makes side by side: Docker starts containers concurrently, and a cold
+apply spends most of its time waiting on the daemons' starts."""
 DRAIN_SECONDS = 1.0
 """How long a pod taken out of the endpoints keeps running before it is stopped: established connections go on
 to it through each minion's conntrack, only new ones go to the pods that stay."""
@@ -107,6 +111,8 @@ class MinionExecutor:
         self.environment = environment
         self.pulling = pulling
         """Told the progress of each pull, when given."""
+        self._reads = threading.Lock()
+        """The reads share one channel (connectors/dockerread.py): one at a time while pods are made side by side."""
 
     def perform(self, action: Action) -> Result:
         began = time.monotonic()
@@ -191,7 +197,7 @@ class MinionExecutor:
         """The container name is taken. When a container of this same pod holds it (left by a run killed after
         this run observed the minion), it goes, with the pod's other containers not made now (``made``); any
         other holder is never touched, and the pod fails."""
-        leftovers = [c for c in pod_containers(self.docker, pod) if c.id not in made]
+        leftovers = [c for c in self._pod_containers(pod) if c.id not in made]
         if not any(c.name == name for c in leftovers):
             raise DockerConflict(
                 f"the container name {name} is taken by a container that is not kubeplay's pod {pod}: "
@@ -210,18 +216,24 @@ class MinionExecutor:
         self._remove_volumes(pod.name)
 
     def remove_pod_by_name(self, name: str) -> bool:
-        found = pod_containers(self.docker, name)
+        found = self._pod_containers(name)
         self._remove_containers(found)
         self._remove_volumes(name)
         return bool(found)
 
     def _remove_volumes(self, pod: str) -> None:
-        for volume in self.docker.volumes(volume_name(pod, "")):
+        with self._reads:
+            found = self.docker.volumes(volume_name(pod, ""))
+        for volume in found:
             self.docker.remove_volume(volume)
+
+    def _pod_containers(self, pod: str) -> list[ContainerSummary]:
+        with self._reads:
+            return pod_containers(self.docker, pod)
 
     def observed_pod(self, name: str) -> ObservedPod:
         """The pod as its containers are now (one labelled list)."""
-        checked = (check_container(parse_container(c))[0] for c in pod_containers(self.docker, name))
+        checked = (check_container(parse_container(c))[0] for c in self._pod_containers(name))
         return ObservedPod(name, self.conn.minion.name, tuple(c for c in checked if c is not None))
 
 
@@ -236,27 +248,42 @@ def execute(
     reroute: Reroute = no_proxy,
     pulling: Callable[[Pulling], None] | None = None,
 ) -> list[Result]:
-    """Run the plan: every minion's actions in parallel, then the rollout steps one by one, each changing the
-    endpoints through ``reroute``. ``done`` is told each result as soon as it is known, ``pulling`` (when given)
-    each line of a pull's progress (both from the minions' threads: they must be thread-safe)."""
+    """Run the plan: every minion's actions in parallel, in order but for new pods following one another, which are
+    made ``PODS_AT_ONCE`` at a time; then the rollout steps one by one, each changing the endpoints through
+    ``reroute``. ``done`` is told each result as soon as it is known, ``pulling`` (when given) each line of a pull's
+    progress (both from the minions' threads: they must be thread-safe)."""
     by_minion: dict[str, list[Action]] = {}
     for action in plan.actions:
         by_minion.setdefault(action.minion, []).append(action)
 
     def run_minion(minion: str) -> list[Result]:
         executor = MinionExecutor(connections[minion], environment, pulling)
-        results = []
-        for action in by_minion[minion]:
+
+        def perform(action: Action) -> Result:
             result = executor.perform(action)
             say(f"{minion}: {action.verb} {action.subject}: {'ok' if result.ok else 'FAILED: ' + result.error}")
             done(result)
-            results.append(result)
-        return results
+            return result
+
+        return [r for batch in side_by_side(by_minion[minion]) for r in in_parallel(perform, batch, PODS_AT_ONCE)]
 
     results = [r for minion_results in in_parallel(run_minion, sorted(by_minion), forks) for r in minion_results]
     rollout = _Rollout(connections, environment, say, waiting, done, reroute)
     results.extend(rollout.perform_steps(plan.rollout))
     return results
+
+
+def side_by_side(actions: Sequence[Action]) -> list[list[Action]]:
+    """One minion's actions in batches that may run at once, in order: new pods that follow one another (each only
+    creates containers of its own name), every other action alone (a pull goes before the pods that need it, a
+    removal frees its ports before a pod that takes them)."""
+    batches: list[list[Action]] = []
+    for action in actions:
+        if action.verb == "create" and batches and batches[-1][0].verb == "create":
+            batches[-1].append(action)
+        else:
+            batches.append([action])
+    return batches
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ removed container takes nothing else with it), records every call, and fails a c
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ class Fuse:
         if self.done >= self.changes:
             raise Killed(f"killed after {self.done} changes")
         self.done += 1
+
+
+_CREATING = threading.Lock()
 
 
 @dataclass
@@ -148,6 +152,10 @@ class FakeDocker:
         return DaemonFacts(2, 4 << 30, "172.17.0.0/16", frozenset(self.images))
 
     def create(self, config: ContainerConfig) -> str:
+        with _CREATING:  # an executor makes a minion's new pods side by side: no IP or id is given twice
+            return self._create(config)
+
+    def _create(self, config: ContainerConfig) -> str:
         self._call("create", config.name)
         if any(c.config.name == config.name for c in self.held.values()):
             raise DockerConflict(f'Conflict. The container name "/{config.name}" is already in use')

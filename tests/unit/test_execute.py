@@ -3,6 +3,7 @@ they fail half-way, and rolling-update steps run in their order."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -11,6 +12,7 @@ import pytest
 from kubeplay.connectors.base import PullProgress
 from kubeplay.kubelet.execute import (
     DRAIN_SECONDS,
+    PODS_AT_ONCE,
     Environment,
     MinionExecutor,
     Pulling,
@@ -18,6 +20,7 @@ from kubeplay.kubelet.execute import (
     Result,
     Waiting,
     execute,
+    side_by_side,
 )
 from kubeplay.kubelet.observe import observe_minion
 from kubeplay.model import INFRA_CONTAINER, Container, EnvVar, Observed, ObservedPod, Pod, Probe, Volume, VolumeMount
@@ -446,3 +449,39 @@ def test_a_new_pod_failing_its_liveness_probe_is_never_put_in_the_endpoints_and_
     results, _ = reroll(PlacedStep("cache", ((probed, "m2"),), (old,)), proxy, m1, m2, waiting=waiting)
     assert all(r.ok for r in results) and proxy.serving == {"cache-new"}
     assert m2.exchanges[-1] == ("172.17.0.3", 6379, b"")
+
+
+def test_new_pods_one_after_another_are_batched_and_every_other_action_stands_alone() -> None:
+    pull = Action("pull", "m1", "image not present", image="redis:2.8")
+    new = [Action("create", "m1", "new pod", pod=f"p{i}", desired=pod(f"p{i}")) for i in range(4)]
+    gone = Action("remove", "m1", "deleted", pod="old", observed=ObservedPod("old", "m1", ()))
+    batches = side_by_side([pull, new[0], new[1], gone, new[2], new[3]])
+    assert batches == [[pull], [new[0], new[1]], [gone], [new[2], new[3]]]
+
+
+class MeetingDocker(FakeDocker):
+    """Starts a container only once as many starts as ``expected`` are under way at once (or 5 s went by)."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.meeting = threading.Barrier(expected)
+        self.met = False
+
+    def start(self, container_id: str) -> None:
+        if not self.met:
+            try:
+                self.meeting.wait(5)
+                self.met = True
+            except threading.BrokenBarrierError:
+                pass
+        super().start(container_id)
+
+
+def test_a_minions_new_pods_are_made_side_by_side_and_reported_in_the_plans_order() -> None:
+    docker = MeetingDocker(PODS_AT_ONCE)
+    conn = FakeConnection(docker=docker)
+    new = [Action("create", "m1", "new pod", pod=f"p{i}", desired=pod(f"p{i}")) for i in range(PODS_AT_ONCE + 1)]
+    results = run(conn, *new)
+    assert docker.met, "the first starts were under way together"
+    assert [r.action.pod for r in results] == [a.pod for a in new] and all(r.ok for r in results)
+    assert sorted(p.name for p in observe_minion(conn).pods) == [a.pod for a in new]
