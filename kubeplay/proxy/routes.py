@@ -46,10 +46,9 @@ def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...
     """
     members = _pod_network_members(minions)
     _check_overlaps(members)
-    return {
-        m.name: tuple(sorted(Route(_network(o.bridge_subnet), o.address) for o in members if o.name != m.name))
-        for m in members
-    }
+    to = {m.name: Route(_network(m.bridge_subnet), m.address) for m in members}  # one Route each, shared
+    every = sorted(to.values())
+    return {m.name: tuple(r for r in every if r is not to[m.name]) for m in members}
 
 
 def forward_rules(minions: Sequence[ObservedMinion], *, extra_subnets: Collection[str] = ()) -> Ruleset:
@@ -127,17 +126,25 @@ def _pod_network_members(minions: Sequence[ObservedMinion]) -> list[ObservedMini
 
 
 def _check_overlaps(members: Sequence[ObservedMinion]) -> None:
-    for index, first in enumerate(members):
-        for second in members[index + 1 :]:
-            if _overlap(first.bridge_subnet, second.bridge_subnet):
-                raise KubeplayError(
-                    f"pod subnets overlap: minion {first.name} has {first.bridge_subnet} and minion"
-                    f" {second.name} has {second.bridge_subnet}; give each docker bridge its own subnet (--bip)"
-                )
+    """Raises KubeplayError naming two minions whose pod subnets overlap: the subnets in address order, each
+    checked against the one reaching furthest before it (n log n, for a thousand minions)."""
+    spans = sorted(((*_span(m.bridge_subnet), m) for m in members), key=lambda span: span[:2])
+    furthest: tuple[int, ObservedMinion] | None = None
+    for start, end, minion in spans:
+        if furthest is not None and start <= furthest[0]:
+            first, second = sorted((furthest[1], minion), key=lambda m: m.name)
+            raise KubeplayError(
+                f"pod subnets overlap: minion {first.name} has {first.bridge_subnet} and minion"
+                f" {second.name} has {second.bridge_subnet}; give each docker bridge its own subnet (--bip)"
+            )
+        if furthest is None or end > furthest[0]:
+            furthest = (end, minion)
 
 
-def _overlap(first: str, second: str) -> bool:
-    return ipaddress.IPv4Network(first, strict=False).overlaps(ipaddress.IPv4Network(second, strict=False))
+def _span(cidr: str) -> tuple[int, int]:
+    """The first and last address of a network, as numbers."""
+    network = ipaddress.IPv4Network(cidr, strict=False)
+    return int(network.network_address), int(network.broadcast_address)
 
 
 def _network(cidr: str) -> str:
