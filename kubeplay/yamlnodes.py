@@ -111,8 +111,10 @@ class _TooLong(Exception):
 
 
 def _bounded(convert: Callable[[str], object]) -> Callable[[str], object]:
+    longest = MAX_NUMBER_DIGITS.value()
+
     def read(text: str) -> object:
-        if len(text) > MAX_NUMBER_DIGITS.value():
+        if len(text) > longest:
             raise _TooLong
         return convert(text)
 
