@@ -110,15 +110,20 @@ def route_commands(
     wanted = {r.destination for r in desired}
     deletes = [
         ["ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO]
-        for r in sorted(observed)
+        for r in sorted(observed, key=_route_order)
         if r.kubeplays and r.destination not in wanted and r.via not in keep_via
     ]
     replaces = [
         ["ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO]
-        for r in sorted(desired)
+        for r in sorted(desired, key=_route_order)
         if r.destination not in present or (present[r.destination].kubeplays and present[r.destination] != r)
     ]
     return deletes + replaces
+
+
+def _route_order(route: Route) -> tuple[str, str, str]:
+    """Route's own order, as a tuple: compared in C (a route table of 1,000 minions is sorted once per minion)."""
+    return route.destination, route.via, route.proto
 
 
 def _pod_network_members(minions: Sequence[ObservedMinion]) -> list[ObservedMinion]:
