@@ -8,12 +8,19 @@ loaded and saved again parses back equal and a second apply writes nothing.
 Layout (verified with iptables 1.8.9, nf_tables and legacy, in a network namespace)::
 
     nat    PREROUTING, OUTPUT -> KUBEPLAY-SERVICES      one rule per portal or public IP and service port
-                                   -> KUBEPLAY-SVC-<hash>   one per service port with endpoints: affinity
-                                                            (recent --rcheck), then statistic random shares
+                                   -> KUBEPLAY-SVC-<hash>   one per service port with endpoints: a jump to
+                                                            KUBEPLAY-MASQ-OUTSIDE, affinity (recent --rcheck),
+                                                            then statistic random shares
+                                       -> KUBEPLAY-MASQ-OUTSIDE  ! -s <the minion's pod subnet>: to MARK-MASQ
                                        -> KUBEPLAY-SEP-<hash>  one per endpoint: DNAT
            POSTROUTING -> KUBEPLAY-POSTROUTING          MASQUERADE what KUBEPLAY-MARK-MASQ marked, and hairpin
                                                         traffic: one rule per local endpoint IP (-s IP -d IP)
     filter INPUT, FORWARD, OUTPUT -> KUBEPLAY-FILTER    REJECT for a service port without endpoints
+
+Only KUBEPLAY-MASQ-OUTSIDE names the minion (traffic to a service from outside its pods is masqueraded, as
+kube-proxy does for traffic from outside its cluster CIDR), and POSTROUTING's hairpin rules its endpoints: the rest
+is the same on every minion, rendered once (``render_shared``) and referenced by every minion's ``Ruleset``
+(``render_minion``, ``ChainsOver``).
 
 INPUT catches a public IP that is the minion's own, FORWARD containers on the minion, OUTPUT the minion's
 own processes. Jumps are inserted at the top of the built-in chains so Docker's ACCEPTs do not shadow them.
