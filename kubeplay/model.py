@@ -8,6 +8,7 @@ and are never mutated after construction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -354,7 +355,7 @@ class ObservedMinion:
     volumes: tuple[tuple[str, str, str], ...] = ()
     """kubeplay's emptyDir volumes on the minion: (volume name, the pod it was made for, that pod's project)."""
 
-    @property
+    @functools.cached_property  # (its containers are a tuple: the pods stay as they are)
     def pods(self) -> tuple[ObservedPod, ...]:
         by_pod: dict[str, list[ObservedContainer]] = {}
         for c in self.containers:
@@ -366,7 +367,7 @@ class ObservedMinion:
 class Observed:
     minions: dict[str, ObservedMinion]
 
-    @property
+    @functools.cached_property  # (a plan asks for them a dozen times: 20,000 pods are grouped once)
     def pods(self) -> tuple[ObservedPod, ...]:
         return tuple(p for m in self.minions.values() if m.reachable for p in m.pods)
 
