@@ -100,8 +100,8 @@ def _destination(word: str) -> str:
 
 def route_commands(
     observed: Sequence[Route], desired: Sequence[Route], *, keep_via: Collection[str] = ()
-) -> list[list[str]]:
-    """``ip route`` argv lists turning the observed routes into the desired ones, touching only kubeplay's.
+) -> list[tuple[str, ...]]:
+    """``ip route`` argvs turning the observed routes into the desired ones, touching only kubeplay's.
 
     A destination already routed by a route kubeplay did not add is left alone. kubeplay's routes via an
     address in ``keep_via`` (minions that could not be reached this run) are kept even if not desired.
@@ -109,12 +109,12 @@ def route_commands(
     present = {r.destination: r for r in observed}
     wanted = {r.destination for r in desired}
     deletes = [
-        ["ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO]
+        ("ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO)
         for r in sorted(observed, key=_route_order)
         if r.kubeplays and r.destination not in wanted and r.via not in keep_via
     ]
     replaces = [
-        ["ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO]
+        ("ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO)
         for r in sorted(desired, key=_route_order)
         if r.destination not in present or (present[r.destination].kubeplays and present[r.destination] != r)
     ]
