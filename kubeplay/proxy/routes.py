@@ -108,7 +108,7 @@ def route_commands(
     """
     present = {r.destination: r for r in observed}
     wanted = {r.destination for r in desired}
-    deletes = [
+    deletes: list[tuple[str, ...]] = [
         ("ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO)
         for r in sorted(observed, key=_route_order)
         if r.kubeplays and r.destination not in wanted and r.via not in keep_via
