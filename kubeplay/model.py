@@ -8,6 +8,7 @@ and are never mutated after construction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import field, replace
 from typing import Literal
 
@@ -284,11 +285,11 @@ class ObservedPod:
     minion: str
     containers: tuple[ObservedContainer, ...]
 
-    @property
+    @functools.cached_property  # (containers are a tuple; planning 20,000 pods asks for it 200,000 times)
     def infra(self) -> ObservedContainer | None:
         return next((c for c in self.containers if c.container == INFRA_CONTAINER), None)
 
-    @property
+    @functools.cached_property
     def apps(self) -> tuple[ObservedContainer, ...]:
         return tuple(c for c in self.containers if c.container != INFRA_CONTAINER)
 
@@ -323,7 +324,7 @@ class ObservedPod:
     def created(self) -> str:
         return min((c.created for c in self.containers), default="")
 
-    @property
+    @functools.cached_property
     def running(self) -> bool:
         """Every container of the pod, infra included, is running and none is unhealthy."""
         return (
@@ -356,7 +357,7 @@ class ObservedMinion:
     volumes: tuple[tuple[str, str, str], ...] = ()
     """kubeplay's emptyDir volumes on the minion: (volume name, the pod it was made for, that pod's project)."""
 
-    @property
+    @functools.cached_property  # (its containers are a tuple: the pods stay as they are)
     def pods(self) -> tuple[ObservedPod, ...]:
         by_pod: dict[str, list[ObservedContainer]] = {}
         for c in self.containers:
@@ -368,7 +369,7 @@ class ObservedMinion:
 class Observed:
     minions: dict[str, ObservedMinion]
 
-    @property
+    @functools.cached_property  # (a plan asks for them a dozen times: 20,000 pods are grouped once)
     def pods(self) -> tuple[ObservedPod, ...]:
         return tuple(p for m in self.minions.values() if m.reachable for p in m.pods)
 

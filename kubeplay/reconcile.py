@@ -80,6 +80,7 @@ from kubeplay.proxy.sync import (
     read_failures,
     read_minion_network,
 )
+from kubeplay.yamlnodes import paused_gc
 
 # --- load ------------------------------------------------------------------------------------------------------
 
@@ -112,6 +113,7 @@ PROJECT_VARIABLE = "kubeplay_project"
 PROJECT_ENVIRONMENT = "KUBEPLAY_PROJECT"
 
 
+@paused_gc()  # pure, and makes many objects without cycles
 def load(
     files: Sequence[str],
     inventory_path: str,
@@ -433,6 +435,7 @@ class Outcome:
         return any(r.ok for r in self.results) or any(n.ok for n in self.network)
 
 
+@paused_gc()  # (as load)
 def plan(inputs: Inputs, seen: Observation, options: ApplyOptions) -> RunPlan:
     """Probe the running pods (over the connections), then plan services and pods (pure)."""
     observed = seen.observed

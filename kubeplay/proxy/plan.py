@@ -218,4 +218,4 @@ def _minion_sync(
         desired = desired.merged(forward(tuple(r.destination for r in kept)))
         wanted = plan.routes.get(minion.name, ())
     commands = network.route_commands(read.routes, wanted, keep_via={r.via for r in kept})
-    return MinionSync(minion.name, read.rules, desired, tuple(tuple(c) for c in commands))
+    return MinionSync(minion.name, read.rules, desired, tuple(commands))

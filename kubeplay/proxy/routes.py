@@ -46,10 +46,9 @@ def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...
     """
     members = _pod_network_members(minions)
     _check_overlaps(members)
-    return {
-        m.name: tuple(sorted(Route(_network(o.bridge_subnet), o.address) for o in members if o.name != m.name))
-        for m in members
-    }
+    to = {m.name: Route(_network(m.bridge_subnet), m.address) for m in members}  # one Route each, shared
+    every = sorted(to.values())
+    return {m.name: tuple(r for r in every if r is not to[m.name]) for m in members}
 
 
 def forward_rules(minions: Sequence[ObservedMinion], *, extra_subnets: Collection[str] = ()) -> Ruleset:
@@ -101,25 +100,30 @@ def _destination(word: str) -> str:
 
 def route_commands(
     observed: Sequence[Route], desired: Sequence[Route], *, keep_via: Collection[str] = ()
-) -> list[list[str]]:
-    """``ip route`` argv lists turning the observed routes into the desired ones, touching only kubeplay's.
+) -> list[tuple[str, ...]]:
+    """``ip route`` argvs turning the observed routes into the desired ones, touching only kubeplay's.
 
     A destination already routed by a route kubeplay did not add is left alone. kubeplay's routes via an
     address in ``keep_via`` (minions that could not be reached this run) are kept even if not desired.
     """
     present = {r.destination: r for r in observed}
     wanted = {r.destination for r in desired}
-    deletes = [
-        ["ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO]
-        for r in sorted(observed)
+    deletes: list[tuple[str, ...]] = [
+        ("ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO)
+        for r in sorted(observed, key=_route_order)
         if r.kubeplays and r.destination not in wanted and r.via not in keep_via
     ]
     replaces = [
-        ["ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO]
-        for r in sorted(desired)
+        ("ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO)
+        for r in sorted(desired, key=_route_order)
         if r.destination not in present or (present[r.destination].kubeplays and present[r.destination] != r)
     ]
     return deletes + replaces
+
+
+def _route_order(route: Route) -> tuple[str, str, str]:
+    """Route's own order, as a tuple: compared in C (a route table of 1,000 minions is sorted once per minion)."""
+    return route.destination, route.via, route.proto
 
 
 def _pod_network_members(minions: Sequence[ObservedMinion]) -> list[ObservedMinion]:
@@ -127,17 +131,25 @@ def _pod_network_members(minions: Sequence[ObservedMinion]) -> list[ObservedMini
 
 
 def _check_overlaps(members: Sequence[ObservedMinion]) -> None:
-    for index, first in enumerate(members):
-        for second in members[index + 1 :]:
-            if _overlap(first.bridge_subnet, second.bridge_subnet):
-                raise KubeplayError(
-                    f"pod subnets overlap: minion {first.name} has {first.bridge_subnet} and minion"
-                    f" {second.name} has {second.bridge_subnet}; give each docker bridge its own subnet (--bip)"
-                )
+    """Raises KubeplayError naming two minions whose pod subnets overlap: the subnets in address order, each
+    checked against the one reaching furthest before it (n log n, for a thousand minions)."""
+    spans = sorted(((*_span(m.bridge_subnet), m) for m in members), key=lambda span: span[:2])
+    furthest: tuple[int, ObservedMinion] | None = None
+    for start, end, minion in spans:
+        if furthest is not None and start <= furthest[0]:
+            first, second = sorted((furthest[1], minion), key=lambda m: m.name)
+            raise KubeplayError(
+                f"pod subnets overlap: minion {first.name} has {first.bridge_subnet} and minion"
+                f" {second.name} has {second.bridge_subnet}; give each docker bridge its own subnet (--bip)"
+            )
+        if furthest is None or end > furthest[0]:
+            furthest = (end, minion)
 
 
-def _overlap(first: str, second: str) -> bool:
-    return ipaddress.IPv4Network(first, strict=False).overlaps(ipaddress.IPv4Network(second, strict=False))
+def _span(cidr: str) -> tuple[int, int]:
+    """The first and last address of a network, as numbers."""
+    network = ipaddress.IPv4Network(cidr, strict=False)
+    return int(network.network_address), int(network.broadcast_address)
 
 
 def _network(cidr: str) -> str:

@@ -8,12 +8,19 @@ loaded and saved again parses back equal and a second apply writes nothing.
 Layout (verified with iptables 1.8.9, nf_tables and legacy, in a network namespace)::
 
     nat    PREROUTING, OUTPUT -> KUBEPLAY-SERVICES      one rule per portal or public IP and service port
-                                   -> KUBEPLAY-SVC-<hash>   one per service port with endpoints: affinity
-                                                            (recent --rcheck), then statistic random shares
+                                   -> KUBEPLAY-SVC-<hash>   one per service port with endpoints: a jump to
+                                                            KUBEPLAY-MASQ-OUTSIDE, affinity (recent --rcheck),
+                                                            then statistic random shares
+                                       -> KUBEPLAY-MASQ-OUTSIDE  ! -s <the minion's pod subnet>: to MARK-MASQ
                                        -> KUBEPLAY-SEP-<hash>  one per endpoint: DNAT
            POSTROUTING -> KUBEPLAY-POSTROUTING          MASQUERADE what KUBEPLAY-MARK-MASQ marked, and hairpin
                                                         traffic: one rule per local endpoint IP (-s IP -d IP)
     filter INPUT, FORWARD, OUTPUT -> KUBEPLAY-FILTER    REJECT for a service port without endpoints
+
+Only KUBEPLAY-MASQ-OUTSIDE names the minion (traffic to a service from outside its pods is masqueraded, as
+kube-proxy does for traffic from outside its cluster CIDR), and POSTROUTING's hairpin rules its endpoints: the rest
+is the same on every minion, rendered once (``render_shared``) and referenced by every minion's ``Ruleset``
+(``render_minion``, ``ChainsOver``).
 
 INPUT catches a public IP that is the minion's own, FORWARD containers on the minion, OUTPUT the minion's
 own processes. Jumps are inserted at the top of the built-in chains so Docker's ACCEPTs do not shadow them.
@@ -38,6 +45,7 @@ the chains those jump to), merged in service-name order as if rendered here.
 from __future__ import annotations
 
 import base64
+import bisect
 import difflib
 import functools
 import hashlib
@@ -58,6 +66,8 @@ SERVICES_CHAIN = "KUBEPLAY-SERVICES"
 FILTER_CHAIN = "KUBEPLAY-FILTER"
 MARK_MASQ_CHAIN = "KUBEPLAY-MARK-MASQ"
 POSTROUTING_CHAIN = "KUBEPLAY-POSTROUTING"
+MASQ_OUTSIDE_CHAIN = "KUBEPLAY-MASQ-OUTSIDE"
+"""The one chain naming the minion's pod subnet: marks for masquerading what does not come from it."""
 MASQ_MARK = "0x4000/0x4000"
 AFFINITY_SECONDS = 10800
 JUMP_COMMENT_PREFIX = "kubeplay "
@@ -101,19 +111,67 @@ class Ruleset:
     def merged(self, other: Ruleset) -> Ruleset:
         """Both rulesets in one (e.g. the proxy's and the pod network's); a chain defined twice is an error. The
         chains' rule tuples are shared, not copied."""
-        chains = {table: dict(found) for table, found in self.chains.items()}
+        chains = dict(self.chains)
         for table, found in other.chains.items():
-            mine = chains.setdefault(table, {})
-            for chain in found:
-                if chain in mine:
-                    raise ValueError(f"chain {chain} in table {table} is defined twice")
-            mine.update(found)
+            chains[table] = _both(table, chains.get(table, {}), found)
         jumps = {table: dict(found) for table, found in self.jumps.items()}
         for table, found in other.jumps.items():
             mine = jumps.setdefault(table, {})
             for chain, rules in found.items():
                 mine[chain] = (*mine.get(chain, ()), *rules)
         return Ruleset(chains, jumps)
+
+
+def _both(table: str, mine: ChainRules, theirs: ChainRules) -> ChainRules:
+    """The chains of both (a minion's own chains stay over the shared ones); a chain in both is an error."""
+    for chain in theirs:
+        if chain in mine:
+            raise ValueError(f"chain {chain} in table {table} is defined twice")
+    if isinstance(theirs, ChainsOver):
+        mine, theirs = theirs, mine
+    if isinstance(mine, ChainsOver):
+        return ChainsOver({**mine.own, **theirs}, mine.shared)
+    return {**mine, **theirs}
+
+
+class ChainsOver(Mapping[str, tuple[str, ...]]):
+    """A table's chains: a minion's own ones over chains every minion shares, which are referenced, not copied
+    (1,000 minions' rules for 5,000 services hold the services' chains once). Compares equal to any mapping of the
+    same chains and rules; two over the same shared chains compare only their own."""
+
+    __slots__ = ("own", "shared")
+
+    def __init__(self, own: ChainRules, shared: ChainRules) -> None:
+        self.own, self.shared = own, shared
+        for chain in own:
+            if chain in shared:
+                raise ValueError(f"chain {chain} is both shared and a minion's own")
+
+    def __getitem__(self, chain: str) -> tuple[str, ...]:
+        found = self.own.get(chain)
+        return self.shared[chain] if found is None else found
+
+    def __contains__(self, chain: object) -> bool:
+        return chain in self.own or chain in self.shared
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.shared
+        yield from self.own
+
+    def __len__(self) -> int:
+        return len(self.shared) + len(self.own)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ChainsOver) and other.shared is self.shared:
+            return dict(self.own) == dict(other.own)
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return len(self) == len(other) and all(other.get(chain) == rules for chain, rules in self.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ChainsOver(own={self.own!r}, shared={len(self.shared)} chains)"
 
 
 def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[str] = ()) -> Ruleset:
@@ -205,27 +263,22 @@ def render(
 
 
 @dataclass(frozen=True)
-class _RenderedPort:
-    """One service port's rules, but for the one rule that names the minion's pod subnet."""
-
-    masquerade_match: str
-    """The portal match of the rule that marks traffic from outside the minion's pod subnet ("" for none)."""
-    nat: tuple[str, ...]
-    """Its rules in KUBEPLAY-SERVICES after that one."""
-    filter: tuple[str, ...]
-    endpoint_ips: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class SharedRules:
-    """What every minion's proxy rules have in common, rendered once for a run (``render_shared``): each service
-    port's rules but for the one naming the minion's pod subnet, and the service-port and endpoint chains (the
-    bulk), whose tuples every minion's ``Ruleset`` shares. ``render_minion`` adds a minion's own part."""
+    """Every minion's proxy rules but its own few, rendered once for a run (``render_shared``): the project's rules
+    in KUBEPLAY-SERVICES and KUBEPLAY-FILTER and its service-port and endpoint chains (the bulk), whose tuples
+    every minion's ``Ruleset`` references. ``render_minion`` adds a minion's own part."""
 
-    services: tuple[tuple[str, tuple[_RenderedPort, ...]], ...] = ()
-    """(service name, its ports), in name order."""
+    services: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    """(service name, its rules in KUBEPLAY-SERVICES, in KUBEPLAY-FILTER), in name order."""
+    nat_services: tuple[str, ...] = ()
+    """KUBEPLAY-SERVICES: every service's rules there, in name order."""
+    filter: tuple[str, ...] = ()
+    """KUBEPLAY-FILTER: every service's rules there, in name order."""
     chains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """nat: KUBEPLAY-SVC-* and KUBEPLAY-SEP-* -> their rules."""
+    endpoint_ips: tuple[tuple[int, str], ...] = ()
+    """Every endpoint IP (as a number, and as written), in address order: a minion's hairpin rules are the ones in
+    its pod subnet."""
 
 
 def render_shared(
@@ -236,52 +289,66 @@ def render_shared(
 ) -> SharedRules:
     """The rules of the project's services (those with a portal IP) that are the same on every minion."""
     builder = _RulesetBuilder()
+    nat_services, filter_rules = builder.chain("nat", SERVICES_CHAIN), builder.chain("filter", FILTER_CHAIN)
     rendered = []
+    ips: set[str] = set()
     for service in sorted((s for s in services if portals.get(s.name)), key=lambda s: s.name):
-        ports = []
+        nat_before, filter_before = len(nat_services), len(filter_rules)
         for port in service.ports:
             found = tuple(endpoints.get(endpoints_key(service, port), ()))
-            nat_before = len(builder.chain("nat", SERVICES_CHAIN))
-            filter_before = len(builder.chain("filter", FILTER_CHAIN))
-            match = _render_service_port(builder, service, port, portals[service.name], found, project)
-            ports.append(
-                _RenderedPort(
-                    match,
-                    tuple(builder.chain("nat", SERVICES_CHAIN)[nat_before:]),
-                    tuple(builder.chain("filter", FILTER_CHAIN)[filter_before:]),
-                    tuple(e.ip for e in found),
-                )
-            )
-        rendered.append((service.name, tuple(ports)))
+            _render_service_port(builder, service, port, portals[service.name], found, project)
+            ips.update(e.ip for e in found)
+        rendered.append((service.name, tuple(nat_services[nat_before:]), tuple(filter_rules[filter_before:])))
     nat = builder.build().chains.get("nat", {})
-    return SharedRules(tuple(rendered), {c: r for c, r in nat.items() if c != SERVICES_CHAIN})
+    return SharedRules(
+        tuple(rendered),
+        tuple(nat_services),
+        tuple(filter_rules),
+        {c: r for c, r in nat.items() if c != SERVICES_CHAIN},
+        tuple(sorted((int.from_bytes(socket.inet_aton(ip)), ip) for ip in ips)),  # ipaddress is slow for 50,000
+    )
 
 
 def render_minion(shared: SharedRules, local_pod_subnet: str = "", kept: Sequence[KeptService] = ()) -> Ruleset:
-    """One minion's proxy rules: the ``shared`` ones with the rules naming its pod subnet, its hairpin rules (its
-    local endpoints) and the ``kept`` services of other projects, merged in service-name order."""
-    if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
-        local_pod_subnet = str(ipaddress.IPv4Network(local_pod_subnet, strict=False))
+    """One minion's proxy rules: the ``shared`` ones (referenced, not copied), the rule naming its pod subnet, its
+    hairpin rules (its local endpoints) and the ``kept`` services of other projects, merged in service-name order.
+    Its own part is a few rules plus one per local endpoint, whatever the number of services."""
     builder = _RulesetBuilder()
     _render_base(builder)
-    nat_services, filter_rules = builder.chain("nat", SERVICES_CHAIN), builder.chain("filter", FILTER_CHAIN)
-    hairpin: set[str] = set()
-    masquerade = f"-A {SERVICES_CHAIN} ! -s {local_pod_subnet} "
-    items: list[tuple[str, tuple[_RenderedPort, ...]] | KeptService] = [*shared.services, *kept]
-    for item in sorted(items, key=lambda item: item.name if isinstance(item, KeptService) else item[0]):
-        if isinstance(item, KeptService):
-            item.add_to(builder)
-            hairpin.update(item.endpoint_ips)
-            continue
-        for port in item[1]:
-            if local_pod_subnet and port.masquerade_match:
-                nat_services.append(f"{masquerade}{port.masquerade_match} -j {MARK_MASQ_CHAIN}")
-            nat_services.extend(port.nat)
-            filter_rules.extend(port.filter)
-            hairpin.update(port.endpoint_ips)
-    _render_hairpin(builder, hairpin, local_pod_subnet)
+    hairpin = _local_ips(shared.endpoint_ips, local_pod_subnet)
+    if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
+        subnet = ipaddress.IPv4Network(local_pod_subnet, strict=False)
+        builder.rule("nat", f"-A {MASQ_OUTSIDE_CHAIN} ! -s {subnet} -j {MARK_MASQ_CHAIN}")
+    for service in kept:
+        service.add_chains(builder)
+        hairpin.update(ip for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet))
+    _render_hairpin(builder, hairpin)
     own = builder.build()
-    return Ruleset({**own.chains, "nat": {**shared.chains, **own.chains["nat"]}}, own.jumps)
+    nat_services, filter_rules = _merged_with_kept(shared, kept)
+    nat = ChainsOver({**own.chains["nat"], SERVICES_CHAIN: nat_services}, shared.chains)
+    return Ruleset({"nat": nat, "filter": {**own.chains["filter"], FILTER_CHAIN: filter_rules}}, own.jumps)
+
+
+def _merged_with_kept(shared: SharedRules, kept: Sequence[KeptService]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """KUBEPLAY-SERVICES and KUBEPLAY-FILTER: the shared tuples themselves when no service is kept, else every
+    service's rules in service-name order."""
+    if not kept:
+        return shared.nat_services, shared.filter
+    items = sorted([*shared.services, *((k.name, k.nat, k.filter) for k in kept)], key=lambda item: item[0])
+    return tuple(r for _, nat, _ in items for r in nat), tuple(r for _, _, filter_rules in items for r in filter_rules)
+
+
+def _local_ips(ips: Sequence[tuple[int, str]], local_pod_subnet: str) -> set[str]:
+    """The IPs of ``ips`` (numbered, in address order) in the subnet; all of them when it is not known."""
+    if not local_pod_subnet:
+        return {ip for _, ip in ips}
+    subnet = ipaddress.IPv4Network(local_pod_subnet, strict=False)
+    low, high = int(subnet.network_address), int(subnet.broadcast_address)
+    return {ip for _, ip in ips[bisect.bisect_left(ips, (low, "")) : bisect.bisect_right(ips, (high + 1, ""))]}
+
+
+def _in_subnet(ip: str, local_pod_subnet: str) -> bool:
+    return not local_pod_subnet or ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(local_pod_subnet, strict=False)
 
 
 @dataclass(frozen=True)
@@ -302,11 +369,8 @@ class KeptService:
         """The IPs its endpoint chains send to (for the hairpin rules)."""
         return {m["ip"] for rules in self.chains.values() for rule in rules if (m := _DNAT_TO.search(rule))}
 
-    def add_to(self, builder: _RulesetBuilder) -> None:
-        for rule in self.nat:
-            builder.rule("nat", rule)
-        for rule in self.filter:
-            builder.rule("filter", rule)
+    def add_chains(self, builder: _RulesetBuilder) -> None:
+        """Its own nat chains (its rules in KUBEPLAY-SERVICES and KUBEPLAY-FILTER are merged by the caller)."""
         for chain, rules in self.chains.items():
             builder.declare("nat", chain)
             for rule in rules:
@@ -317,21 +381,15 @@ def _comment_prefix(project: str) -> str:
     return "" if project == DEFAULT_PROJECT else f"{project}/"
 
 
-def _render_hairpin(builder: _RulesetBuilder, ips: Iterable[str], local_pod_subnet: str) -> None:
-    """Masquerade a local endpoint's packets to itself (see the module docstring); every endpoint when the
-    minion's pod subnet is not known (a rule for a remote IP never matches)."""
-    numbers = {int.from_bytes(socket.inet_aton(ip)): ip for ip in ips}  # ipaddress is slow for 50,000 of them
-    if local_pod_subnet:
-        subnet = ipaddress.IPv4Network(local_pod_subnet)
-        low, mask = int(subnet.network_address), int(subnet.netmask)
-        numbers = {n: ip for n, ip in numbers.items() if n & mask == low}
-    for number in sorted(numbers):
-        ip = numbers[number]
+def _render_hairpin(builder: _RulesetBuilder, ips: Iterable[str]) -> None:
+    """Masquerade a local endpoint's packets to itself (see the module docstring): ``ips``, the endpoints in the
+    minion's pod subnet (every endpoint when it is not known: a rule for a remote IP never matches)."""
+    for ip in sorted(ips, key=socket.inet_aton):
         builder.rule_in("nat", POSTROUTING_CHAIN, f"-A {POSTROUTING_CHAIN} -s {ip}/32 -d {ip}/32 -j MASQUERADE")
 
 
 def _render_base(builder: _RulesetBuilder) -> None:
-    for chain in (SERVICES_CHAIN, MARK_MASQ_CHAIN, POSTROUTING_CHAIN):
+    for chain in (SERVICES_CHAIN, MARK_MASQ_CHAIN, MASQ_OUTSIDE_CHAIN, POSTROUTING_CHAIN):
         builder.declare("nat", chain)
     builder.declare("filter", FILTER_CHAIN)
     builder.rule("nat", f"-A {MARK_MASQ_CHAIN} -j MARK --set-xmark {MASQ_MARK}")
@@ -356,9 +414,8 @@ def _render_service_port(
     portal: str,
     endpoints: tuple[Endpoint, ...],
     project: str,
-) -> str:
-    """Render one service port into ``builder``; returns the portal match of the rule naming the minion's pod
-    subnet (``render_minion`` adds it before the port's rules), "" when the port has no endpoints."""
+) -> None:
+    """Render one service port into ``builder``: the same on every minion."""
     name = _comment_prefix(project) + service_port_id(service, port)
     addresses = [(portal, _portal_comment(name, portal, service.selector))]
     addresses += [(ip, f"{name} public {ip}") for ip in service.public_ips]
@@ -366,7 +423,7 @@ def _render_service_port(
         for ip, comment in addresses:
             match = _destination_match(ip, port, comment + NO_ENDPOINTS)
             builder.rule("filter", f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable")
-        return ""
+        return
     svc = service_chain(service, port)
     builder.declare("nat", svc)
     portal_match = _destination_match(portal, port, addresses[0][1])
@@ -380,7 +437,6 @@ def _render_service_port(
     _render_balancing(builder, svc, seps, affinity)
     for sep, endpoint in zip(seps, endpoints, strict=True):
         _render_endpoint(builder, sep, endpoint, affinity)
-    return portal_match
 
 
 def _portal_comment(name: str, portal: str, selector: Mapping[str, str]) -> str:
@@ -399,6 +455,7 @@ def _destination_match(ip: str, port: ServicePort, comment: str) -> str:
 
 def _render_balancing(builder: _RulesetBuilder, svc: str, seps: list[str], affinity: bool) -> None:
     rules = builder.chain("nat", svc)
+    rules.append(f"-A {svc} -j {MASQ_OUTSIDE_CHAIN}")
     if affinity:
         rules += [
             f"-A {svc} -m recent --rcheck --seconds {AFFINITY_SECONDS} --reap"

@@ -125,4 +125,4 @@ OBSERVED = parse_routes(RECORDED_ROUTES)
     ],
 )
 def test_route_commands(desired: list[Route], keep_via: tuple[str, ...], expected: list[list[str]]) -> None:
-    assert route_commands(OBSERVED, desired, keep_via=keep_via) == expected
+    assert [list(c) for c in route_commands(OBSERVED, desired, keep_via=keep_via)] == expected

@@ -215,7 +215,8 @@ def nat_chain(ruleset: Ruleset, prefix: str) -> tuple[str, ...]:
 def test_load_balancing_shares(count: int, probabilities: list[str]) -> None:
     rules = proxy.render([service("web", [ServicePort(80, 80)])], {"web": "10.0.0.5"}, {"web": endpoints_of(count)})
     svc = nat_chain(rules, "KUBEPLAY-SVC-")
-    assert len(svc) == count
+    assert len(svc) == count + 1
+    assert svc[0].endswith(f" -j {proxy.MASQ_OUTSIDE_CHAIN}")  # then the shares
     shares = [r.split("--probability ")[1].split()[0] for r in svc if "--probability" in r]
     assert shares == probabilities
     assert "statistic" not in svc[-1]
@@ -242,7 +243,8 @@ def test_balancing_and_endpoint_chains_carry_no_comment() -> None:
     rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)})
     (sep,) = [c for c in rules.chains["nat"] if c.startswith("KUBEPLAY-SEP-")]
     assert rules.chains["nat"][sep] == (f"-A {sep} -p tcp -j DNAT --to-destination 172.21.0.2:80",)
-    assert nat_chain(rules, "KUBEPLAY-SVC-") == (f"-A {proxy.service_chain(web, web.ports[0])} -j {sep}",)
+    svc = proxy.service_chain(web, web.ports[0])
+    assert nat_chain(rules, "KUBEPLAY-SVC-") == (f"-A {svc} -j {proxy.MASQ_OUTSIDE_CHAIN}", f"-A {svc} -j {sep}")
 
 
 def test_hairpin_is_one_masquerade_per_local_endpoint_ip() -> None:
@@ -322,13 +324,19 @@ def test_public_ips_are_marked_for_masquerade_and_load_balanced() -> None:
 
 
 def test_local_pod_subnet_masquerades_traffic_from_elsewhere() -> None:
+    """Every service-port chain first jumps to KUBEPLAY-MASQ-OUTSIDE, the one rule naming the minion's pod subnet:
+    the rest is the same on every minion."""
     web = service("web", [ServicePort(80, 80)])
     without = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)})
     rules = proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)}, local_pod_subnet="172.21.0.0/16")
-    services = rules.chains["nat"][proxy.SERVICES_CHAIN]
-    assert len(services) == len(without.chains["nat"][proxy.SERVICES_CHAIN]) + 1
-    assert services[0].startswith("-A KUBEPLAY-SERVICES ! -s 172.21.0.0/16 -d 10.0.0.5/32 -p tcp")
-    assert services[0].endswith("-j KUBEPLAY-MARK-MASQ")
+    assert without.chains["nat"][proxy.MASQ_OUTSIDE_CHAIN] == ()
+    assert rules.chains["nat"][proxy.MASQ_OUTSIDE_CHAIN] == (
+        "-A KUBEPLAY-MASQ-OUTSIDE ! -s 172.21.0.0/16 -j KUBEPLAY-MARK-MASQ",
+    )
+    assert nat_chain(rules, "KUBEPLAY-SVC-")[0].endswith(" -j KUBEPLAY-MASQ-OUTSIDE")
+    assert {c: r for c, r in rules.chains["nat"].items() if c != proxy.MASQ_OUTSIDE_CHAIN} == {
+        c: r for c, r in without.chains["nat"].items() if c != proxy.MASQ_OUTSIDE_CHAIN
+    }
     assert proxy.render([web], {"web": "10.0.0.5"}, {"web": endpoints_of(1)}, local_pod_subnet="172.21.0.1/16") == rules
 
 
@@ -342,7 +350,7 @@ def test_multi_port_services_take_endpoints_per_port() -> None:
     endpoints = {"web:http": endpoints_of(2), "web:https": endpoints_of(3, 443)}
     rules = proxy.render([web], {"web": "10.0.0.5"}, endpoints)
     svcs = {c: r for c, r in rules.chains["nat"].items() if c.startswith("KUBEPLAY-SVC-")}
-    assert sorted(len(r) for r in svcs.values()) == [2, 3]
+    assert sorted(len(r) for r in svcs.values()) == [1 + 2, 1 + 3]  # the jump to KUBEPLAY-MASQ-OUTSIDE, the shares
     assert proxy.observed_portals(rules) == {"web": "10.0.0.5"}
 
 
@@ -404,10 +412,28 @@ def test_the_shared_rules_are_rendered_once_and_each_minion_adds_its_subnet_and_
     two = proxy.render_minion(shared, "172.22.0.1/16")
     assert one == proxy.render([web, db], portals, endpoints, local_pod_subnet="172.21.0.1/16")
     svc = proxy.service_chain(web, web.ports[0])
-    assert one.chains["nat"][svc] is two.chains["nat"][svc]  # one tuple for every minion
-    masqueraded = [r for r in two.chains["nat"][proxy.SERVICES_CHAIN] if "! -s" in r]
-    assert [r.split(" -d ")[0] for r in masqueraded] == ["-A KUBEPLAY-SERVICES ! -s 172.22.0.0/16"] * 2
+    for chain in (svc, proxy.SERVICES_CHAIN):
+        assert one.chains["nat"][chain] is two.chains["nat"][chain]  # one tuple for every minion
+    assert one.chains["filter"][proxy.FILTER_CHAIN] is two.chains["filter"][proxy.FILTER_CHAIN]
+    assert two.chains["nat"][proxy.MASQ_OUTSIDE_CHAIN] == (
+        "-A KUBEPLAY-MASQ-OUTSIDE ! -s 172.22.0.0/16 -j KUBEPLAY-MARK-MASQ",
+    )
     assert (
         two.chains["nat"][proxy.POSTROUTING_CHAIN][-1]
         == "-A KUBEPLAY-POSTROUTING -s 172.22.0.3/32 -d 172.22.0.3/32 -j MASQUERADE"
     )
+
+
+def test_a_minions_rules_compare_with_what_it_has_without_copying_the_shared_chains() -> None:
+    web = service("web", [ServicePort(80, 80)])
+    shared = proxy.render_shared([web], {"web": "10.0.0.5"}, {"web": endpoints_of(2)})
+    desired = proxy.render_minion(shared, "172.21.0.1/16")
+    has = Ruleset({table: dict(chains) for table, chains in desired.chains.items()}, desired.jumps)  # as read
+    assert proxy.in_sync(has, desired) and proxy.to_restore(desired, has) == ""
+    changed = proxy.render_minion(proxy.render_shared([web], {"web": "10.0.0.5"}, {"web": endpoints_of(3)}))
+    assert not proxy.in_sync(has, changed)
+    assert proxy.service_chain(web, web.ports[0]) in proxy.to_restore(changed, has)
+    with_forward = desired.merged(proxy.ruleset_of("nat", {"KUBEPLAY-EXTRA": []}))
+    assert with_forward.chains["nat"]["KUBEPLAY-EXTRA"] == ()
+    assert with_forward.chains["nat"] != desired.chains["nat"]
+    assert len(with_forward.chains["nat"]) == len(desired.chains["nat"]) + 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 import yaml
@@ -152,3 +153,29 @@ def test_errors_are_the_pure_python_reader_s_whoever_parsed() -> None:
     assert isinstance(pure.value, yaml.MarkedYAMLError) and pure.value.problem
     assert caught.value.message.startswith(f"invalid YAML: {pure.value.problem}")
     assert caught.value.line == pure.value.problem_mark.line + 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "b": [1, 2.5, -3e2, true, false, null], "c": {"d": "x\\"y\\\\z\\/w\\u00e9", "d": 2}}',
+        '[\n  {"k":\n\n   "v"},\n  [],\n  {}\n, "\\ud83d\\ude00", NaN, -Infinity]',
+        '{\r\n "a": 1,\r\n "b": [2]\r\n}',
+        '{"a": "line\\u2028sep", "b":\n "\u2028", "c": 1}',
+        '{"' + "k" * 1100 + '": {"x": 1}}',
+        '"just a string"',
+    ],
+)
+def test_json_is_read_with_the_lines_and_values_composing_it_as_yaml_gives(text: str) -> None:
+    """parse_json reads JSON without composing it as YAML (the slow part) where it can, to the same tree."""
+    value = json.loads(text)
+    try:
+        composed = yamlnodes._composed(lambda loader: yaml.compose(text, Loader=loader))
+    except yaml.YAMLError:  # (the very long key)
+        composed = None
+    node = parse_json(text)
+    assert node.plain() == value
+    if composed is None:
+        assert node.line is None  # YAML cannot read it: the values, without lines, as before
+    else:
+        assert node == yamlnodes._NodeBuilder("json").build(composed)
