@@ -1,7 +1,5 @@
 """`python -m kubeplay.cli`: the kubeplay command."""
 
-import sys
+from kubeplay.cli.main import entry_point
 
-from kubeplay.cli.main import main
-
-sys.exit(main())
+entry_point()

@@ -8,11 +8,12 @@ Exit codes are in exitcodes.py.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from typing import NoReturn, TypeAlias
 
 from kubeplay import __version__
 from kubeplay.cli.args import (
@@ -212,3 +213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             render.internal_error(exc)
         return exit_code_for(exc)
+
+
+def entry_point() -> NoReturn:
+    """The process's entry point (the `kubeplay` script, `python -m kubeplay.cli`): ``main``'s exit code.
+
+    Once the command is done, what it made lives until the process ends: its objects are frozen out of the garbage
+    collector, whose collections while the interpreter shuts down would otherwise walk them all and free nothing
+    (about 50 ms of a no-op apply, a twentieth of its time). ``main`` itself, which tests call again and again in one
+    process, leaves the collector alone."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)

@@ -60,3 +60,20 @@ def test_problems_in_the_input_are_printed_escaped(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert code == 1
     assert "\x1b" not in err and "\\x1b[31mred.json" in err
+
+
+def test_the_process_entry_point_exits_with_mains_code_and_leaves_the_run_to_the_end_uncollected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+    import importlib
+
+    cli_main = importlib.import_module("kubeplay.cli.main")  # (the package's ``main`` is the function)
+    monkeypatch.setattr(cli_main, "main", lambda: EXIT_CHANGED)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli_main.entry_point()
+        assert exited.value.code == EXIT_CHANGED
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
