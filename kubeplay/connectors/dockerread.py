@@ -58,19 +58,30 @@ class DockerHTTP:
 
     def get(self, path: str, query: Mapping[str, object] | None = None) -> Any:
         """The JSON Docker answers to GET /v1.41``path``; raises DockerError (DockerNotFound for 404)."""
-        target = f"/v{API_VERSION}{path}"
-        if query:
-            target += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query.items())
         try:
-            if self._stream is None:
-                self._stream = self._open()
-            self._stream.sendall(f"GET {target} HTTP/1.1\r\nHost: docker\r\n\r\n".encode())
-            status, body = self._response()
+            status, body = self._exchange("GET", path, query)
         except (OSError, EOFError) as exc:
             raise DockerError(f"GET {path}: {exc or type(exc).__name__}") from exc
         if not 200 <= status < 300:
             raise (DockerNotFound if status == 404 else DockerError)(_message(body, status))
         return json.loads(body) if body else None
+
+    def _exchange(
+        self, method: str, path: str, query: Mapping[str, object] | None = None, body: object = None
+    ) -> tuple[int, bytes]:
+        """Send ``method /v1.41path`` (with ``body`` as JSON, when given) on the stream, opened when there is none,
+        and return the answer's status and body; raises OSError or EOFError when the stream fails."""
+        target = f"/v{API_VERSION}{path}"
+        if query:
+            target += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query.items())
+        data = b"" if body is None else json.dumps(body).encode()
+        head = f"{method} {target} HTTP/1.1\r\nHost: docker\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        if self._stream is None:
+            self._stream = self._open()
+        self._stream.sendall(head.encode() + b"\r\n" + data)
+        return self._response()
 
     def use(self, stream: Stream) -> None:
         """Talk over ``stream`` from now on (the one before, if any, is closed)."""

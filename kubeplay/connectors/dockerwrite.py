@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kubeplay.connectors.base import ContainerConfig, DockerOps
-from kubeplay.connectors.dockerread import API_VERSION, DockerHTTP, ReadingDocker, Stream, _message
+from kubeplay.connectors.dockerread import DockerHTTP, ReadingDocker, Stream, _message
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 
 
@@ -32,18 +32,8 @@ class DockerRequests(DockerHTTP):
         """Docker's JSON answer to ``method /v1.41path`` (None for an empty one). 404 raises DockerNotFound, 409
         DockerConflict, any other status but 2xx and 304 (Not Modified: e.g. a start of a running container)
         DockerError, each with Docker's message."""
-        target = f"/v{API_VERSION}{path}"
-        if query:
-            target += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query.items())
-        data = b"" if body is None else json.dumps(body).encode()
-        head = f"{method} {target} HTTP/1.1\r\nHost: docker\r\n"
-        if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
         try:
-            if self._stream is None:
-                self._stream = self._open()
-            self._stream.sendall(head.encode() + b"\r\n" + data)
-            status, answer = self._response()
+            status, answer = self._exchange(method, path, query, body)
         except (OSError, EOFError) as exc:
             self.close()
             self._buffer = b""
