@@ -9,8 +9,8 @@ one is called (most classes are never shown, compared or hashed in a run, many n
 ``__setattr__`` and ``__delattr__`` only raise FrozenInstanceError and are plain functions. What the classes do, and
 how fast their instances are made, compared and hashed, is unchanged; ``dataclasses.fields``, ``replace`` and
 ``asdict`` see them as any dataclass. Differences: ``__dataclass_params__`` holds what the standard library was
-asked for (``init=False, repr=False, eq=False, frozen=False``), a class without a docstring gets one without its
-signature, and ``inspect.signature`` of a class never made shows ``(*args, **kwargs)``.
+asked for (``init=False, repr=False, eq=False, frozen=False``), a class without a docstring gets its name and "()" as
+its docstring (no signature: reading one with ``inspect`` costs more than the class), and ``inspect.signature`` of a class never made shows ``(*args, **kwargs)``.
 
 Only what kubeplay uses is made so (fields with defaults, default factories, ``compare=False``, ``__post_init__``);
 a class with more (``order=True``, ``init=False`` or keyword-only fields, ``InitVar``, ``ClassVar``) is left
@@ -81,6 +81,8 @@ def _made_cheaply(cls: type[T], frozen: bool) -> type[T]:
     explicit_hash = not (own_hash is dataclasses.MISSING or (own_hash is None and "__eq__" in own))
     if frozen and ("__setattr__" in own or "__delattr__" in own):
         raise TypeError(f"Cannot overwrite attribute __setattr__ in class {cls.__name__}")
+    if cls.__doc__ is None:  # (else the standard library reads the signature with inspect, tokenizing "()")
+        cls.__doc__ = f"{cls.__name__}()"
     cls = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # (cls is a dataclass now)
     _check_defaults_order(fields)
