@@ -10,7 +10,8 @@ one is called (most classes are never shown, compared or hashed in a run, many n
 how fast their instances are made, compared and hashed, is unchanged; ``dataclasses.fields``, ``replace`` and
 ``asdict`` see them as any dataclass. Differences: ``__dataclass_params__`` holds what the standard library was
 asked for (``init=False, repr=False, eq=False, frozen=False``), a class without a docstring gets its name and "()" as
-its docstring (no signature: reading one with ``inspect`` costs more than the class), and ``inspect.signature`` of a class never made shows ``(*args, **kwargs)``.
+its docstring (no signature: reading one with ``inspect`` costs more than the class), and ``inspect.signature`` of
+a class never made shows ``(*args, **kwargs)``.
 
 Only what kubeplay uses is made so (fields with defaults, default factories, ``compare=False``, ``__post_init__``);
 a class with more (``order=True``, ``init=False`` or keyword-only fields, ``InitVar``, ``ClassVar``) is left

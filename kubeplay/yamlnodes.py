@@ -21,27 +21,27 @@ YAML. A syntax error raises ``InvalidDocument`` with its message and line.
 Speed: where PyYAML was built with libyaml, its C parser reads the text into events (the pure-Python scanner is
 where ~90% of the time went: 10,000 pods took 14-20 s) and PyYAML's own composer builds the nodes from them, so the
 depth limit above holds unchanged; scalar tags are resolved once per distinct value. A document the C parser
-refuses is read again by the pure-Python reader, so errors keep their exact message and line.
+refuses is read again by the pure-Python reader, so errors keep their exact message and line. PyYAML is imported
+the first time a text is read as YAML (``_pyyaml``): JSON manifests and INI inventories never load it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import field
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
-
-import yaml
-from yaml.composer import Composer, ComposerError
-from yaml.constructor import SafeConstructor
-from yaml.resolver import Resolver
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from kubeplay.dataclass import dataclass
 from kubeplay.limits import MAX_DEPTH, MAX_EXPANDED_SIZE, MAX_NUMBER_DIGITS, excerpt
+
+if TYPE_CHECKING:
+    import yaml
 
 Scalars = Literal["kubernetes", "ansible", "json"]
 
@@ -77,6 +77,7 @@ class InvalidDocument(Exception):
 
 def parse_yaml(text: str, scalars: Scalars = "kubernetes") -> list[Node]:
     """Every document in ``text``, empty and null documents left out."""
+    _pyyaml()
     try:
         composed = _composed(lambda loader: list(yaml.compose_all(text, Loader=loader)))
     except yaml.YAMLError as exc:
@@ -87,6 +88,7 @@ def parse_yaml(text: str, scalars: Scalars = "kubernetes") -> list[Node]:
 
 def parse_yaml_document(text: str, scalars: Scalars = "kubernetes") -> Node | None:
     """The one document in ``text`` (more than one is an error), None when there is none."""
+    _pyyaml()
     try:
         composed = _composed(lambda loader: yaml.compose(text, Loader=loader))
     except yaml.YAMLError as exc:
@@ -139,9 +141,10 @@ def parse_json(text: str) -> Node:
         except _NotPlain:
             pass  # a text the YAML composer below reads otherwise than the lines are counted here
     # A literal tab can only be whitespace in valid JSON, and YAML refuses tabs as indentation.
+    limit_exceeded = _pyyaml().limit_exceeded
     try:
         composed = _composed(lambda loader: yaml.compose(text.replace("\t", " "), Loader=loader))
-    except _LimitExceeded as exc:
+    except limit_exceeded as exc:
         raise _invalid(exc) from exc
     except yaml.YAMLError:
         composed = None  # valid JSON that YAML cannot read (very long keys): the same values, without lines
@@ -233,44 +236,65 @@ def _node(
     return node
 
 
-class _LimitExceeded(ComposerError):
-    """Nesting past ``MAX_DEPTH``: raised while composing, at the event where it happens."""
+@dataclass(frozen=True)
+class _PyYAML:
+    """kubeplay's classes on PyYAML's parts."""
 
-
-class _DepthLimited(Composer):
-    """PyYAML's composer, composing no deeper than ``MAX_DEPTH`` (it recurses once per level)."""
-
-    depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH.value():
-                mark = self.peek_event().start_mark  # type: ignore[attr-defined]
-                raise _LimitExceeded(None, None, f"nested more than {MAX_DEPTH.value()} levels deep", mark)
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-class _RememberedTags(Resolver):
-    """PyYAML's resolver, each plain scalar's tag worked out once per distinct value (its regular expressions
-    were a third of the time left once libyaml scans)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: dict[tuple[object, ...], str] = {}
-
-    def resolve(self, kind: type, value: object, implicit: object) -> str:
-        key = (kind, value, implicit) if kind is yaml.ScalarNode else (kind,)
-        tag = self.tags.get(key)
-        if tag is None:
-            tag = self.tags[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-        return tag
-
-
-class _Loader(_DepthLimited, yaml.SafeLoader):
+    limit_exceeded: type[yaml.MarkedYAMLError]
+    """Nesting past ``MAX_DEPTH``: raised while composing, at the event where it happens (a ComposerError)."""
+    loader: type
     """PyYAML's pure-Python safe loader, depth-limited: its errors are the ones reported."""
+    fast_loader: type | None
+    """A safe loader on libyaml's parser (events made in C) with PyYAML's depth-limited composer; None when PyYAML
+    was built without libyaml."""
+
+
+@functools.cache
+def _pyyaml() -> _PyYAML:
+    """PyYAML imported (as the module's ``yaml``, which the readers below use) and the classes made on it, once,
+    the first time a text is read as YAML."""
+    global yaml
+    import yaml
+    from yaml.composer import Composer, ComposerError
+    from yaml.resolver import Resolver
+
+    class LimitExceeded(ComposerError):
+        pass
+
+    class DepthLimited(Composer):
+        """PyYAML's composer, composing no deeper than ``MAX_DEPTH`` (it recurses once per level)."""
+
+        depth = 0
+
+        def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH.value():
+                    mark = self.peek_event().start_mark  # type: ignore[attr-defined]
+                    raise LimitExceeded(None, None, f"nested more than {MAX_DEPTH.value()} levels deep", mark)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    class RememberedTags(Resolver):
+        """PyYAML's resolver, each plain scalar's tag worked out once per distinct value (its regular expressions
+        were a third of the time left once libyaml scans)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: dict[tuple[object, ...], str] = {}
+
+        def resolve(self, kind: type, value: object, implicit: object) -> str:
+            key = (kind, value, implicit) if kind is yaml.ScalarNode else (kind,)
+            tag = self.tags.get(key)
+            if tag is None:
+                tag = self.tags[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            return tag
+
+    class Loader(DepthLimited, yaml.SafeLoader):
+        pass
+
+    return _PyYAML(LimitExceeded, Loader, _fast_loader(DepthLimited, RememberedTags))
 
 
 _Composed = TypeVar("_Composed")
@@ -279,28 +303,30 @@ _Composed = TypeVar("_Composed")
 def _composed(compose: Callable[[type], _Composed]) -> _Composed:
     """What ``compose(loader)`` makes: with libyaml's parser when present; a text it refuses is read again by the
     pure-Python loader, whose error is raised (with its message and line)."""
-    if _FAST_LOADER is not None:
+    readers = _pyyaml()
+    if readers.fast_loader is not None:
         try:
-            return compose(_FAST_LOADER)
+            return compose(readers.fast_loader)
         except yaml.YAMLError:
             pass
-    return compose(_Loader)
+    return compose(readers.loader)
 
 
-def _fast_loader() -> type | None:
-    """A safe loader on libyaml's parser (events made in C) with PyYAML's depth-limited composer; None when PyYAML
-    was built without libyaml."""
+def _fast_loader(depth_limited: Any, remembered_tags: Any) -> type | None:
+    """``_PyYAML.fast_loader``, made on the depth-limited composer and the resolver that remembers tags."""
     try:
         from yaml._yaml import CParser
     except ImportError:
         return None
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
 
-    class FastLoader(_DepthLimited, CParser, SafeConstructor, _RememberedTags):
+    class FastLoader(depth_limited, CParser, SafeConstructor, remembered_tags):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
-            _RememberedTags.__init__(self)
+            remembered_tags.__init__(self)
 
         def compose_scalar_node(self, anchor: dict[Any, yaml.Node]) -> yaml.ScalarNode:  # (typeshed's type: a str)
             node: yaml.ScalarNode = super().compose_scalar_node(anchor)
@@ -311,11 +337,8 @@ def _fast_loader() -> type | None:
     return FastLoader
 
 
-_FAST_LOADER = _fast_loader()
-
-
 def _invalid(exc: yaml.YAMLError, line: int | None = None) -> InvalidDocument:
-    if isinstance(exc, _LimitExceeded):
+    if isinstance(exc, _pyyaml().limit_exceeded):
         return InvalidDocument(f"{exc.problem}{MAX_DEPTH.advice()}", _yaml_line(exc))
     return InvalidDocument(f"invalid YAML: {_yaml_message(exc)}", _yaml_line(exc) or line)
 
@@ -351,6 +374,8 @@ class _NodeBuilder:
 
     def __init__(self, scalars: Scalars) -> None:
         self.scalars = scalars
+        from yaml.constructor import SafeConstructor
+
         self.constructor = SafeConstructor()
         self.built: dict[int, Node] = {}
         self.open: set[int] = set()

@@ -133,15 +133,16 @@ JSON_TEXT = '{\n  "a": [1, 2.5, null, true, "x\\u00e9"],\n  "b": {"c": "2014-10-
 @pytest.mark.parametrize(("scalars", "text"), [("kubernetes", MIXED), ("ansible", MIXED), ("json", JSON_TEXT)])
 def test_libyaml_and_the_pure_python_reader_build_the_same_nodes(scalars: Scalars, text: str) -> None:
     """libyaml parses when PyYAML has it; the nodes, their scalars, styles and lines are the pure reader's."""
-    if yamlnodes._FAST_LOADER is None:
+    fast_loader = yamlnodes._pyyaml().fast_loader
+    if fast_loader is None:
         pytest.skip("PyYAML without libyaml")
 
     def read(loader: type) -> list[Node]:
         builder = yamlnodes._NodeBuilder(scalars)
         return [builder.build(n) for n in yaml.compose_all(text, Loader=loader)]
 
-    assert read(yamlnodes._FAST_LOADER) == read(yamlnodes._Loader)
-    assert parse_yaml(text, scalars) == read(yamlnodes._Loader)
+    assert read(fast_loader) == read(yamlnodes._pyyaml().loader)
+    assert parse_yaml(text, scalars) == read(yamlnodes._pyyaml().loader)
 
 
 def test_errors_are_the_pure_python_reader_s_whoever_parsed() -> None:
@@ -149,7 +150,7 @@ def test_errors_are_the_pure_python_reader_s_whoever_parsed() -> None:
     with pytest.raises(InvalidDocument) as caught:
         parse_yaml("a: 1\nb: [1, 2\nc: 3\n")
     with pytest.raises(yaml.YAMLError) as pure:
-        list(yaml.compose_all("a: 1\nb: [1, 2\nc: 3\n", Loader=yamlnodes._Loader))
+        list(yaml.compose_all("a: 1\nb: [1, 2\nc: 3\n", Loader=yamlnodes._pyyaml().loader))
     assert isinstance(pure.value, yaml.MarkedYAMLError) and pure.value.problem
     assert caught.value.message.startswith(f"invalid YAML: {pure.value.problem}")
     assert caught.value.line == pure.value.problem_mark.line + 1  # type: ignore[union-attr]
