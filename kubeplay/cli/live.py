@@ -17,6 +17,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING
 
 from kubeplay.cli import render
+from kubeplay.cli.screen import rich_console
 from kubeplay.connectors.base import PullProgress
 from kubeplay.dataclass import dataclass
 from kubeplay.kubelet.execute import Pulling, Result
@@ -127,7 +128,7 @@ class LiveApply:
         self.actions, self.pulls, self.pods = _progress_bars()
         self.live: Live = Live(
             Group(self.actions, self.pulls, self.pods),
-            console=render.err,
+            console=rich_console(render.err),
             refresh_per_second=8,
             redirect_stdout=render.out.is_terminal,  # results printed meanwhile go above the display
         )
@@ -210,7 +211,7 @@ def _progress_bars() -> tuple[Progress, Progress, Progress]:
         TransferSpeedColumn,
     )
 
-    err = render.err
+    err = rich_console(render.err)
     actions = Progress(
         SpinnerColumn(finished_text="[green]✓[/green]"),
         TextColumn("{task.fields[minion]}", markup=False, style="bold"),

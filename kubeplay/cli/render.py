@@ -1,6 +1,7 @@
 """Everything kubeplay shows a person: tables and results to stdout, progress and errors to stderr.
 
-The only module that imports rich. It lays out what cli/views.py computes and what a run returns.
+The only module that imports rich (through screen.py, which writes plain lines off a terminal without it). It lays
+out what cli/views.py computes and what a run returns.
 """
 
 from __future__ import annotations
@@ -10,10 +11,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
-from kubeplay.pods.diff import spec_diff
+from kubeplay.cli.screen import Screen, escape, rich_console
 from kubeplay.quantities import format_cpu, format_memory
 from kubeplay.selectors import format_selector
 
@@ -30,11 +28,8 @@ if TYPE_CHECKING:
     from kubeplay.proxy.sync import NetworkResult
     from kubeplay.reconcile import Outcome
 
-out = Console(highlight=False, soft_wrap=True)
-if not out.is_terminal:
-    # Piped or captured output is for scripts and logs: never truncate or wrap table cells to 80 columns.
-    out = Console(highlight=False, soft_wrap=True, width=1_000_000)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Screen(stderr=False)
+err = Screen(stderr=True)
 
 VERB_STYLE = {
     "create": "green",
@@ -147,6 +142,8 @@ def pod_plan(p: Plan, *, diff: bool, check: bool, show_secrets: bool = False, no
         for a in p.actions:
             out.print(_action_line(a))
             if diff and a.verb == "replace" and a.observed is not None and a.desired is not None:
+                from kubeplay.pods.diff import spec_diff  # (only for --diff)
+
                 for line in spec_diff(a.observed, a.desired, show_secrets=show_secrets):
                     style = "red" if line.startswith("-") else "green"
                     out.print(f"      [{style}]{escape(line)}[/{style}]")
@@ -190,7 +187,8 @@ def confirm(p: Plan, syncs: Sequence[MinionSync] = ()) -> bool:
     parts += [_plural(routes, "route")] if routes else []
     from rich.prompt import Confirm
 
-    return Confirm.ask(f"Apply these {pods + rules + routes} changes ({', '.join(parts)})?", console=err, default=False)
+    question = f"Apply these {pods + rules + routes} changes ({', '.join(parts)})?"
+    return Confirm.ask(question, console=rich_console(err), default=False)
 
 
 def _plural(n: int, word: str) -> str:
@@ -206,21 +204,28 @@ def recap(p: Plan, results: Sequence[Result], inventory: Inventory, network: Seq
             error(f"{n.minion}: {n.what}: {n.error}")
     if verbosity <= QUIET:
         return
-    from rich.table import Table
-
     from kubeplay.cli.views import recap_rows  # (the rows' module, with what it imports, only for a run's recap)
 
-    table = Table(title="RECAP", title_justify="left", box=None, pad_edge=False)
-    for col in ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE"):
-        table.add_column(col)
-    for row in recap_rows(p, results, inventory, network):
-        table.add_row(
+    columns = ("MINION", "OK", "CHANGED", "FAILED", "UNREACHABLE")
+    rows = [
+        (
             row.minion,
             str(row.ok),
             _count(row.changed, "yellow"),
             _count(row.failed, "red"),
             _count(row.unreachable, "red"),
         )
+        for row in recap_rows(p, results, inventory, network)
+    ]
+    if out.print_table("RECAP", columns, rows):
+        return
+    from rich.table import Table
+
+    table = Table(title="RECAP", title_justify="left", box=None, pad_edge=False)
+    for col in columns:
+        table.add_column(col)
+    for cells in rows:
+        table.add_row(*cells)
     out.print(table)
 
 
@@ -236,6 +241,8 @@ def _planned_json(a: Action, *, diff: bool, show_secrets: bool) -> dict[str, Any
     """A planned action; with ``diff`` a replace carries its field diff (secrets masked unless ``show_secrets``)."""
     doc = _action_json(a)
     if diff and a.verb == "replace" and a.observed is not None and a.desired is not None:
+        from kubeplay.pods.diff import spec_diff
+
         doc["diff"] = spec_diff(a.observed, a.desired, show_secrets=show_secrets)
     return doc
 
