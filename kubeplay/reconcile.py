@@ -34,53 +34,32 @@ import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import field
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from kubeplay.connectors.base import Connector, MinionConnection
-from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
-from kubeplay.connectors.faults import parse_fault, with_fault
-from kubeplay.connectors.held import HeldReader
 from kubeplay.connectors.sshconfig import ssh_args_problems
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
-from kubeplay.kubelet.execute import Environment, Pulling, Reroute, Rerouted, Result, Waiting, execute, no_proxy
-from kubeplay.kubelet.lock import HOLD, Held, LockRequest, hold_locks, release
-from kubeplay.kubelet.observe import Session, observe_session, relist
-from kubeplay.kubelet.observe import connect as connect_minions
-from kubeplay.kubelet.probe import probe_all
 from kubeplay.manifests import load_manifests
 from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed, ObservedPod
 from kubeplay.names import DNS_LABEL_MAX, dns_label_error
 from kubeplay.parallel import Say, in_parallel
 from kubeplay.planner.consent import refused_everywhere
-from kubeplay.planner.pods import Action, Options, Plan, plan_pods
-from kubeplay.planner.scheduler import Scheduler
-from kubeplay.pods.infra import INFRA_IMAGE
-from kubeplay.proxy.endpoints import endpoint_pods
-from kubeplay.proxy.plan import (
-    MinionNetwork,
-    MinionSync,
-    ServicePlan,
-    observed_projects,
-    plan_services,
-    plan_sync,
-    serving_pods,
-)
 from kubeplay.proxy.portals import portal_problems
-from kubeplay.proxy.sync import (
-    READ_NETWORK_FIELDS,
-    READ_NETWORK_STEP,
-    ClusterRules,
-    NetworkResult,
-    network_of_fields,
-    read_failures,
-    read_minion_network,
-)
 from kubeplay.yamlnodes import paused_gc
+
+if TYPE_CHECKING:  # (the later stages' modules are imported where they run: `validate` only loads)
+    from kubeplay.connectors.held import HeldReader
+    from kubeplay.kubelet.execute import Pulling, Reroute, Rerouted, Result, Waiting
+    from kubeplay.kubelet.lock import Held, LockRequest
+    from kubeplay.kubelet.observe import Session
+    from kubeplay.planner.pods import Plan
+    from kubeplay.planner.scheduler import Scheduler
+    from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan
+    from kubeplay.proxy.sync import ClusterRules, NetworkResult
 
 # --- load ------------------------------------------------------------------------------------------------------
 
@@ -202,6 +181,8 @@ def connector(
     only here, when a command connects: `validate` and `--help` never load them. ~/.ssh/config and known_hosts
     are read here, once: a problem in them raises InputError before anything connects; ``warn`` is told
     what was skipped in them."""
+    from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
+    from kubeplay.connectors.faults import parse_fault, with_fault
     from kubeplay.connectors.ssh import SSHConnection, ssh_options
 
     options, warnings = ssh_options(
@@ -259,6 +240,10 @@ def observe(
     another run holds one: nothing has been changed), then observe them in parallel; with ``network``, each
     minion's rules and routes are read at the same time, over the same connection. The locks are released and
     the connections closed when the block is left. ``say`` is told when the run waits for a lock."""
+    from kubeplay.kubelet.lock import hold_locks, release
+    from kubeplay.kubelet.observe import connect as connect_minions
+    from kubeplay.kubelet.observe import observe_session
+
     minions = inputs.inventory.minions
     with ExitStack() as stack:
         session = connect_minions(minions, connect, forks)
@@ -283,6 +268,9 @@ def _held(network: bool, conn: MinionConnection) -> Held:
     Docker through a program of the minion, the rules and routes (with ``network``), then that program, over which
     Docker's reads go for the rest of the run; else it only holds the lock (the rules and routes are read by a
     program of their own, Docker through its own channel)."""
+    from kubeplay.kubelet.lock import HOLD, Held
+    from kubeplay.proxy.sync import READ_NETWORK_FIELDS, READ_NETWORK_STEP
+
     dial = conn.docker_dial()
     if not dial:
         return HOLD
@@ -295,6 +283,7 @@ def _held(network: bool, conn: MinionConnection) -> Held:
 def _start_reads(session: Session, held: Callable[[MinionConnection], Held], forks: int) -> dict[str, HeldReader]:
     """For a run that takes no lock: each minion's one program without the lock's steps, where it reads Docker
     through a program (``_held``). A minion whose program cannot be started is unreachable."""
+    from kubeplay.connectors.held import HeldReader
 
     def start(name: str) -> HeldReader | str:
         conn = session.connections[name]
@@ -315,6 +304,9 @@ def _start_reads(session: Session, held: Callable[[MinionConnection], Held], for
 def _read_network(programs: Mapping[str, HeldReader], conn: MinionConnection) -> MinionNetwork:
     """The minion's rules and routes: from its one program's output when it read them, else by a program of
     their own."""
+    from kubeplay.proxy.plan import MinionNetwork
+    from kubeplay.proxy.sync import READ_NETWORK_FIELDS, network_of_fields, read_minion_network
+
     name = conn.minion.name
     program = programs.get(name)
     if program is None or program.fields != READ_NETWORK_FIELDS:
@@ -344,8 +336,9 @@ class ApplyOptions:
     """Ask the view before changing anything."""
     allow_empty: bool = False
     """Let manifests with no object at all remove every pod and service of the project."""
-    waiting: Waiting = field(default_factory=Waiting)
-    """How rollout steps wait for new pods, and drain the pods taken out of the endpoints."""
+    waiting: Waiting | None = None
+    """How rollout steps wait for new pods, and drain the pods taken out of the endpoints (None: kubelet.execute's
+    ``Waiting()``, made when the pods change)."""
     pull_progress: bool = False
     """Tell the event sink each line of a pull's progress (``Pulling``), for a live view."""
 
@@ -367,7 +360,7 @@ class ApplyView(Protocol):
         ...
 
 
-Event = Result | NetworkResult | Pulling
+Event: TypeAlias = "Result | NetworkResult | Pulling"
 """What an apply reports as it happens, for a log: each pod action's result (with its minion, verb, subject and
 duration), and each write of a minion's proxy rules or a route; for a live view also each line of a pull's
 progress (``Pulling``, which a log skips)."""
@@ -438,6 +431,10 @@ class Outcome:
 @paused_gc()  # (as load)
 def plan(inputs: Inputs, seen: Observation, options: ApplyOptions) -> RunPlan:
     """Probe the running pods (over the connections), then plan services and pods (pure)."""
+    from kubeplay.kubelet.probe import probe_all
+    from kubeplay.planner.pods import Options, plan_pods
+    from kubeplay.proxy.plan import plan_services, plan_sync, serving_pods
+
     observed = seen.observed
     services = plan_services(inputs.desired.services, observed, seen.networks, inputs.inventory, inputs.project)
     probe_failures = probe_all(observed.pods, inputs.desired, seen.connections, options.forks)
@@ -462,6 +459,12 @@ def plan(inputs: Inputs, seen: Observation, options: ApplyOptions) -> RunPlan:
     return RunPlan(pods, services, probe_failures, network_now, serving=serving)
 
 
+def _waiting(options: ApplyOptions) -> Waiting:
+    from kubeplay.kubelet.execute import Waiting
+
+    return options.waiting or Waiting()
+
+
 GOING = ("remove", "replace")
 """The actions that stop a pod: it is taken out of the endpoints before them."""
 
@@ -473,6 +476,8 @@ class EmptyInputRefused(KubeplayError):
 def refuse_empty(inputs: Inputs, seen: Observation, pods: Plan) -> None:
     """Raise EmptyInputRefused when the manifests hold no object while the run would remove pods or services of
     the project: an empty folder, an empty stdin or a mistyped path removes nothing by accident."""
+    from kubeplay.proxy.plan import observed_projects
+
     d = inputs.desired
     if d.pods or d.controllers or d.services:
         return
@@ -494,6 +499,9 @@ def plan_delete(inputs: Inputs, seen: Observation, names: Sequence[str]) -> RunP
     """The removals a delete makes: the pods named, and the objects of the manifests (their pods, the replicas of
     their controllers, their services' rules), of the project, on the minions acted on. Pure. Raises InputError
     for a name another project uses."""
+    from kubeplay.planner.pods import Action, Plan
+    from kubeplay.proxy.plan import ServicePlan, observed_projects, plan_sync
+
     observed, project = seen.observed, inputs.project
     d = inputs.desired
     named = {*names, *(p.name for p in d.pods)}
@@ -551,6 +559,8 @@ def carry_out(
 ) -> Outcome:
     """Show the plan, stop there with --check, ask, then write the services' rules, change the pods (and the
     endpoints at each rollout step), and write the endpoints of the pods as they are then."""
+    from kubeplay.proxy.sync import ClusterRules, read_failures
+
     view.planned(run.pods)
     if options.check:
         if run.sync_network:
@@ -578,7 +588,8 @@ def carry_out(
     view.network_planned(run.network_now, check=False)
     written = rules.write(run.network_now, run.serving, "proxy rules (services first)")
     if any(r.ok for r in written) and _going_endpoints(run, seen.observed):
-        options.waiting.sleep(options.waiting.drain)
+        waiting = _waiting(options)
+        waiting.sleep(waiting.drain)
     results = _run_pods(inputs, seen, run, options, view.progress, on_event, _reroute(rules))
     if results:
         _sync_network(seen, run, rules, options, view)
@@ -587,6 +598,9 @@ def carry_out(
 
 def _going_endpoints(run: RunPlan, observed: Observed) -> bool:
     """Whether a pod the actions stop was an endpoint (the first write took it out: it is drained)."""
+    from kubeplay.proxy.endpoints import endpoint_pods
+    from kubeplay.proxy.plan import serving_pods
+
     going = {a.pod for a in run.pods.actions if a.verb in GOING}
     return bool(going & endpoint_pods(run.services.services, serving_pods(observed.pods, run.probe_failures)))
 
@@ -595,6 +609,8 @@ def _reroute(rules: ClusterRules) -> Reroute:
     """A rollout's changes of endpoints, written to every minion by ``rules``."""
 
     def reroute(serve: Sequence[ObservedPod], stop: Sequence[ObservedPod]) -> Rerouted:
+        from kubeplay.kubelet.execute import Rerouted
+
         written = rules.reroute(serve, stop, "proxy rules (rollout)")
         return Rerouted(ok=all(r.ok for r in written), changed=bool(written))
 
@@ -608,10 +624,15 @@ def _run_pods(
     options: ApplyOptions,
     say: Say,
     on_event: EventSink,
-    reroute: Reroute = no_proxy,
+    reroute: Reroute | None = None,
 ) -> list[Result]:
+    """The pods' actions and rollout steps carried out (``reroute``: how endpoints change at each step, None for
+    a run without services' rules)."""
     if not run.pods.changes:
         return []
+    from kubeplay.kubelet.execute import Environment, execute, no_proxy
+    from kubeplay.pods.infra import INFRA_IMAGE
+
     environment = Environment(
         run.services.env,
         run.services.hosts,
@@ -624,15 +645,18 @@ def _run_pods(
         environment,
         say,
         options.forks,
-        options.waiting,
+        _waiting(options),
         on_event,
-        reroute,
+        reroute or no_proxy,
         pulling=on_event if options.pull_progress else None,
     )
 
 
 def _sync_network(seen: Observation, run: RunPlan, rules: ClusterRules, options: ApplyOptions, view: ApplyView) -> None:
     """Endpoints of the pods as they are after the pods changed, written where they differ."""
+    from kubeplay.kubelet.observe import relist
+    from kubeplay.proxy.plan import serving_pods
+
     now = relist(seen.observed, seen.connections, options.forks)
     acted = {(a.minion, a.pod) for a in run.pods.actions}
     serving = serving_pods(now.pods, set(run.probe_failures) - acted)

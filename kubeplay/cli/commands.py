@@ -15,17 +15,14 @@ from kubeplay.cli.args import CONTROLLER_KINDS, ENDPOINT_KINDS, MINION_KINDS, SE
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
 from kubeplay.errors import InputError, Problem
-from kubeplay.kubelet.execute import Pulling, Result
-from kubeplay.kubelet.lock import LockRequest, this_process
 from kubeplay.model import DEFAULT_PROJECT, Observed
 from kubeplay.model import ReplicationController as RC
 from kubeplay.planner.scheduler import get_scheduler
-from kubeplay.proxy.plan import observed_portals, observed_services, serving_pods
-from kubeplay.proxy.portals import allocate_portals
 from kubeplay.selectors import Selector, parse_selector
 
 if TYPE_CHECKING:
     from kubeplay.connectors.kept import KeptConnections
+    from kubeplay.kubelet.lock import LockRequest
 
 
 def load_inputs(args: argparse.Namespace, files: list[str], project: str | None = None) -> reconcile.Inputs:
@@ -51,6 +48,8 @@ def connector_for(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connect
 
 def _lock(args: argparse.Namespace) -> LockRequest:
     """The lock a run that changes minions holds on each of them (not taken by get, validate, --check)."""
+    from kubeplay.kubelet.lock import LockRequest, this_process
+
     return LockRequest(this_process(), args.lock_timeout)
 
 
@@ -146,6 +145,8 @@ def _shown(on_event: reconcile.EventSink) -> reconcile.EventSink:
     """``on_event``, and with -v each event's duration on stderr."""
 
     def shown(event: reconcile.Event) -> None:
+        from kubeplay.kubelet.execute import Pulling, Result  # (the executor's: loaded once the pods change)
+
         on_event(event)
         if isinstance(event, Pulling):
             return
@@ -204,6 +205,9 @@ def _show(
 ) -> None:
     """``live`` (no -f): controllers and services as the cluster tells them (kubecfg's records, container labels,
     the rules' comments)."""
+    from kubeplay.proxy.plan import observed_portals, observed_services, serving_pods
+    from kubeplay.proxy.portals import allocate_portals
+
     desired, observed = inputs.desired, seen.observed
     if kind in MINION_KINDS:
         minions = views.minion_rows(inputs.inventory, observed)

@@ -20,14 +20,15 @@ from kubeplay.cli import render
 from kubeplay.cli.screen import rich_console
 from kubeplay.connectors.base import PullProgress
 from kubeplay.dataclass import dataclass
-from kubeplay.kubelet.execute import Pulling, Result
-from kubeplay.planner.pods import Action, Plan
-from kubeplay.proxy.plan import MinionSync
 from kubeplay.reconcile import ApplyView, Event, EventSink
 
 if TYPE_CHECKING:
     from rich.live import Live
     from rich.progress import Progress, TaskID
+
+    from kubeplay.kubelet.execute import Pulling, Result
+    from kubeplay.planner.pods import Action, Plan
+    from kubeplay.proxy.plan import MinionSync
 
 CREATES = ("create", "replace")
 """The verbs that make a pod."""
@@ -162,6 +163,8 @@ class LiveApply:
     # --- events ---
 
     def event(self, event: Event) -> None:
+        from kubeplay.kubelet.execute import Pulling, Result  # (the executor's: loaded once the pods change)
+
         self.on_event(event)
         with self._lock:
             if isinstance(event, Result):

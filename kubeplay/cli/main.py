@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeAlias
@@ -192,7 +191,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = ["kubeplay", *(sys.argv[1:] if argv is None else argv)]
-    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     func: Command = args.func
     from kubeplay.cli import render
     from kubeplay.limits import environment_problems

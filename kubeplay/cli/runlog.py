@@ -25,7 +25,6 @@ from typing import TextIO
 from kubeplay import __version__
 from kubeplay.cli.exitcodes import exit_code_for
 from kubeplay.errors import InputError, KubeplayError
-from kubeplay.kubelet.execute import Pulling, Result
 from kubeplay.model import DEFAULT_PROJECT
 from kubeplay.reconcile import Event, Outcome, resolve_project
 
@@ -97,6 +96,8 @@ class RunLog:
 
     def event(self, event: Event) -> None:
         """One event of the pipeline (reconcile.EventSink); a pull's progress is not logged."""
+        from kubeplay.kubelet.execute import Pulling, Result  # (the executor's: loaded once the pods change)
+
         if isinstance(event, Pulling):
             return
         result = {"result": "ok" if event.ok else "failed", "error": event.error, "seconds": round(event.seconds, 3)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -55,7 +56,9 @@ def hidden(module: str) -> Iterator[None]:
 
 
 def import_paramiko() -> ModuleType:
-    """paramiko, as described above (the module already imported, when it is)."""
+    """paramiko, as described above (the module already imported, when it is), its log silenced: kubeplay reports
+    what fails itself (paramiko's threads would log their errors to stderr besides)."""
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     if "paramiko" in sys.modules:
         return sys.modules["paramiko"]
     with hidden("invoke"):

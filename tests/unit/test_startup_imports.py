@@ -1,0 +1,77 @@
+"""What an apply that changes nothing loads, in a fresh interpreter: its start-up is most of a no-op's time, so PyYAML
+(the manifest is JSON, the inventory INI), rich's console (the lines go to a pipe), the executor (no pod changes)
+and what only other commands use stay unloaded; and `validate` loads none of the later stages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NOT_ON_A_NO_OP = ["yaml", "rich.console", "rich.table", "jinja2", "docker", "kubeplay.kubelet.execute"]
+
+APPLY = """
+import json, sys
+from kubeplay import reconcile
+from kubeplay.cli import main
+from tests.unit.fakes import FakeConnection, FakeIptables
+
+manifests, hosts, tables = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+minions = {name: FakeConnection(name, iptables=FakeIptables(tables.get(name, {}))) for name in ("m1", "m2")}
+reconcile.connector = lambda *args: lambda minion: minions[minion.name]
+code = main(["apply", "-f", manifests, "-i", hosts, "--yes", "-p", "shop", "--allow-empty"])
+print(code, json.dumps({name: minion.iptables.tables for name, minion in minions.items()}))
+print([name for name in sys.argv[4:] if name in sys.modules])
+"""
+"""An apply on two in-memory minions whose iptables hold the tables given (JSON): its exit code and the tables
+after it, then which of the modules named were loaded."""
+
+VALIDATE = """
+import sys
+from kubeplay.cli import main
+
+code = main(["validate", "-f", sys.argv[1], "-i", sys.argv[2], "-p", "shop"])
+later = ("kubeplay.kubelet", "kubeplay.planner.pods", "kubeplay.proxy.plan", "kubeplay.proxy.sync", "paramiko", "rich")
+print(code, sorted(m for m in sys.modules if m.startswith(later)))
+"""
+
+
+def run(script: str, *args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def inputs(tmp_path: Path) -> tuple[str, str]:
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "hosts.ini").write_text("[minions]\nm1\nm2\n\n[all:vars]\nkubeplay_pod_network = false\n")
+    return str(tmp_path / "shop"), str(tmp_path / "hosts.ini")
+
+
+def test_an_apply_that_changes_nothing_loads_neither_yaml_nor_riches_console_nor_the_executor(tmp_path: Path) -> None:
+    manifests, hosts = inputs(tmp_path)
+    first = run(APPLY, manifests, hosts, "{}")  # (writes the proxy rules)
+    tables = first[-2].partition(" ")[2]
+    out = run(APPLY, manifests, hosts, tables, *NOT_ON_A_NO_OP)
+    assert out[:5] == [
+        "PLAN for project shop: nothing to change, the cluster matches the manifests",
+        "RECAP",
+        "MINION  OK  CHANGED  FAILED  UNREACHABLE",
+        "m1      0   0        0       0          ",
+        "m2      0   0        0       0          ",
+    ]
+    assert out[5:] == [f"0 {tables}", "[]"]
+
+
+def test_validate_loads_the_inputs_only(tmp_path: Path) -> None:
+    manifests, hosts = inputs(tmp_path)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}}
+    pod["spec"] = {"containers": [{"name": "web", "image": "nginx"}]}
+    (Path(manifests) / "web.json").write_text(json.dumps(pod))
+    out = run(VALIDATE, manifests, hosts)
+    assert out[-1] == "0 []"
