@@ -7,7 +7,6 @@ out what cli/views.py computes and what a run returns.
 from __future__ import annotations
 
 import json
-import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +90,8 @@ def internal_error(exc: Exception) -> None:
         "this is a bug in kubeplay: please report it with the output of -vv"
     )
     if verbosity >= TRACE:
+        import traceback
+
         err.print(printable("".join(traceback.format_exception(exc))), markup=False, end="")
 
 
