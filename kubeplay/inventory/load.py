@@ -153,9 +153,11 @@ def _read_unknown_format(text: str, file: str, declared: Declared) -> None:
 
     Stricter than Ansible here: an INI host line such as ``m1 kubeplay_labels={"a": "b"}`` happens to be a YAML
     mapping too, so YAML only wins when every value is a group body (a mapping or empty), or it names a plugin.
+    A text with none of ":", "{", "?" and "!" is no YAML mapping (no key, flow mapping, complex key or tag): INI,
+    without PyYAML being imported.
     """
     try:
-        data = read_yaml(text)
+        data = read_yaml(text) if any(mark in text for mark in ":{?!") else None
     except InvalidDocument:
         data = None
     groups = data.value if data is not None else None
