@@ -46,7 +46,6 @@ from kubeplay.inventory.limit import limit as limit_inventory
 from kubeplay.manifests import load_manifests
 from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed, ObservedPod
 from kubeplay.names import DNS_LABEL_MAX, dns_label_error
-from kubeplay.parallel import Say, in_parallel
 from kubeplay.planner.consent import refused_everywhere
 from kubeplay.proxy.portals import portal_problems
 from kubeplay.yamlnodes import paused_gc
@@ -56,6 +55,7 @@ if TYPE_CHECKING:  # (the later stages' modules are imported where they run: `va
     from kubeplay.kubelet.execute import Pulling, Reroute, Rerouted, Result, Waiting
     from kubeplay.kubelet.lock import Held, LockRequest
     from kubeplay.kubelet.observe import Session
+    from kubeplay.parallel import Say
     from kubeplay.planner.pods import Plan
     from kubeplay.planner.scheduler import Scheduler
     from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan
@@ -284,6 +284,7 @@ def _start_reads(session: Session, held: Callable[[MinionConnection], Held], for
     """For a run that takes no lock: each minion's one program without the lock's steps, where it reads Docker
     through a program (``_held``). A minion whose program cannot be started is unreachable."""
     from kubeplay.connectors.held import HeldReader
+    from kubeplay.parallel import in_parallel
 
     def start(name: str) -> HeldReader | str:
         conn = session.connections[name]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kubeplay import reconcile
-from kubeplay.cli import render, runlog, views
+from kubeplay.cli import render, views
 from kubeplay.cli.args import CONTROLLER_KINDS, ENDPOINT_KINDS, MINION_KINDS, SERVICE_KINDS
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
@@ -59,6 +59,8 @@ def apply(args: argparse.Namespace, inputs: reconcile.Inputs | None = None) -> i
         from kubeplay.cli.loop import every
 
         return every(args, apply_once)
+    from kubeplay.cli import runlog  # (the --log-file lines: not for validate)
+
     with runlog.opened(args.log_file, args.command_line, runlog.project_name(args)) as log:
         _, outcome = apply_once(args, log.event, inputs=inputs)
         assert outcome is not None

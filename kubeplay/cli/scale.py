@@ -15,10 +15,10 @@ from kubeplay.cli.args import CONTROLLER_KINDS, command, count
 from kubeplay.cli.edited import apply_args
 from kubeplay.cli.exitcodes import EXIT_OK
 from kubeplay.errors import InputError, Problem
-from kubeplay.model import ReplicationController
 
 if TYPE_CHECKING:
     from kubeplay.cli.main import Subparsers
+    from kubeplay.model import ReplicationController
     from kubeplay.reconcile import Inputs
 
 MAX_REPLICAS = 10_000
