@@ -15,6 +15,7 @@ import functools
 import os
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -93,6 +94,7 @@ class Screen:
 
     def __init__(self, *, stderr: bool) -> None:
         self.stderr = stderr
+        self._writing = threading.Lock()  # (the minions' threads print progress lines at once)
 
     @property
     def file(self) -> IO[str]:
@@ -146,9 +148,10 @@ class Screen:
         return shown
 
     def _write(self, text: str) -> None:
-        file = self.file
-        file.write(text)
-        file.flush()
+        with self._writing:
+            file = self.file
+            file.write(text)
+            file.flush()
 
     def print_table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
         """Write a table as rich writes ``Table(title=title, title_justify="left", box=None, pad_edge=False)``
