@@ -70,10 +70,13 @@ def test_the_process_entry_point_exits_with_mains_code_and_leaves_the_run_to_the
 
     cli_main = importlib.import_module("kubeplay.cli.main")  # (the package's ``main`` is the function)
     monkeypatch.setattr(cli_main, "main", lambda: EXIT_CHANGED)
+    threshold = gc.get_threshold()
     try:
         with pytest.raises(SystemExit) as exited:
             cli_main.entry_point()
         assert exited.value.code == EXIT_CHANGED
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == cli_main.YOUNG_OBJECTS_PER_COLLECTION  # (start-up is not collected)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
