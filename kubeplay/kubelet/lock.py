@@ -278,14 +278,14 @@ def _take_in_order(
     held: Callable[[MinionConnection], Held],
 ) -> None:
     """Lock ``names`` one by one in this order, each waiting what is ``left`` of the run's wait."""
-    named: set[str] = set()
+    named: set[Holder | None] = set()
 
     def waiting(minion: str, wait: int) -> Callable[[str], None]:
         def announce(record: str) -> None:
-            holder = describe_holder(record)
-            if holder not in named:
-                named.add(holder)
-                say(f"waiting up to {wait} s for the lock of {minion}, held by {holder}")
+            if (who := _who(record)) in named or (who is None and named):
+                return
+            named.add(who)
+            say(f"waiting up to {wait} s for the lock of {minion}, held by {describe_holder(record)}")
 
         return announce
 
@@ -298,6 +298,14 @@ def _take_in_order(
             session.drop(name, exc.reason)
         except Locked as exc:
             raise Locked(exc.minion, exc.holder, request.timeout) from None  # the whole wait, not this one's
+
+
+def _who(record: str) -> Holder | None:
+    """The run a lock file's record names, whichever of its locks the record is of (``since`` differs from lock
+    to lock); None when it names no one: a run that has not written its record yet, or one releasing its lock
+    (the file is emptied just before), so such a holder is named only when no run was."""
+    holder = parse_holder(record)
+    return replace(holder, since="") if holder else None
 
 
 def release(held: Sequence[HeldProcess]) -> None:

@@ -139,6 +139,31 @@ def test_one_wait_in_all_each_holder_named_once() -> None:
     assert len(said) == 1
 
 
+def test_a_holder_is_named_once_whichever_second_it_took_each_lock_and_not_again_while_releasing() -> None:
+    """A run's locks are taken at different times (its record's ``since`` differs), and a lock being released
+    is held a moment longer with its file emptied: the run that waits for it is not named again, as another."""
+    later = Holder(ALICE.user, ALICE.host, ALICE.pid, ALICE.command, "2026-11-29T22:40:02Z")
+    m1 = Minionside("m1", f"waiting {ALICE.record()}\nlocked\n")
+    m2 = Minionside("m2", f"waiting {later.record()}\nlocked\n")
+    m3 = Minionside("m3", "waiting \nlocked\n")
+    said: list[str] = []
+    with hold_locks(session(m1, m2, m3), LockRequest(ME, 60), said.append):
+        pass
+    assert said == [f"waiting up to 60 s for the lock of m1, held by {ALICE}"]
+
+
+def test_each_run_waited_for_is_named() -> None:
+    bob = Holder("bob", "ws2", 99, "kubeplay delete pod web", ALICE.since)
+    m1, m2 = Minionside("m1", "waiting \nlocked\n"), Minionside("m2", f"waiting {bob.record()}\nlocked\n")
+    said: list[str] = []
+    with hold_locks(session(m1, m2), LockRequest(ME, 60), said.append, clock=lambda: 0.0):
+        pass
+    assert said == [
+        "waiting up to 60 s for the lock of m1, held by another run (that has not written who it is yet)",
+        f"waiting up to 60 s for the lock of m2, held by {bob}",
+    ]
+
+
 def test_a_minion_that_cannot_be_locked_is_unreachable_not_changed() -> None:
     m1, m2, m3 = Minionside("m1", gone=True), Minionside("m2", "sh: 1: flock: not found\n"), Minionside("m3")
     s = session(m1, m2, m3)
