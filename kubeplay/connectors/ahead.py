@@ -52,13 +52,13 @@ class _Started(ConnectionWrapper):
 
 def _start(conn: MinionConnection, program: Program) -> _Started:
     """The connection with its program started (none when it could not be: the run's own spawn then says why)."""
-    argv = tuple(program(conn) or ())
+    argv: tuple[str, ...] = ()
     process = None
-    if argv:
-        try:
-            process = conn.spawn(argv)
-        except Exception:  # the connection's error, whatever it is: raised again by the run's own spawn
-            process = None
+    try:
+        argv = tuple(program(conn) or ())
+        process = conn.spawn(argv) if argv else None
+    except Exception:  # the connection's error, whatever it is: raised again by the run's own spawn
+        process = None
     return _Started(conn, argv, process)
 
 
