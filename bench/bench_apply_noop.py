@@ -79,14 +79,15 @@ def exec_sessions(trace: str) -> dict[str, Counter[str]]:
 def measure(
     lab: LabLayout, roots: dict[str, Path], argv: tuple[str, ...], logs: dict[str, Path], runs: int
 ) -> tuple[dict[str, Figures], dict[str, list[int]]]:
-    """Interleaved rounds: the floor, then each checkout's no-op; and the SSH connections each minion accepted per
-    run of this checkout."""
+    """Interleaved rounds: the floor, then each checkout's no-op (in turn first: on a busy machine the run right
+    after the floor fares differently); and the SSH connections each minion accepted per run of this checkout."""
     figures = {"floor": Figures(), **{label: Figures() for label in roots}}
     per_minion: dict[str, list[int]] = {name: [] for name in logs}
     env = environment(KUBEPLAY_PROJECT=PROJECT)
-    for _ in range(runs):
+    for index in range(runs):
         figures["floor"].timed(ssh_all(lab, FLOOR))
-        for label, root in roots.items():
+        order = list(roots.items())
+        for label, root in order if index % 2 == 0 else order[::-1]:  # each checkout first every other round
             before = {name: accepted(log) for name, log in logs.items()}
             figures[label].timed(kubeplay_argv(*argv), cwd=root, env=env)
             time.sleep(0.2)  # let sshd flush its log

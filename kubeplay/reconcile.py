@@ -31,20 +31,21 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from kubeplay.connectors.base import Connector, MinionConnection
+from kubeplay.connectors.connect import connector as connector
 from kubeplay.connectors.sshconfig import ssh_args_problems
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.limit import limit as limit_inventory
+from kubeplay.inventory.variables import parse_extra_vars as parse_extra_vars
 from kubeplay.manifests import load_manifests
-from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Minion, Observed, ObservedPod
+from kubeplay.model import DEFAULT_PROJECT, Desired, Inventory, Observed, ObservedPod
 from kubeplay.names import DNS_LABEL_MAX, dns_label_error
 from kubeplay.planner.consent import refused_everywhere
 from kubeplay.proxy.portals import portal_problems
@@ -75,17 +76,6 @@ class Inputs:
     """The project the run reconciles (``resolve_project``)."""
     warnings: tuple[str, ...] = ()
     """Files under -f skipped because they are no manifests, ssh options in the inventory kubeplay ignores."""
-
-
-def parse_extra_vars(pairs: Sequence[str]) -> dict[str, object]:
-    """-e key=value pairs (values stay strings, as Ansible's key=value form)."""
-    extra: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InputError([Problem("-e", f"expected key=value, got {pair!r}")])
-        extra[key.strip()] = value
-    return extra
 
 
 PROJECT_VARIABLE = "kubeplay_project"
@@ -174,36 +164,6 @@ def _valid_project(name: str, source: str) -> str:
 # --- observe ---------------------------------------------------------------------------------------------------
 
 
-def connector(
-    inventory: Inventory, accept_new_host_keys: bool, timeout: float, warn: Callable[[str], None]
-) -> Connector:
-    """SSH to each minion (a local connection for ansible_connection=local). paramiko and docker are imported
-    only here, when a command connects: `validate` and `--help` never load them. ~/.ssh/config and known_hosts
-    are read here, once: a problem in them raises InputError before anything connects; ``warn`` is told
-    what was skipped in them."""
-    from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
-    from kubeplay.connectors.faults import parse_fault, with_fault
-    from kubeplay.connectors.ssh import SSHConnection, ssh_options
-
-    options, warnings = ssh_options(
-        [m for m in inventory.minions if m.connection == "ssh"],
-        (inventory.known_hosts,) if inventory.known_hosts else (),
-        accept_new_host_keys,
-        timeout,
-    )
-    for warning in warnings:
-        warn(warning)
-
-    def connect(minion: Minion) -> MinionConnection:
-        if minion.connection == "local":
-            from kubeplay.connectors.local import LocalConnection  # (imported only for such a minion)
-
-            return LocalConnection(minion)
-        return SSHConnection(minion, options)
-
-    return with_fault(connect, parse_fault(os.environ.get(FAULT_VARIABLE, "")))  # a testing aid, see faults.py
-
-
 @dataclass(frozen=True)
 class Observation:
     """The cluster as observed, and the open connection to every minion that answered."""
@@ -265,32 +225,26 @@ def observe(
 
 def _held(network: bool, conn: MinionConnection) -> Held:
     """What a minion's one program runs (after taking the lock, when the run locks): when the connection reads
-    Docker through a program of the minion, the rules and routes (with ``network``), then that program, over which
-    Docker's reads go for the rest of the run; else it only holds the lock (the rules and routes are read by a
-    program of their own, Docker through its own channel)."""
-    from kubeplay.kubelet.lock import HOLD, Held
+    Docker through a program of the minion, the rules and routes (with ``network``), then that program (see
+    ``reading_docker``)."""
+    from kubeplay.kubelet.lock import reading_docker
     from kubeplay.proxy.sync import READ_NETWORK_FIELDS, READ_NETWORK_STEP
 
-    dial = conn.docker_dial()
-    if not dial:
-        return HOLD
-    first = READ_NETWORK_STEP if network else ""
-    # its stderr kept out of Docker's stream (as on a channel of its own); gone early, the lock is kept all the same
-    then = f"{shlex.join(dial)} 2>/dev/null; exec >&- 2>&-; cat >/dev/null\n"
-    return Held(first, then, READ_NETWORK_FIELDS if network else 0)
+    return reading_docker(conn, READ_NETWORK_STEP, READ_NETWORK_FIELDS) if network else reading_docker(conn)
 
 
 def _start_reads(session: Session, held: Callable[[MinionConnection], Held], forks: int) -> dict[str, HeldReader]:
     """For a run that takes no lock: each minion's one program without the lock's steps, where it reads Docker
     through a program (``_held``). A minion whose program cannot be started is unreachable."""
     from kubeplay.connectors.held import HeldReader
+    from kubeplay.kubelet.lock import read_program
     from kubeplay.parallel import in_parallel
 
     def start(name: str) -> HeldReader | str:
         conn = session.connections[name]
         steps = held(conn)
         try:
-            return HeldReader(conn.spawn(["sh", "-c", steps.first + steps.then, "kubeplay-read"]), steps.fields)
+            return HeldReader(conn.spawn(read_program(steps)), steps.fields)
         except KubeplayError as exc:
             return str(getattr(exc, "reason", exc))
 

@@ -15,7 +15,7 @@ from kubeplay.cli.args import CONTROLLER_KINDS, ENDPOINT_KINDS, MINION_KINDS, SE
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
 from kubeplay.errors import InputError, Problem
-from kubeplay.model import DEFAULT_PROJECT, Observed
+from kubeplay.model import DEFAULT_PROJECT, Inventory, Observed
 from kubeplay.model import ReplicationController as RC
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.selectors import Selector, parse_selector
@@ -37,7 +37,12 @@ def load_inputs(args: argparse.Namespace, files: list[str], project: str | None 
 
 
 def connector_for(args: argparse.Namespace, inputs: reconcile.Inputs) -> Connector:
-    """How a command connects to the inventory's minions (traced at -vv)."""
+    """How a command connects to the inventory's minions (traced at -vv): through the connections it started
+    early, when it did (cli/early.py)."""
+    early: Callable[[Inventory], Connector | None] | None = getattr(args, "early_connector", None)
+    connect = early(inputs.inventory) if early is not None else None
+    if connect is not None:
+        return connect
     connect = reconcile.connector(inputs.inventory, args.accept_new_host_keys, args.timeout, render.warning)
     if render.verbosity >= render.TRACE:
         from kubeplay.connectors.trace import traced

@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="reconcile again and again, one round per interval, until SIGTERM or Ctrl-C (for a systemd unit)",
     )
     verbosity_args(apply)
-    apply.set_defaults(func=command("apply"))
+    apply.set_defaults(func=command("apply", "kubeplay.cli.early"))
 
     get = sub.add_parser("get", help="list pods, replication controllers, services, endpoints, minions")
     get.add_argument(
@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     project_arg(delete)
     change_args(delete)
     delete.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    delete.set_defaults(func=command("delete"))
+    delete.set_defaults(func=command("delete", "kubeplay.cli.early"))
 
     validate = sub.add_parser("validate", help="check manifests and inventory without connecting anywhere")
     validate.add_argument("-f", "--filename", action="append", default=[], metavar="PATH")

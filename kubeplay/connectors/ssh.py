@@ -76,6 +76,8 @@ class SSHOptions:
     files_read: bool = False
     known_for_files: Mapping[tuple[str, ...], KnownHosts] = field(default_factory=dict)
     """Other sets of known_hosts files (a minion's UserKnownHostsFile), read beforehand by ``ssh_options``."""
+    remember: Callable[[Path, str], None] | None = None
+    """Where a new host key that is accepted goes (the known_hosts file, its line); None: ``remember_host_key``."""
 
     def with_files_read(self) -> SSHOptions:
         """These options with ~/.ssh/config and the known_hosts files read (``ssh_options`` reads them once for a
@@ -181,9 +183,14 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
                 "(add it to known_hosts, or pass --accept-new-host-keys)",
             )
         save_to = Path(next(iter(self.endpoint.known_hosts or ()), USER_KNOWN_HOSTS)).expanduser()
-        save_to.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with save_to.open("a") as f:
-            f.write(f"{name} {key.get_name()} {key.get_base64()}\n")
+        (self.options.remember or remember_host_key)(save_to, f"{name} {key.get_name()} {key.get_base64()}\n")
+
+
+def remember_host_key(known_hosts: Path, line: str) -> None:
+    """Append a host key's line to a known_hosts file (its folder made when missing)."""
+    known_hosts.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with known_hosts.open("a") as f:
+        f.write(line)
 
 
 def _changed_message(name: str, presented: str, where: str, known: bytes) -> str:

@@ -23,11 +23,12 @@ import ipaddress
 import json
 import os
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from kubeplay import quantities
 from kubeplay.dataclass import dataclass
+from kubeplay.errors import InputError, Problem
 from kubeplay.limits import excerpt
 from kubeplay.model import Connection, Minion, Source, SSHArguments
 from kubeplay.names import dns_label_error, host_address_error, label_key_error, label_value_error, path_error
@@ -46,6 +47,18 @@ class Setting:
 
 
 # --- value parsers ------------------------------------------------------------------------------------------
+
+
+def parse_extra_vars(pairs: Sequence[str]) -> dict[str, object]:
+    """-e key=value pairs (values stay strings, as Ansible's key=value form)."""
+    extra: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError([Problem("-e", f"expected key=value, got {pair!r}")])
+        extra[key.strip()] = value
+    return extra
+
 
 _TRUE = {"yes", "y", "on", "true", "t", "1"}
 _FALSE = {"no", "n", "off", "false", "f", "0"}

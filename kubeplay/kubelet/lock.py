@@ -19,6 +19,10 @@ minion's rules and routes and ends in `docker system dial-stdio` (reconcile.py c
 one exec session per minion. Docker's reads then go over its stdin and output; when that Docker program ends early
 the shell still keeps the lock until stdin ends.
 
+The program does nothing before it reads ``go`` on its stdin (``GO_STEP``): a run may start it ahead, while it
+still reads and checks its input (cli/early.py), and closes it unasked when the input is bad: the program then ends
+without having touched the lock or anything else.
+
 Nothing from the user reaches a shell: the script is fixed, the wait is its one positional argument, and the
 holder's record is sent on its stdin.
 """
@@ -45,6 +49,9 @@ from kubeplay.errors import ConnectionFailed, Locked, MinionError
 from kubeplay.kubelet.observe import Session
 from kubeplay.parallel import Say, in_parallel
 
+GO_STEP = """IFS= read -r go && [ "$go" = go ] || exit 0\n"""
+"""Wait for the run to say ``go`` (one line of stdin); end at once, having done nothing, when stdin ends first."""
+GO = b"go\n"
 LOCK_STEPS = """\
 dir=/run/lock; [ -d "$dir" ] || dir=/tmp
 ns=$(stat -L -c %i /proc/self/ns/net 2>/dev/null) || ns=host
@@ -70,14 +77,14 @@ RELEASE_STEP = ': >"$lock"\n'
 def lock_script(first: str = "", then: str = HOLD_STEP) -> str:
     """The lock program with ``first`` run once the lock is held (before the holder's record is read, while the
     run sends it), and ``then`` run after; ``then`` must last until stdin ends (the run is over)."""
-    return LOCK_STEPS + first + RECORD_STEP + then + RELEASE_STEP
+    return GO_STEP + LOCK_STEPS + first + RECORD_STEP + then + RELEASE_STEP
 
 
 LOCK_SCRIPT = lock_script()
-"""Run as ``sh -c LOCK_SCRIPT kubeplay-lock WAIT``. Answers one line per event: ``waiting RECORD`` when another run
-holds the lock, ``timeout RECORD`` when it still does after WAIT seconds, ``locked`` once the lock is held; then
-it reads the holder's record (one line) from stdin into the lock file and keeps the lock until stdin ends, when
-it empties the file again."""
+"""Run as ``sh -c LOCK_SCRIPT kubeplay-lock WAIT``. Once told ``go`` on stdin, answers one line per event:
+``waiting RECORD`` when another run holds the lock, ``timeout RECORD`` when it still does after WAIT seconds,
+``locked`` once the lock is held; then it reads the holder's record (one line) from stdin into the lock file and
+keeps the lock until stdin ends, when it empties the file again."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,29 @@ class Held:
 
 HOLD = Held()
 """Only hold the lock."""
+
+
+def reading_docker(conn: MinionConnection, first: str = "", fields: int = 0) -> Held:
+    """What a minion's one program runs when the connection reads Docker through a program of the minion: ``first``
+    (writing ``fields`` NUL-ended fields, e.g. the rules and routes), then that program, over which Docker's reads
+    go for the rest of the run; else (``HOLD``) it only holds the lock, Docker read through its own channel."""
+    dial = conn.docker_dial()
+    if not dial:
+        return HOLD
+    # its stderr kept out of Docker's stream (as on a channel of its own); gone early, the lock is kept all the same
+    then = f"{shlex.join(dial)} 2>/dev/null; exec >&- 2>&-; cat >/dev/null\n"
+    return Held(first, then, fields)
+
+
+def lock_program(held: Held, wait: int) -> list[str]:
+    """The command line of a minion's lock program running ``held``, waiting up to ``wait`` seconds for the lock."""
+    return ["sh", "-c", lock_script(held.first, held.then), "kubeplay-lock", str(wait)]
+
+
+def read_program(held: Held) -> list[str]:
+    """The command line of the same program for a run that takes no lock: ``held``'s steps without the lock's."""
+    return ["sh", "-c", held.first + held.then, "kubeplay-read"]
+
 
 ANSWER_SLACK = 15.0
 """Seconds the lock program may take to answer, beyond the wait it was given."""
@@ -158,9 +188,9 @@ def take(
     closing it releases the lock. Raises Locked when another run still holds it, MinionError when the lock cannot
     be taken for another reason."""
     name = conn.minion.name
-    argv = ["sh", "-c", lock_script(held.first, held.then), "kubeplay-lock", str(wait)]
-    proc = HeldReader(conn.spawn(argv), held.fields)
+    proc = HeldReader(conn.spawn(lock_program(held, wait)), held.fields)
     try:
+        proc.write(GO)
         said: list[str] = []
         deadline = time.monotonic() + wait + ANSWER_SLACK
         while (line := _line(proc, deadline, name)) is not None:

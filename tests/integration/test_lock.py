@@ -169,6 +169,41 @@ def test_a_killed_apply_leaves_no_stale_lock(lab: Lab, tmp_path: Path) -> None:
     assert "is locked by" not in again.stderr
 
 
+def lock_files(lab: Lab) -> list[Path]:
+    """Each minion's lock file (the minions share this machine's /run)."""
+    netns = [Path("/var/run/netns") / m.netns for m in lab.layout.minions]
+    return [Path(f"/run/lock/kubeplay-{os.stat(n).st_ino}.lock") for n in netns]
+
+
+def test_bad_input_touches_no_lock_and_waits_for_none(lab: Lab, tmp_path: Path) -> None:
+    """apply connects while it still reads its manifests (cli/early.py): with bad input it still touches no lock file
+    and, when another run holds the locks, it neither waits nor names that run: the input error alone, at once."""
+    bad = json.loads(pod("web"))
+    bad["spec"]["containers"][0]["image"] = "NOT AN IMAGE"
+    many = "\n---\n".join([*(pod(f"web-{i}") for i in range(3000)), json.dumps(bad)])  # reading it takes a while
+    manifests = folder(tmp_path)
+    (manifests / "web.yaml").write_text(many)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    locked = kubeplay("apply", "-f", str(empty), "--yes", "--allow-empty", inventory=lab.inventory)
+    assert locked.code == EXIT_OK, locked.stderr  # (it made every lock file)
+    before = [f.stat().st_mtime_ns for f in lock_files(lab)]
+    refused = kubeplay("apply", "-f", str(manifests), "--yes", inventory=lab.inventory)
+    assert refused.code == 1 and "web.yaml" in refused.stderr and "NOT AN IMAGE" in refused.stderr, refused.stderr
+    time.sleep(1)  # (a lock program that went on would have run by now)
+    assert [f.stat().st_mtime_ns for f in lock_files(lab)] == before
+
+    holder = Holder(lab)
+    try:
+        started = time.monotonic()
+        refused = kubeplay("apply", "-f", str(manifests), "--yes", "--lock-timeout", "30", inventory=lab.inventory)
+        assert refused.code == 1 and "web.yaml" in refused.stderr and "NOT AN IMAGE" in refused.stderr, refused.stderr
+        assert "waiting" not in refused.stderr and holder.named not in refused.stderr, refused.stderr
+        assert time.monotonic() - started < 20
+    finally:
+        holder.kill()
+
+
 def test_get_and_check_take_no_lock(lab: Lab, holder: Holder, tmp_path: Path) -> None:
     """With the default --lock-timeout a run that took the lock would wait 60 s and exit 6."""
     manifests = folder(tmp_path, web=pod("web"))

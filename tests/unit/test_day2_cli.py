@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kubeplay import reconcile
-from kubeplay.cli import main
+from kubeplay.cli import early, main
 from kubeplay.cli.logs import duration
 from kubeplay.connectors.base import Connector, ContainerState, LocalStreams, Terminal
 from kubeplay.connectors.ssh import pump
@@ -43,10 +43,13 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Shop:
         conn.fake_docker.images |= {"dockerfile/redis:latest", "kubeplay/httpd:latest"}
     down: list[str] = []
 
-    def connector(inventory: Inventory, accept_new_host_keys: bool, timeout: float, warn: object) -> Connector:
+    def connector(
+        inventory: Inventory, accept_new_host_keys: bool, timeout: float, warn: object, remember: object = None
+    ) -> Connector:
         return connect_to(conns, down)
 
     monkeypatch.setattr(reconcile, "connector", connector)
+    monkeypatch.setattr(early, "connector", connector)  # apply and delete start connecting early
     assert kp(tmp_path, "apply", "-f", str(tmp_path / "shop"), "--yes") == EXIT_OK
     return Shop(tmp_path, conns, down)
 

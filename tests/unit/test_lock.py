@@ -90,12 +90,14 @@ def test_from_a_lock_held_elsewhere_on_minions_are_locked_in_the_order_of_their_
     assert all(c.held.closed for c in (m1, m2, m3))
 
 
-def test_the_script_is_fixed_and_the_holder_goes_on_stdin() -> None:
+def test_the_script_is_fixed_and_go_then_the_holder_go_on_stdin() -> None:
     m1 = Minionside("m1")
     with hold_locks(session(m1), LockRequest(ME, 60), print):
         pass
     assert m1.spawned == [("sh", "-c", LOCK_SCRIPT, "kubeplay-lock", "0")]
-    written = json.loads(m1.held.written.decode())
+    go, record = m1.held.written.decode().splitlines()
+    assert go == "go"
+    written = json.loads(record)
     assert written["command"] == ME.command
     assert written["since"].endswith("Z")
 

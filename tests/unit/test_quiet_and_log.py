@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from kubeplay import reconcile
-from kubeplay.cli import main
+from kubeplay.cli import early, main
 from kubeplay.cli.loop import every
 from kubeplay.connectors.base import Connector
 from kubeplay.connectors.kept import KeptConnections
@@ -48,10 +48,13 @@ def minions(monkeypatch: pytest.MonkeyPatch) -> dict[str, FakeConnection]:
     for conn in conns.values():
         conn.fake_docker.images |= {"dockerfile/redis:latest", "kubeplay/httpd:latest"}
 
-    def connector(inventory: Inventory, accept_new_host_keys: bool, timeout: float, warn: object) -> Connector:
+    def connector(
+        inventory: Inventory, accept_new_host_keys: bool, timeout: float, warn: object, remember: object = None
+    ) -> Connector:
         return connect_to(conns)
 
     monkeypatch.setattr(reconcile, "connector", connector)
+    monkeypatch.setattr(early, "connector", connector)  # apply and delete start connecting early
     return conns
 
 
