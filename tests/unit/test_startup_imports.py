@@ -16,12 +16,12 @@ NOT_ON_A_NO_OP = ["yaml", "rich.console", "rich.table", "jinja2", "docker", "kub
 APPLY = """
 import json, sys
 from kubeplay import reconcile
-from kubeplay.cli import main
+from kubeplay.cli import early, main
 from tests.unit.fakes import FakeConnection, FakeIptables
 
 manifests, hosts, tables = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 minions = {name: FakeConnection(name, iptables=FakeIptables(tables.get(name, {}))) for name in ("m1", "m2")}
-reconcile.connector = lambda *args: lambda minion: minions[minion.name]
+reconcile.connector = early.connector = lambda *args: lambda minion: minions[minion.name]  # (apply connects early)
 code = main(["apply", "-f", manifests, "-i", hosts, "--yes", "-p", "shop", "--allow-empty"])
 print(code, json.dumps({name: minion.iptables.tables for name, minion in minions.items()}))
 print([name for name in sys.argv[4:] if name in sys.modules])
