@@ -147,6 +147,12 @@ def _route_problems(options: SSHOptions, minion: Minion) -> list[Problem]:
     ]
 
 
+_LOST = (paramiko.SSHException, OSError, EOFError)
+"""What a connection lost may raise: paramiko raises the exception that ended its transport, an EOFError when the
+server closed it (e.g. an sshd shedding connections under load), from ``connect``, ``open_channel`` and
+``open_session`` alike."""
+
+
 def _hops(endpoint: Endpoint | None) -> Iterator[Endpoint]:
     while endpoint is not None:
         yield endpoint
@@ -251,7 +257,7 @@ def _carrier(minion: str, endpoint: Endpoint, options: SSHOptions) -> _Carrier |
             channel = transport.open_channel(
                 "direct-tcpip", (endpoint.host, endpoint.port), ("127.0.0.1", 0), timeout=options.timeout
             )
-        except (paramiko.SSHException, OSError) as exc:
+        except _LOST as exc:
             jump.close()
             where = f"{endpoint.via.name} ({host_key_name(endpoint.via.host, endpoint.via.port)})"
             raise ConnectionFailed(
@@ -308,10 +314,7 @@ def _open(minion: str, endpoint: Endpoint, options: SSHOptions, *, jump: bool = 
     except ConnectionFailed:
         _close(client, sock)
         raise
-    except paramiko.SSHException as exc:
-        _close(client, sock)
-        raise ConnectionFailed(minion, f"{where}: {exc}") from exc
-    except (OSError, EOFError) as exc:
+    except _LOST as exc:
         _close(client, sock)
         raise ConnectionFailed(minion, f"{where}: {exc}") from exc
     return client
@@ -351,7 +354,7 @@ class SSHConnection:
             out, err = _drain(chan)
             code = chan.recv_exit_status()
             chan.close()
-        except (paramiko.SSHException, OSError) as exc:
+        except _LOST as exc:
             raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
         return CommandResult(tuple(argv), code, out.decode(errors="replace"), err.decode(errors="replace"))
 
@@ -426,7 +429,7 @@ class SSHConnection:
             chan = self._transport.open_session(timeout=CONNECT_TIMEOUT)
             chan.set_combine_stderr(True)
             chan.exec_command(command)
-        except (paramiko.SSHException, OSError) as exc:
+        except _LOST as exc:
             raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
         return _ChannelProcess(chan)
 
@@ -438,7 +441,7 @@ class SSHConnection:
                 columns, rows = terminal.size()
                 chan.get_pty(term=terminal.term, width=columns, height=rows)
             chan.exec_command(command)
-        except (paramiko.SSHException, OSError) as exc:
+        except _LOST as exc:
             raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
         try:
             return pump(chan, streams, terminal)
@@ -513,7 +516,7 @@ class _ChannelProcess:
         self._chan.sendall(data)
 
     def close(self) -> None:
-        with contextlib.suppress(paramiko.SSHException, OSError):
+        with contextlib.suppress(*_LOST):
             self._chan.shutdown_write()
             self._chan.status_event.wait(HELD_EXIT_WAIT)
         self._chan.close()

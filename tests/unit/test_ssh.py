@@ -15,6 +15,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from kubeplay.connectors import ssh
 from kubeplay.connectors.knownhosts import (
     KnownHosts,
     fingerprint,
@@ -23,7 +24,7 @@ from kubeplay.connectors.knownhosts import (
     read_known_hosts,
 )
 from kubeplay.connectors.ssh import SSHOptions, _HostKeyPolicy, _transport_factory, ssh_options
-from kubeplay.connectors.sshconfig import Jump, SSHConfigError, parse_ssh_config, resolve
+from kubeplay.connectors.sshconfig import Endpoint, Jump, SSHConfigError, parse_ssh_config, resolve
 from kubeplay.errors import (
     ConnectionFailed,
     HostKeyChanged,
@@ -421,3 +422,33 @@ def test_the_ssh_connector_loads_paramiko_without_invoke_which_stays_importable(
         [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=False, timeout=60
     )
     assert run.stdout.split() == ["True", "False", "invoke"], run.stdout + run.stderr
+
+
+class _EndedTransport:
+    """A jump host's transport that its server closed: paramiko raises the exception that ended it."""
+
+    def open_channel(self, *args: object, **kwargs: object) -> None:
+        raise EOFError()
+
+
+class _JumpClient:
+    closed = False
+
+    def get_transport(self) -> _EndedTransport:
+        return _EndedTransport()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_jump_host_that_closes_the_connection_is_a_connection_failure_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jump_client = _JumpClient()
+    monkeypatch.setattr(ssh, "_open", lambda *args, **kwargs: jump_client)
+    jump = Endpoint("bastion", "10.77.0.11", 22, "root")
+    target = Endpoint("web", "10.77.0.12", 22, "root", via=jump)
+    with pytest.raises(ConnectionFailed) as caught:
+        ssh._carrier("web", target, SSHOptions())
+    assert "jump host bastion" in str(caught.value) and "cannot reach 10.77.0.12" in str(caught.value)
+    assert jump_client.closed
