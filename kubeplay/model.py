@@ -323,34 +323,34 @@ class ObservedPod:
     def apps(self) -> tuple[ObservedContainer, ...]:
         return tuple(c for c in self.containers if c.container != INFRA_CONTAINER)
 
-    @property
+    @cached_attribute  # (these too: read from its containers, asked for again and again by the planner)
     def spec_hash(self) -> str:
         infra = self.infra
         return infra.spec_hash if infra else (self.containers[0].spec_hash if self.containers else "")
 
-    @property
+    @cached_attribute
     def labels(self) -> dict[str, str]:
         return self.containers[0].pod_labels if self.containers else {}
 
-    @property
+    @cached_attribute
     def controller(self) -> str:
         return self.containers[0].controller if self.containers else ""
 
-    @property
+    @cached_attribute
     def project(self) -> str:
         return self.containers[0].project if self.containers else DEFAULT_PROJECT
 
-    @property
+    @cached_attribute
     def ip(self) -> str:
         infra = self.infra
         return infra.ip if infra else ""
 
-    @property
+    @cached_attribute
     def ports(self) -> tuple[Port, ...]:
         infra = self.infra
         return infra.ports if infra else ()
 
-    @property
+    @cached_attribute
     def created(self) -> str:
         return min((c.created for c in self.containers), default="")
 
