@@ -1,19 +1,21 @@
 """A converged no-op on a simulated cluster: 1,000 minions, 5,000 services, 20,000 pods (5,000 controllers of 4).
 
-    python bench/bench_simulated.py [--minions 1000] [--services 5000] [--replicas 4] [--baseline CHECKOUT]
+    python bench/bench_simulated.py [--minions 1000] [--services 5000] [--replicas 4] [--read-sample 3]
+                                    [--baseline CHECKOUT [--rounds 1]]
 
 The minions are fake connections (tests/unit/fakes.py) holding what a first apply made on them, so the run
 observes recorded containers; each has its own pod subnet and address. Timed, as a no-op apply runs them:
 load (manifests and inventory read and validated), observe (every minion's containers through the fakes), plan
-(services, pods, and every minion's proxy rules and routes: ``reconcile.plan``), and the proxy-rule render alone
-(``plan_sync`` over every minion) with its cost per minion. Issue 13, target 5: load + plan + render <= 3 s, the
-rules of 5,000 services rendered once and shared.
+(``reconcile.plan``: services, routes, pods; its ``plan_sync`` renders the shared rules, but no minion's, as no
+network was read), and the proxy-rule render (``plan_sync`` over every minion) with its cost per minion. Issue 13,
+target 5: load + plan + render <= 3 s, the rules of 5,000 services rendered once and shared.
 
-What the simulated run leaves out: the minions' rules and routes are not read (observe runs with network=False,
-the render compares with empty ones), while a real no-op reads each minion's iptables-save and ``ip route`` output,
-parses them, finds the portals, projects and kept services in them and compares them with the desired ones. That
-is measured apart, on --read-sample minions given the rules and routes they hold after a converged run (their
-iptables-save text through read_minion_network, as a real read), and printed per minion and times the minions.
+What the simulated run leaves out: the minions' rules and routes are not read (observe runs with network=False;
+the render is given each minion's routes as a converged minion holds them, and no rules), while a real no-op
+reads each minion's iptables-save and ``ip route`` output, parses them, finds the portals, projects and kept
+services in them and compares them with the desired ones. That is measured apart, on --read-sample minions given
+the rules and routes they hold after a converged run (their iptables-save text through read_minion_network, as a
+real read), and printed per minion and times the minions.
 
 With --baseline (another checkout, e.g. /work/main) the same figures are measured there, in a child process of this
 script run with that checkout's kubeplay, and their ratios printed. Prints figures; asserts nothing.
@@ -44,7 +46,7 @@ from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy import rules as proxy
 from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_sync, serving_pods
-from kubeplay.proxy.routes import route_commands
+from kubeplay.proxy.routes import Route, route_commands
 from kubeplay.proxy.rules import Ruleset
 from kubeplay.proxy.sync import read_minion_network
 from tests.unit.fakes import Answer, FakeConnection, FakeDocker, FakeIptables
@@ -159,10 +161,10 @@ def simulate(minions: int, services: int, replicas: int, read_sample: int = 3) -
             run = timed(figures, "plan (with rules)", lambda: reconcile.plan(inputs, seen, options))
             serving = serving_pods(seen.observed.pods, ())
             minions_seen = seen.observed.minions
-            empty = {n: MinionNetwork(n) for n in minions_seen}
+            held = {n: MinionNetwork(n, routes=copies(run.services.routes.get(n, ()))) for n in minions_seen}
 
             def render() -> tuple[MinionSync, ...]:
-                return plan_sync(run.services, minions_seen, serving, empty)
+                return plan_sync(run.services, minions_seen, serving, held)
 
             syncs = timed(figures, "proxy rules", render)
             figures["proxy rules peak MB"] = peak_megabytes(render)
@@ -175,6 +177,11 @@ def simulate(minions: int, services: int, replicas: int, read_sample: int = 3) -
         figures["read total"] = sum(v for k, v in figures.items() if k.startswith("read: "))
         figures["max RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return figures
+
+
+def copies(routes: tuple[Route, ...]) -> tuple[Route, ...]:
+    """Routes equal to ``routes``, none the same object (as a minion's, read from its ``ip route`` output)."""
+    return tuple(Route(r.destination, r.via, r.proto) for r in routes)
 
 
 def read_rules(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) -> dict[str, float]:
