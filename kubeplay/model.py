@@ -413,14 +413,14 @@ class Observed:
         return tuple(name for name, m in self.minions.items() if m.refused)
 
     def of_project(self, project: str) -> Observed:
-        """The same minions holding only the containers of ``project``."""
-        return Observed(
-            {
-                name: replace(
-                    m,
-                    containers=tuple(c for c in m.containers if c.project == project),
-                    volumes=tuple(v for v in m.volumes if v[2] == project),
-                )
-                for name, m in self.minions.items()
-            }
-        )
+        """The same minions holding only the containers of ``project`` (a minion holding no other project's is
+        itself, its pods already grouped)."""
+        return Observed({name: _of_project(m, project) for name, m in self.minions.items()})
+
+
+def _of_project(minion: ObservedMinion, project: str) -> ObservedMinion:
+    containers = tuple(c for c in minion.containers if c.project == project)
+    volumes = tuple(v for v in minion.volumes if v[2] == project)
+    if len(containers) == len(minion.containers) and len(volumes) == len(minion.volumes):
+        return minion
+    return replace(minion, containers=containers, volumes=volumes)
