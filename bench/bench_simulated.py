@@ -1,23 +1,34 @@
 """A converged no-op on a simulated cluster: 1,000 minions, 5,000 services, 20,000 pods (5,000 controllers of 4).
 
-    python bench/bench_simulated.py [--minions 1000] [--services 5000] [--replicas 4] [--baseline CHECKOUT]
+    python bench/bench_simulated.py [--minions 1000] [--services 5000] [--replicas 4] [--read-sample 3]
+                                    [--baseline CHECKOUT [--rounds 1]]
 
 The minions are fake connections (tests/unit/fakes.py) holding what a first apply made on them, so the run
 observes recorded containers; each has its own pod subnet and address. Timed, as a no-op apply runs them:
 load (manifests and inventory read and validated), observe (every minion's containers through the fakes), plan
-(services, pods, and every minion's proxy rules and routes: ``reconcile.plan``), and the proxy-rule render alone
-(``plan_sync`` over every minion) with its cost per minion. Issue 13, target 5: load + plan + render <= 3 s, the
-rules of 5,000 services rendered once and shared. With --baseline (another checkout, e.g. /work/main) the same
-figures are measured there, in a child process of this script run with that checkout's kubeplay. Prints figures;
-asserts nothing.
+(``reconcile.plan``: services, routes, pods; its ``plan_sync`` renders the shared rules, but no minion's, as no
+network was read), and the proxy-rule render (``plan_sync`` over every minion) with its cost per minion. Issue 13,
+target 5: load + plan + render <= 3 s, the rules of 5,000 services rendered once and shared.
+
+What the simulated run leaves out: the minions' rules and routes are not read (observe runs with network=False;
+the render is given each minion's routes as a converged minion holds them, and no rules), while a real no-op
+reads each minion's iptables-save and ``ip route`` output, parses them, finds the portals, projects and kept
+services in them and compares them with the desired ones. That is measured apart, on --read-sample minions given
+the rules and routes they hold after a converged run (their iptables-save text through read_minion_network, as a
+real read), and printed per minion and times the minions.
+
+With --baseline (another checkout, e.g. /work/main) the same figures are measured there, in a child process of this
+script run with that checkout's kubeplay, and their ratios printed. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,9 +45,12 @@ from kubeplay.connectors.base import ContainerConfig, DaemonFacts, MinionConnect
 from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
-from kubeplay.proxy.plan import MinionNetwork, MinionSync, plan_sync, serving_pods
+from kubeplay.proxy import rules as proxy
+from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_sync, serving_pods
+from kubeplay.proxy.routes import Route, route_commands
 from kubeplay.proxy.rules import Ruleset
-from tests.unit.fakes import FakeConnection, FakeDocker
+from kubeplay.proxy.sync import read_minion_network
+from tests.unit.fakes import Answer, FakeConnection, FakeDocker, FakeIptables
 
 T = TypeVar("T")
 
@@ -121,13 +135,16 @@ class QuietView:
 
 
 def timed(figures: dict[str, float], what: str, work: Callable[[], T]) -> T:
+    """``work()``, its CPU seconds in ``figures[what]``. The collector first collects what the stages before left (not
+    timed): a stage run with it paused leaves its collections to the next one, which would be charged for them."""
+    gc.collect()
     began = time.process_time()
     value = work()
     figures[what] = time.process_time() - began
     return value
 
 
-def simulate(minions: int, services: int, replicas: int) -> dict[str, float]:
+def simulate(minions: int, services: int, replicas: int, read_sample: int = 3) -> dict[str, float]:
     """CPU seconds of each stage of a converged no-op on the simulated cluster."""
     with tempfile.TemporaryDirectory() as tmp:
         files, hosts = write_inputs(Path(tmp), minions, services, replicas)
@@ -148,19 +165,72 @@ def simulate(minions: int, services: int, replicas: int) -> dict[str, float]:
             run = timed(figures, "plan (with rules)", lambda: reconcile.plan(inputs, seen, options))
             serving = serving_pods(seen.observed.pods, ())
             minions_seen = seen.observed.minions
-            empty = {n: MinionNetwork(n) for n in minions_seen}
+            held = {n: MinionNetwork(n, routes=copies(run.services.routes.get(n, ()))) for n in minions_seen}
 
             def render() -> tuple[MinionSync, ...]:
-                return plan_sync(run.services, minions_seen, serving, empty)
+                return plan_sync(run.services, minions_seen, serving, held)
 
             syncs = timed(figures, "proxy rules", render)
             figures["proxy rules peak MB"] = peak_megabytes(render)
+            figures.update(read_rules(run.services, syncs, read_sample))
         figures["pods"] = float(len(seen.observed.pods))
         figures["changes"] = float(len(run.pods.actions))
         figures["rules per minion"] = float(sum(len(r) for c in syncs[0].desired.chains.values() for r in c.values()))
         figures["own rules per minion"] = float(own_rules(syncs[0].desired, syncs[-1].desired))
+        figures["target total"] = figures["load"] + figures["plan (with rules)"] + figures["proxy rules"]
+        figures["read total"] = sum(v for k, v in figures.items() if k.startswith("read: "))
         figures["max RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return figures
+
+
+def copies(routes: tuple[Route, ...]) -> tuple[Route, ...]:
+    """Routes equal to ``routes``, none the same object (as a minion's, read from its ``ip route`` output)."""
+    return tuple(Route(r.destination, r.via, r.proto) for r in routes)
+
+
+def read_rules(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) -> dict[str, float]:
+    """CPU seconds per minion (over ``sample`` minions spread over the cluster) of what a real no-op does with each
+    minion's rules and routes that the simulated one does not: read (iptables-save and ``ip route`` output, through
+    read_minion_network), parse, look for portals, projects and kept services, compare with the desired rules and
+    routes. Each sampled minion holds exactly its desired rules and routes, as after a converged apply."""
+    chosen = [syncs[i * (len(syncs) - 1) // max(sample - 1, 1)] for i in range(sample)] if syncs and sample else []
+    cpu = {"read and parse": 0.0, "portals, projects, kept": 0.0, "compare": 0.0}
+    gc.collect()  # (as ``timed``)
+    for sync in chosen:
+        routes = plan.routes.get(sync.minion, ())
+        conn = FakeConnection(sync.minion, iptables=FakeIptables(iptables_tables(sync.desired)))
+        conn.answers = [
+            Answer(stdout="".join(f"{r.destination} via {r.via} dev eth0 proto {r.proto}\n" for r in routes))
+        ]
+        began = time.process_time()
+        read = read_minion_network(conn)
+        cpu["read and parse"] += time.process_time() - began
+        assert not read.error, read.error
+        began = time.process_time()
+        (
+            proxy.observed_portals(read.rules),
+            proxy.observed_projects(read.rules),
+            proxy.kept_services(read.rules, plan.keeps),
+        )
+        cpu["portals, projects, kept"] += time.process_time() - began
+        began = time.process_time()
+        in_sync, commands = proxy.in_sync(read.rules, sync.desired), route_commands(read.routes, routes)
+        cpu["compare"] += time.process_time() - began
+        assert in_sync and not commands, f"{sync.minion}: a converged minion is not in sync"
+    return {f"read: {what}": seconds / max(len(chosen), 1) for what, seconds in cpu.items()} | {
+        "read sample": float(len(chosen))
+    }
+
+
+def iptables_tables(ruleset: Ruleset) -> dict[str, dict[str, list[str]]]:
+    """A minion's tables holding ``ruleset``: the built-in chains with its jumps, then its own chains."""
+    return {
+        table: {
+            **{chain: list(rules) for chain, rules in ruleset.jumps.get(table, {}).items()},
+            **{chain: list(rules) for chain, rules in ruleset.chains.get(table, {}).items()},
+        }
+        for table in ruleset.tables
+    }
 
 
 def peak_megabytes(work: Callable[[], object]) -> float:
@@ -204,6 +274,15 @@ def report(label: str, figures: dict[str, float], minions: int) -> None:
             f" process {figures['max RSS MB']:.0f} MB (ru_maxrss, with the first apply that set the minions up)"
         )
     print(f"  {label:<9} pods observed {figures['pods']:.0f}, actions planned {figures['changes']:.0f} (a no-op: 0)")
+    if figures.get("read sample"):  # (not measured by older checkouts)
+        reads = {k.removeprefix("read: "): v for k, v in figures.items() if k.startswith("read: ")}
+        each = sum(reads.values())
+        print(
+            f"  {label:<9} NOT simulated above, a real no-op's rules and routes per minion"
+            f" ({figures['read sample']:.0f} sampled): {each * 1000:.1f} ms = {each * minions:.2f} s CPU for {minions}"
+            " minions"
+        )
+        print(f"  {label:<9}   " + ", ".join(f"{what} {seconds * 1000:.1f} ms" for what, seconds in reads.items()))
 
 
 def main() -> int:
@@ -211,28 +290,46 @@ def main() -> int:
     parser.add_argument("--minions", type=int, default=1000)
     parser.add_argument("--services", type=int, default=5000)
     parser.add_argument("--replicas", type=int, default=4)
-    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, measured in a child")
+    parser.add_argument("--read-sample", type=int, default=3, help="minions whose rules and routes are read")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout, measured in turn with this one")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: rounds of both, medians compared")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON (for a --baseline child)")
     args = parser.parse_args()
-    sizes = (args.minions, args.services, args.replicas)
+    sizes = (args.minions, args.services, args.replicas, args.read_sample)
     if args.json:
         print(json.dumps(simulate(*sizes)))
         return 0
     print(f"simulated no-op: {args.minions} minions, {args.services} services, {args.services * args.replicas} pods")
-    report("this", simulate(*sizes), args.minions)
-    if args.baseline:
-        root = args.baseline.resolve()
-        argv = [sys.executable, __file__, "--json", *(f"--{k}={v}" for k, v in vars(args).items() if k in SIZES)]
-        env = {**os.environ, "PYTHONPATH": str(root)}
-        child = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
-        if child.returncode != 0:
-            print(f"  baseline failed: {child.stderr[-1500:]}")
-            return 1
-        report("baseline", json.loads(child.stdout), args.minions)
+    if not args.baseline:
+        report("this", simulate(*sizes), args.minions)
+        return 0
+    sizes_argv = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k in SIZES]
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "baseline": []}
+    for _ in range(args.rounds):  # each in a child of its own, in turn
+        for label, root in (("this", Path(__file__).resolve().parents[1]), ("baseline", args.baseline.resolve())):
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            argv = [sys.executable, __file__, "--json", *sizes_argv]
+            child = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
+            if child.returncode != 0:
+                print(f"  {label} failed: {child.stderr[-1500:]}")
+                return 1
+            runs[label].append(json.loads(child.stdout))
+    medians = {label: median_figures(figures) for label, figures in runs.items()}
+    for label, figures in medians.items():
+        report(label, figures, args.minions)
+    now, before = medians["this"], medians["baseline"]
+    print(f"  speed-up, baseline/this, medians of {args.rounds} round(s):")
+    for what in ("load", "plan (with rules)", "proxy rules", "target total", "read total"):
+        if before.get(what) and now.get(what):
+            print(f"    {what:<18} {before[what] / now[what]:.2f}x  ({before[what]:.2f} -> {now[what]:.2f} s CPU)")
     return 0
 
 
-SIZES = ("minions", "services", "replicas")
+def median_figures(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {what: statistics.median(run[what] for run in runs if what in run) for what in runs[0]}
+
+
+SIZES = ("minions", "services", "replicas", "read_sample")
 
 if __name__ == "__main__":
     sys.exit(main())

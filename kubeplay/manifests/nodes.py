@@ -9,9 +9,9 @@ instead of raising, and ``read_mapping`` reports the fields nobody asked for as 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import field
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import Problem
@@ -33,6 +33,9 @@ class Report:
     object: str = ""
     warnings: list[Problem] = field(default_factory=list)
     """What is accepted but worth saying: a value an older era accepted that today's Kubernetes refuses."""
+    shapes: dict[tuple[str, Hashable], Any] = field(default_factory=dict)
+    """(what was read, a mapping's content) -> its value, for ``Fields.mapping_once``: read without a problem or a
+    warning."""
 
     def add(self, message: str, line: int | None, path: str = "") -> None:
         self.problems.append(Problem(self.file, message, line, self.object, path))
@@ -260,6 +263,25 @@ class Fields:
             return None
         return read_mapping(node, self.field_path(key), self.report, read)
 
+    def mapping_once(self, key: str, read: Callable[[Fields], T], what: str, *, required: bool = False) -> T | None:
+        """``mapping``, read once per distinct content in a file: a mapping the same (its keys in order, its values
+        and their types, repeated keys) as one read as ``what`` before without any problem or warning is the same
+        value, not read again. ``read`` must depend on the mapping's content only (the templates of 5,000
+        controllers that differ in their labels only are one pod spec, validated once)."""
+        node = self.entries.get(key)
+        shape = _shape(node) if node is not None and isinstance(node.value, dict) else None
+        if shape is None:
+            return self.mapping(key, read, required=required)
+        known = self.report.shapes.get((what, shape))
+        if known is not None:
+            self.known.append(key)
+            return cast(T, known)  # (stored by this method under ``what``: a T)
+        problems, warnings = len(self.report.problems), len(self.report.warnings)
+        value = self.mapping(key, read, required=required)
+        if value is not None and (problems, warnings) == (len(self.report.problems), len(self.report.warnings)):
+            self.report.shapes[(what, shape)] = value
+        return value
+
     def each(self, key: str, read: Callable[[Fields], T], *, required: bool = False) -> list[T]:
         """Read a list of mappings with ``read``; items that are not mappings are reported and skipped."""
         node = self.take(key, required=required)
@@ -305,6 +327,17 @@ def read_mapping(node: Node, path: str, report: Report, read: Callable[[Fields],
     result = read(fields)
     fields.report_unknown()
     return result
+
+
+def _shape(node: Node) -> Hashable:
+    """A node's content as a hashable value: equal for nodes read alike (lines aside), scalars with their type (1,
+    1.0 and true are equal in Python, not in a manifest)."""
+    value = node.value
+    if isinstance(value, dict):
+        return (dict, tuple((key, _shape(item)) for key, item in value.items()), bool(node.duplicate_keys))
+    if isinstance(value, list):
+        return (list, tuple(_shape(item) for item in value))
+    return (type(value), value)
 
 
 def _report_duplicates(node: Node, path: str, report: Report) -> None:

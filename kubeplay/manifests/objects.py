@@ -203,7 +203,7 @@ def _read_v1beta1_template(f: Fields) -> PodTemplate:
 
 def _read_v1_template(f: Fields) -> PodTemplate:
     labels = f.mapping("metadata", _read_template_metadata) or {}
-    spec = f.mapping("spec", partial(read_v1_spec, True), required=True) or NO_SPEC
+    spec = f.mapping_once("spec", partial(read_v1_spec, True), "v1 template spec", required=True) or NO_SPEC
     return PodTemplate(labels, spec)
 
 

@@ -173,7 +173,8 @@ class _PlanBuilder:
 
     def existing(self, desired: Pod, pods: list[ObservedPod]) -> None:
         """A desired pod found on the cluster: keep one copy (the oldest running), reconcile it, remove the rest."""
-        pods = sorted(pods, key=lambda p: (not p.running, p.created, p.minion))
+        if len(pods) > 1:
+            pods = sorted(pods, key=lambda p: (not p.running, p.created, p.minion))
         keep, extra = pods[0], pods[1:]
         for dup in extra:
             self.remove(dup, f"duplicate of {keep.name} on {keep.minion}")

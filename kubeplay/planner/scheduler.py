@@ -445,6 +445,8 @@ def _schedule(
     chooser: Callable[[_Cluster], Chooser],
 ) -> Schedule:
     """The new pods in name order, each placed where ``chooser`` says, or explained when it finds no minion."""
+    if not pods:  # nothing to place (a no-op): the cluster's bookkeeping of 20,000 placed pods would go unread
+        return Schedule({}, {}, {})
     cluster = _Cluster(minions, placed, spread_selectors)
     explain = _Explanations(cluster)
     choose = chooser(cluster)

@@ -80,9 +80,23 @@ def _spec_json(spec: PodSpec) -> str:
     return made
 
 
+_SPEC_HASH: dict[tuple[int, tuple[tuple[str, str], ...]], tuple[PodSpec, str]] = {}
+"""(id(spec), its labels) -> the spec (kept, so its id is not reused meanwhile) and the hash; emptied when large."""
+
+
 def spec_hash(spec: PodSpec, labels: dict[str, str]) -> str:
-    """A short stable hash of a pod spec and its labels (labels live on containers, so they are part of it)."""
-    return hashlib.sha256(spec_document(spec, labels).encode()).hexdigest()[:16]
+    """A short stable hash of a pod spec and its labels (labels live on containers, so they are part of it).
+
+    Made once per spec object and labels (a controller's replicas share their template's spec and labels)."""
+    key = (id(spec), tuple(sorted(labels.items())))
+    found = _SPEC_HASH.get(key)
+    if found is not None and found[0] is spec:
+        return found[1]
+    if len(_SPEC_HASH) >= 65536:
+        _SPEC_HASH.clear()
+    made = hashlib.sha256(spec_document(spec, labels).encode()).hexdigest()[:16]
+    _SPEC_HASH[key] = (spec, made)
+    return made
 
 
 def pod_hash(pod: Pod) -> str:

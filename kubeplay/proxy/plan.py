@@ -32,6 +32,7 @@ from kubeplay.proxy.env import hosts_entries, service_environment
 from kubeplay.proxy.portals import allocate_portals, merge_observed
 from kubeplay.proxy.routes import Route
 from kubeplay.proxy.rules import Ruleset, SharedRules
+from kubeplay.yamlnodes import paused_gc
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ def serving_pods(pods: Sequence[ObservedPod], probe_failures: Collection[tuple[s
     return [p for p in pods if p.running and (p.minion, p.name) not in probe_failures]
 
 
+@paused_gc()  # pure, and makes many objects without cycles (as reconcile.load and plan)
 def plan_sync(
     plan: ServicePlan,
     minions: Mapping[str, ObservedMinion],

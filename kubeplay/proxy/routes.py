@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
-from kubeplay.dataclass import dataclass
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion
 from kubeplay.names import ipv4_error
@@ -25,8 +25,10 @@ ROUTE_PROTO = "107"
 FORWARD_CHAIN = "KUBEPLAY-FORWARD"
 
 
-@dataclass(frozen=True, order=True)
-class Route:
+class Route(NamedTuple):
+    """One gateway route. A tuple (immutable, ordered by its fields as a frozen ordered dataclass would be): sets
+    of a thousand minions' routes hash and compare it in C (``route_commands``)."""
+
     destination: str
     """A network in CIDR form, e.g. 172.22.0.0/16."""
     via: str
@@ -47,8 +49,9 @@ def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...
     members = _pod_network_members(minions)
     _check_overlaps(members)
     to = {m.name: Route(_network(m.bridge_subnet), m.address) for m in members}  # one Route each, shared
-    every = sorted(to.values())
-    return {m.name: tuple(r for r in every if r is not to[m.name]) for m in members}
+    every = tuple(sorted(to.values()))
+    position = {id(route): index for index, route in enumerate(every)}  # (no two alike: overlaps were refused)
+    return {m.name: every[: position[id(to[m.name])]] + every[position[id(to[m.name])] + 1 :] for m in members}
 
 
 def forward_rules(minions: Sequence[ObservedMinion], *, extra_subnets: Collection[str] = ()) -> Ruleset:
@@ -106,24 +109,23 @@ def route_commands(
     A destination already routed by a route kubeplay did not add is left alone. kubeplay's routes via an
     address in ``keep_via`` (minions that could not be reached this run) are kept even if not desired.
     """
-    present = {r.destination: r for r in observed}
+    if len(observed) == len(desired) and set(observed) == set(desired):
+        return []  # (a no-op: exactly the desired routes are there, compared in C; no other route to leave alone)
+    present = {r.destination: (r.via, r.proto) for r in observed}
     wanted = {r.destination for r in desired}
+    stale = [r for r in observed if r.proto == ROUTE_PROTO and r.destination not in wanted and r.via not in keep_via]
     deletes: list[tuple[str, ...]] = [
-        ("ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO)
-        for r in sorted(observed, key=_route_order)
-        if r.kubeplays and r.destination not in wanted and r.via not in keep_via
+        ("ip", "route", "del", r.destination, "via", r.via, "proto", ROUTE_PROTO) for r in sorted(stale)
     ]
-    replaces = [
-        ("ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO)
-        for r in sorted(desired, key=_route_order)
-        if r.destination not in present or (present[r.destination].kubeplays and present[r.destination] != r)
-    ]
+    changed = [r for r in desired if _differs(present.get(r.destination), r)]  # (on a no-op: none, nothing sorted)
+    replaces = [("ip", "route", "replace", r.destination, "via", r.via, "proto", ROUTE_PROTO) for r in sorted(changed)]
     return deletes + replaces
 
 
-def _route_order(route: Route) -> tuple[str, str, str]:
-    """Route's own order, as a tuple: compared in C (a route table of 1,000 minions is sorted once per minion)."""
-    return route.destination, route.via, route.proto
+def _differs(present: tuple[str, str] | None, route: Route) -> bool:
+    """Whether a desired route must be written over what routes its destination now ((via, proto), None for
+    nothing): a route kubeplay did not add is left alone."""
+    return present is None or (present[1] == ROUTE_PROTO and present != (route.via, route.proto))
 
 
 def _pod_network_members(minions: Sequence[ObservedMinion]) -> list[ObservedMinion]:

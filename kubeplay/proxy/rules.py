@@ -44,7 +44,6 @@ the chains those jump to), merged in service-name order as if rendered here.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import difflib
 import functools
@@ -85,6 +84,7 @@ _PORT_MATCH = re.compile(r" -p (?P<protocol>tcp|udp) .*--dport (?P<port>\d+)")
 _DNAT_TO = re.compile(r" --to-destination (?P<ip>[0-9.]+):")
 _COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
+_ESCAPED = re.compile(r"\\(.)")
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
 _OWN_RULE = f"-A {PREFIX}"
 
@@ -226,7 +226,19 @@ def chain_name(kind: str, key: str) -> str:
     chars = max(0, MAX_CHAIN_NAME - len(head))
     # base32 turns each 5 bytes into 8 characters on their own: encode only the bytes the name keeps
     digest = hashlib.sha256(key.encode()).digest()[: -(-chars // 8) * 5]
-    return f"{head}{base64.b32encode(digest).decode()}"[:MAX_CHAIN_NAME]
+    return f"{head}{_base32(digest)}"[:MAX_CHAIN_NAME]
+
+
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_BASE32_PAIRS = tuple(first + second for first in _BASE32 for second in _BASE32)
+"""Every 10 bits' two base32 characters."""
+
+
+def _base32(data: bytes) -> str:
+    """``base64.b32encode(data).decode()`` for a multiple of 5 bytes, ten bits at a time: twice as fast as it, for
+    the chains of 5,000 services (25,000 names a render)."""
+    number = int.from_bytes(data)
+    return "".join([_BASE32_PAIRS[(number >> shift) & 1023] for shift in range(len(data) * 8 - 10, -1, -10)])
 
 
 def service_chain(service: Service, port: ServicePort) -> str:
@@ -516,32 +528,41 @@ def _chain_of(rule: str) -> str:
 
 def comment_of(rule: str) -> str:
     """The text of a rule's ``--comment``, unquoted; empty if it has none."""
+    if "--comment " not in rule:  # (most of a large ruleset: spares the search of every rule of every minion)
+        return ""
     found = _COMMENT.search(rule)
     if not found:
         return ""
-    if found["quoted"] is not None:
-        return re.sub(r"\\(.)", r"\1", found["quoted"])
+    quoted = found["quoted"]
+    if quoted is not None:
+        return _ESCAPED.sub(r"\1", quoted) if "\\" in quoted else quoted
     return found["bare"]
 
 
 def observed_portals(ruleset: Ruleset) -> dict[str, str]:
     """Service name -> portal IP, from the comments of kubeplay's rules (see the module docstring)."""
     portals: dict[str, str] = {}
-    for _table, rule in _all_rules(ruleset):
-        found = _PORTAL_COMMENT.match(comment_of(rule))
-        if found:
-            portals.setdefault(found["service"], found["ip"])
+    for found in _portal_comments(ruleset):
+        portals.setdefault(found["service"], found["ip"])
     return portals
 
 
 def observed_projects(ruleset: Ruleset) -> dict[str, str]:
     """Service name -> its project, from the comments of kubeplay's portal rules (no project: ``default``)."""
     projects: dict[str, str] = {}
-    for _table, rule in _all_rules(ruleset):
-        found = _PORTAL_COMMENT.match(comment_of(rule))
-        if found:
-            projects.setdefault(found["service"], found["project"] or DEFAULT_PROJECT)
+    for found in _portal_comments(ruleset):
+        projects.setdefault(found["service"], found["project"] or DEFAULT_PROJECT)
     return projects
+
+
+def _portal_comments(ruleset: Ruleset) -> Iterator[re.Match[str]]:
+    """Every portal comment of the ruleset's rules, matched, in table and chain order: only the rules with a comment
+    are looked at (a few of every minion's tens of thousands)."""
+    for _table, rule in _all_rules(ruleset):
+        if "--comment " in rule:
+            found = _PORTAL_COMMENT.match(comment_of(rule))
+            if found:
+                yield found
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,32 @@ def test_the_same_pod_in_both_forms_has_the_same_hash() -> None:
     assert pod_hash(old) == pod_hash(new)
 
 
+def _controllers(template_specs: list[str]) -> str:
+    """A YAML List of v1 controllers c0, c1, ... whose templates have these specs (one line of YAML flow each)."""
+    items = [
+        f"- {{apiVersion: v1, kind: ReplicationController, metadata: {{name: c{i}}},\n"
+        f"   spec: {{replicas: 1, selector: {{app: c{i}}}, template: {{metadata: {{labels: {{app: c{i}}}}},\n"
+        f"   spec: {spec}}}}}}}\n"
+        for i, spec in enumerate(template_specs)
+    ]
+    return "kind: List\napiVersion: v1\nitems:\n" + "".join(items)
+
+
+def test_templates_alike_are_read_alike_and_each_bad_one_is_reported_where_it_is(tmp_path: Path) -> None:
+    good = "{containers: [{name: db, image: redis, ports: [{containerPort: 6379}]}]}"
+    other = "{containers: [{name: db, image: redis, ports: [{containerPort: 6380}]}]}"
+    bad = "{containers: [{name: db, image: redis, ports: [{containerPort: 99999}]}]}"
+    controllers = load_manifests([write(tmp_path, "good.yaml", _controllers([good, good, other]))]).controllers
+    first, second, third = (c.template.spec for c in controllers)
+    assert first == second == PodSpec((Container("db", "redis", ports=(Port(6379),)),))
+    assert third.containers[0].ports == (Port(6380),)
+    problems = problems_of([write(tmp_path, "bad.yaml", _controllers([bad, good, bad]))])
+    assert [(p.line, p.object, p.field) for p in problems if "out of range" in p.message] == [
+        (6, "ReplicationController c0", "items[0].spec.template.spec.containers[0].ports[0].containerPort"),
+        (12, "ReplicationController c2", "items[2].spec.template.spec.containers[0].ports[0].containerPort"),
+    ]
+
+
 def test_v1_controller_defaults_selector_and_labels_from_its_template() -> None:
     desired = load_manifests([str(DATA / "v1_controller_and_service.yaml")])
     (controller,) = desired.controllers

@@ -12,6 +12,8 @@ rules change.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -361,6 +363,15 @@ def test_chain_names_are_short_stable_and_distinct() -> None:
     assert len(tcp) == len(udp) == proxy.MAX_CHAIN_NAME
     assert tcp == proxy.service_chain(web, web.ports[0])
     assert tcp.startswith("KUBEPLAY-SVC-")
+
+
+@pytest.mark.parametrize("key", ["web:80/TCP", "db:5432/TCP:10.0.0.7:5432", "ünïcode:1/UDP", ""])
+def test_chain_names_are_the_base32_of_the_keys_sha256(key: str) -> None:
+    """The names rules already on the minions carry: a new way of making them must give the very same ones."""
+    for kind in ("SVC", "SEP", "X"):
+        head = f"KUBEPLAY-{kind}-"
+        digest = hashlib.sha256(key.encode()).digest()
+        assert proxy.chain_name(kind, key) == (head + base64.b32encode(digest).decode())[: proxy.MAX_CHAIN_NAME]
 
 
 def test_merged_rejects_a_chain_defined_twice() -> None:
