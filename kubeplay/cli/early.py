@@ -27,9 +27,7 @@ from kubeplay.connectors.sshconfig import ssh_args_problems
 from kubeplay.errors import InputError, KubeplayError
 from kubeplay.inventory import load_inventory
 from kubeplay.inventory.variables import parse_extra_vars
-from kubeplay.kubelet.lock import lock_program, read_program, reading_docker
 from kubeplay.model import Inventory
-from kubeplay.proxy.sync import READ_NETWORK_FIELDS, READ_NETWORK_STEP
 
 P = ParamSpec("P")
 
@@ -112,6 +110,10 @@ def start(args: argparse.Namespace, *, network: bool, lock: bool) -> Early | Non
     from kubeplay.connectors import dockerread  # noqa: F401 (the connections' docker_dial needs it: imported here, not by the threads)
 
     def program(conn: MinionConnection) -> list[str] | None:
+        # (imported by the first connection made, while the run goes on importing and reading its input)
+        from kubeplay.kubelet.lock import lock_program, read_program, reading_docker
+        from kubeplay.proxy.sync import READ_NETWORK_FIELDS, READ_NETWORK_STEP
+
         held = reading_docker(conn, READ_NETWORK_STEP, READ_NETWORK_FIELDS) if network else reading_docker(conn)
         if lock:
             return lock_program(held, 0)

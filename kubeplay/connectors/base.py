@@ -171,6 +171,11 @@ class DockerOps(Protocol):
 
     def facts(self) -> DaemonFacts: ...
 
+    def read_ahead(self, label: str) -> None:
+        """An observation of ``label``'s containers and volumes and of the facts follows: a client may send those
+        reads now, at once, for the calls that follow to read (one round trip instead of one each)."""
+        ...
+
     def create(self, config: ContainerConfig) -> str:
         """Create a container (not started); returns its id. A name already in use raises ``DockerConflict``."""
         ...

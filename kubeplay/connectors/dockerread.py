@@ -14,6 +14,7 @@ length or chunked, JSON in and out; an answer that is not 2xx raises ``DockerErr
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -48,13 +49,32 @@ class Stream(Protocol):
     def close(self) -> None: ...
 
 
+Read = tuple[str, Mapping[str, object] | None]
+"""A GET: the path under /v1.41 and its query."""
+
+
 class DockerHTTP:
-    """HTTP/1.1 GETs of Docker's API, one after another on one stream, opened on the first request."""
+    """HTTP/1.1 requests of Docker's API, one after another on one stream, opened on the first request. GETs may
+    be sent ahead, several at once (``send_ahead``: pipelining, which Docker's server answers in order), so that a
+    minion's reads cost one round trip instead of one each."""
 
     def __init__(self, open_stream: Callable[[], Stream]) -> None:
         self._open = open_stream
         self._stream: Stream | None = None
         self._buffer = b""
+        self._sent: deque[str] = deque()
+        """The targets of the GETs sent ahead whose answers are not read yet, in the order sent."""
+        self._answers: dict[str, tuple[int, bytes]] = {}
+        """Answers read (to reach a later one) before their own get asked for them."""
+
+    def send_ahead(self, reads: Sequence[Read]) -> None:
+        """Send these GETs now, all at once: a ``get`` of one of them later reads its answer instead of asking."""
+        targets = [_target(path, query) for path, query in reads]
+        try:
+            self._send(b"".join(_head("GET", target) + b"\r\n" for target in targets))
+        except (OSError, EOFError) as exc:
+            raise DockerError(f"GET {reads[0][0] if reads else ''}: {exc or type(exc).__name__}") from exc
+        self._sent.extend(targets)
 
     def get(self, path: str, query: Mapping[str, object] | None = None) -> Any:
         """The JSON Docker answers to GET /v1.41``path``; raises DockerError (DockerNotFound for 404)."""
@@ -70,28 +90,40 @@ class DockerHTTP:
         self, method: str, path: str, query: Mapping[str, object] | None = None, body: object = None
     ) -> tuple[int, bytes]:
         """Send ``method /v1.41path`` (with ``body`` as JSON, when given) on the stream, opened when there is none,
-        and return the answer's status and body; raises OSError or EOFError when the stream fails."""
-        target = f"/v{API_VERSION}{path}"
-        if query:
-            target += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query.items())
+        and return the answer's status and body (a GET sent ahead is not sent again: its answer is read); raises
+        OSError or EOFError when the stream fails."""
+        target = _target(path, query)
+        if method == "GET" and body is None and (target in self._answers or target in self._sent):
+            while target not in self._answers:
+                sent = self._sent.popleft()
+                self._answers[sent] = self._response()
+            return self._answers.pop(target)
+        while self._sent:  # the answers still owed come first on the stream: kept for their gets
+            sent = self._sent.popleft()
+            self._answers[sent] = self._response()
         data = b"" if body is None else json.dumps(body).encode()
-        head = f"{method} {target} HTTP/1.1\r\nHost: docker\r\n"
+        head = _head(method, target)
         if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+            head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n".encode()
+        self._send(head + b"\r\n" + data)
+        return self._response()
+
+    def _send(self, data: bytes) -> None:
         if self._stream is None:
             self._stream = self._open()
-        self._stream.sendall(head.encode() + b"\r\n" + data)
-        return self._response()
+        self._stream.sendall(data)
 
     def use(self, stream: Stream) -> None:
         """Talk over ``stream`` from now on (the one before, if any, is closed)."""
         self.close()
-        self._stream, self._buffer = stream, b""
+        self._stream = stream
 
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+        self._buffer, self._answers = b"", {}
+        self._sent.clear()
 
     def _response(self) -> tuple[int, bytes]:
         head = self._until(b"\r\n\r\n")
@@ -133,6 +165,18 @@ class DockerHTTP:
             self._fill()
         found, self._buffer = self._buffer[:size], self._buffer[size:]
         return found
+
+
+def _target(path: str, query: Mapping[str, object] | None) -> str:
+    target = f"/v{API_VERSION}{path}"
+    if query:
+        target += "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query.items())
+    return target
+
+
+def _head(method: str, target: str) -> bytes:
+    """The request line and the header every request has (the blank line that ends the head not included)."""
+    return f"{method} {target} HTTP/1.1\r\nHost: docker\r\n".encode()
 
 
 class ProgramStream:
@@ -205,6 +249,18 @@ def _filters(**filters: str) -> dict[str, str]:
     return {"filters": json.dumps({k: [v] for k, v in filters.items()})}
 
 
+def _containers(label: str) -> Read:
+    return "/containers/json", {"all": 1, **_filters(label=label)}
+
+
+def _labelled_volumes(label: str) -> Read:
+    return "/volumes", _filters(label=label)
+
+
+_FACTS: tuple[Read, ...] = (("/info", None), ("/networks/bridge", None), ("/images/json", None))
+"""The daemon's facts: its CPUs and memory, the bridge's subnet, the images it holds."""
+
+
 class ReadingDocker:
     """``DockerOps``: the reads over ``DockerHTTP``, everything else through the full client ``full()`` makes (once,
     on the first call that is not a read)."""
@@ -223,19 +279,21 @@ class ReadingDocker:
         """Read over ``program`` from now on (see MinionConnection.read_docker_over)."""
         self._http.use(ProgramStream(program))
 
+    def read_ahead(self, label: str) -> None:
+        """Send an observation's reads (``label``'s containers and volumes, the facts) at once: their answers come
+        back in one round trip, and the calls that follow read them."""
+        self._http.send_ahead([_containers(label), _labelled_volumes(label), *_FACTS])
+
     def containers(self, label: str) -> list[ContainerSummary]:
-        listed = self._http.get("/containers/json", {"all": 1, **_filters(label=label)})
+        listed = self._http.get(*_containers(label))
         return [container_summary(c) for c in listed or []]
 
     def facts(self) -> DaemonFacts:
-        return daemon_facts(
-            self._http.get("/info") or {},
-            self._http.get("/networks/bridge") or {},
-            self._http.get("/images/json") or [],
-        )
+        info, bridge, images = (self._http.get(*read) for read in _FACTS)
+        return daemon_facts(info or {}, bridge or {}, images or [])
 
     def labelled_volumes(self, label: str) -> dict[str, dict[str, str]]:
-        return labelled(self._http.get("/volumes", _filters(label=label)))
+        return labelled(self._http.get(*_labelled_volumes(label)))
 
     def volumes(self, prefix: str) -> list[str]:
         names = labelled(self._http.get("/volumes", _filters(name=prefix)))

@@ -152,6 +152,7 @@ def _bridge_subnet(subnet: str) -> tuple[str, list[str]]:
 
 def observe_minion(conn: MinionConnection) -> ObservedMinion:
     docker = conn.docker()
+    docker.read_ahead(LABEL_POD)  # (the three reads below in one round trip)
     checked = [check_container(parse_container(c)) for c in pod_containers(docker)]
     volumes = docker.labelled_volumes(LABEL_POD)
     facts = docker.facts()

@@ -147,6 +147,9 @@ class FakeDocker:
             if key in c.config.labels and (not value or c.config.labels[key] == value)
         ]
 
+    def read_ahead(self, label: str) -> None:
+        """Each read is answered when it is called."""
+
     def facts(self) -> DaemonFacts:
         self._call("facts", "")
         return DaemonFacts(2, 4 << 30, "172.17.0.0/16", frozenset(self.images))

@@ -102,3 +102,62 @@ def test_changes_go_to_the_full_client_made_once() -> None:
     docker.remove("gone")
     docker.remove_volume("gone")
     assert len(made) == 1 and [c[0] for c in made[0].calls] == ["remove", "remove_volume"]
+
+
+class PipelinedChannel:
+    """Docker's server on one stream: answers the requests sent, in order, whenever they come (several at once)."""
+
+    def __init__(self, bodies: dict[str, bytes]) -> None:
+        self.bodies = bodies
+        self.writes: list[bytes] = []
+        self.pending = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.writes.append(data)
+        for request in data.split(b"\r\n\r\n")[:-1]:
+            path = request.split(b" ")[1].decode().split("?")[0].removeprefix("/v1.41")
+            self.pending += answer("200 OK", self.bodies[path])
+
+    def recv(self, size: int) -> bytes:
+        chunk, self.pending = self.pending[:5], self.pending[5:]
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_observation_s_reads_are_sent_at_once_and_each_call_reads_its_own_answer() -> None:
+    bodies = {
+        "/containers/json": json.dumps(LISTED).encode(),
+        "/volumes": b'{"Volumes": [{"Name": "kp_web_data", "Labels": {"kubeplay.pod": "web"}}]}',
+        "/info": b'{"NCPU": 4, "MemTotal": 8589934592}',
+        "/networks/bridge": b'{"IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]}}',
+        "/images/json": b'[{"RepoTags": ["redis:latest"]}]',
+    }
+    channel = PipelinedChannel(bodies)
+    docker = ReadingDocker(DockerHTTP(lambda: channel), lambda: pytest.fail("no docker-py client for a read"))
+    docker.read_ahead("kubeplay.pod")
+    assert len(channel.writes) == 1 and channel.writes[0].count(b" HTTP/1.1\r\n") == 5
+    facts = docker.facts()  # (asked out of the order sent: the answers before its own are kept for their calls)
+    assert (facts.cpus, facts.memory, facts.bridge_subnet, facts.images) == (
+        4,
+        8589934592,
+        "172.17.0.0/16",
+        frozenset({"redis:latest"}),
+    )
+    assert [c.name for c in docker.containers("kubeplay.pod")] == ["kp_web_POD"]
+    assert docker.labelled_volumes("kubeplay.pod") == {"kp_web_data": {"kubeplay.pod": "web"}}
+    assert len(channel.writes) == 1, "no read sent ahead is asked again"
+    assert docker.labelled_volumes("kubeplay.pod") == {"kp_web_data": {"kubeplay.pod": "web"}}
+    assert len(channel.writes) == 2, "a read asked again goes to the daemon again"
+    assert channel.pending == b""
+
+
+def test_a_request_after_reads_sent_ahead_gets_its_own_answer_not_theirs() -> None:
+    channel = PipelinedChannel({"/info": b'{"NCPU": 2}', "/volumes": b'{"Volumes": []}', "/version": b'"v"'})
+    http = DockerHTTP(lambda: channel)
+    http.send_ahead([("/info", None), ("/volumes", None)])
+    assert http.get("/version") == "v"
+    assert http.get("/volumes") == {"Volumes": []}
+    assert http.get("/info") == {"NCPU": 2}
+    assert channel.pending == b""
