@@ -16,7 +16,7 @@ services; other projects' pods count for scheduling and endpoints, their service
 A run that may change minions passes a ``lock``: every minion it reached is locked (kubelet/lock.py) before it is
 observed, until the block is left, so no other run changes it meanwhile. Over SSH the lock's program is the run's
 one exec session on the minion: it also reads the rules and routes, then runs `docker system dial-stdio`, over which
-Docker's reads go (``_held``); a run that takes no lock starts the same program without the lock's steps.
+Docker's reads go (``first_steps``); a run that takes no lock starts the same program without the lock's steps.
 
 ``apply``: probe the running pods, plan the services (portals, env vars, routes) and the pods, show the plan
 (``--check`` stops after showing what would change), ask, then services first: write each minion's proxy rules
@@ -208,7 +208,7 @@ def observe(
     with ExitStack() as stack:
         session = connect_minions(minions, connect, forks)
         stack.callback(session.close)
-        held = partial(_held, network)
+        held = partial(first_steps, network)
         if lock is not None:
             programs = stack.enter_context(hold_locks(session, lock, say, forks=forks, held=held))
         else:
@@ -223,7 +223,7 @@ def observe(
         yield Observation(observed, networks, session)
 
 
-def _held(network: bool, conn: MinionConnection) -> Held:
+def first_steps(network: bool, conn: MinionConnection) -> Held:
     """What a minion's one program runs (after taking the lock, when the run locks): when the connection reads
     Docker through a program of the minion, the rules and routes (with ``network``), then that program (see
     ``reading_docker``)."""
@@ -235,7 +235,7 @@ def _held(network: bool, conn: MinionConnection) -> Held:
 
 def _start_reads(session: Session, held: Callable[[MinionConnection], Held], forks: int) -> dict[str, HeldReader]:
     """For a run that takes no lock: each minion's one program without the lock's steps, where it reads Docker
-    through a program (``_held``). A minion whose program cannot be started is unreachable."""
+    through a program (``first_steps``). A minion whose program cannot be started is unreachable."""
     from kubeplay.connectors.held import HeldReader
     from kubeplay.kubelet.lock import read_program
     from kubeplay.parallel import in_parallel

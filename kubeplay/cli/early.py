@@ -111,10 +111,10 @@ def start(args: argparse.Namespace, *, network: bool, lock: bool) -> Early | Non
 
     def program(conn: MinionConnection) -> list[str] | None:
         # (imported by the first connection made, while the run goes on importing and reading its input)
-        from kubeplay.kubelet.lock import lock_program, read_program, reading_docker
-        from kubeplay.proxy.sync import READ_NETWORK_FIELDS, READ_NETWORK_STEP
+        from kubeplay.kubelet.lock import lock_program, read_program
+        from kubeplay.reconcile import first_steps  # (the very steps the observation will take it for)
 
-        held = reading_docker(conn, READ_NETWORK_STEP, READ_NETWORK_FIELDS) if network else reading_docker(conn)
+        held = first_steps(network, conn)
         if lock:
             return lock_program(held, 0)
         return read_program(held) if conn.docker_dial() else None

@@ -94,19 +94,21 @@ class DockerHTTP:
         OSError or EOFError when the stream fails."""
         target = _target(path, query)
         if method == "GET" and body is None and (target in self._answers or target in self._sent):
-            while target not in self._answers:
-                sent = self._sent.popleft()
-                self._answers[sent] = self._response()
+            self._read_sent(until=target)
             return self._answers.pop(target)
-        while self._sent:  # the answers still owed come first on the stream: kept for their gets
-            sent = self._sent.popleft()
-            self._answers[sent] = self._response()
+        self._read_sent()  # the answers still owed come first on the stream: kept for their gets
         data = b"" if body is None else json.dumps(body).encode()
         head = _head(method, target)
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n".encode()
         self._send(head + b"\r\n" + data)
         return self._response()
+
+    def _read_sent(self, until: str | None = None) -> None:
+        """Read the answers of the GETs sent ahead, in order, into ``_answers``: all of them, or up to ``until``'s."""
+        while self._sent and until not in self._answers:
+            sent = self._sent.popleft()
+            self._answers[sent] = self._response()
 
     def _send(self, data: bytes) -> None:
         if self._stream is None:
