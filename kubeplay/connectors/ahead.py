@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 
 from kubeplay.connectors.base import ConnectionWrapper, Connector, HeldProcess, MinionConnection
 from kubeplay.model import Minion
-from kubeplay.parallel import in_parallel, workers
+from kubeplay.parallel import Pending, in_parallel, workers
 
 Program = Callable[[MinionConnection], Sequence[str] | None]
 """The command line of the program to start ahead on a minion's connection (None: none)."""
@@ -71,7 +70,7 @@ class ConnectingAhead:
         self._program = program
         self._forks = forks
         self._minions = {m.name: m for m in minions}
-        self._opening: dict[str, Future[_Started]] = {m.name: Future() for m in minions}
+        self._opening: dict[str, Pending[_Started]] = {m.name: Pending() for m in minions}
         self._lent: set[str] = set()
         self._closed = False
         self._lock = threading.Lock()
@@ -85,16 +84,16 @@ class ConnectingAhead:
 
     def _work(self, queue: Iterator[Minion]) -> None:
         while (minion := self._next(queue)) is not None:
-            future = self._opening[minion.name]
+            pending = self._opening[minion.name]
             try:
                 opened = _start(self._connect(minion), self._program)
             except Exception as exc:  # raised again where the run asks for this minion
-                future.set_exception(exc)
+                pending.fail(exc)
                 continue
             with self._lock:
                 unwanted = self._closed
                 if not unwanted:
-                    future.set_result(opened)
+                    pending.succeed(opened)
             if unwanted:
                 opened.close()
 
@@ -112,5 +111,5 @@ class ConnectingAhead:
         """Close what was not lent; what is still being made is closed once it is."""
         with self._lock:
             self._closed = True
-            done = [f for n, f in self._opening.items() if n not in self._lent and f.done() and not f.exception()]
-        in_parallel(lambda f: f.result().close(), done, self._forks)
+            done = [p for n, p in self._opening.items() if n not in self._lent and p.done() and not p.failed()]
+        in_parallel(lambda p: p.result().close(), done, self._forks)

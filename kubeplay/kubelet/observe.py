@@ -18,7 +18,6 @@ import contextlib
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -28,7 +27,7 @@ from kubeplay.dataclass import dataclass
 from kubeplay.errors import KubeplayError, UntrustedHostKey
 from kubeplay.model import INFRA_CONTAINER, Minion, Observed, ObservedContainer, ObservedMinion
 from kubeplay.names import LOOSEST_LABEL_RULES, dns_label_error
-from kubeplay.parallel import in_parallel, workers
+from kubeplay.parallel import in_background, in_parallel
 from kubeplay.pods.dockerspec import volume_name
 from kubeplay.pods.labels import (
     LABEL_CONTAINER,
@@ -227,15 +226,14 @@ def connect(minions: Sequence[Minion], connector: Connector, forks: int) -> Sess
     return session
 
 
-def _observe_one(
-    conn: MinionConnection, alongside: Callable[[MinionConnection], T], helpers: ThreadPoolExecutor
-) -> tuple[ObservedMinion, T] | str:
-    """The minion as observed and what ``alongside`` read, or why its Docker could not be observed."""
-    extra = helpers.submit(alongside, conn)
+def _observe_one(conn: MinionConnection, alongside: Callable[[MinionConnection], T]) -> tuple[ObservedMinion, T] | str:
+    """The minion as observed and what ``alongside`` read (on a thread of its own, at the same time), or why its
+    Docker could not be observed."""
+    extra = in_background(alongside, conn)
     try:
         observed = observe_minion(conn)
     except Exception as exc:  # any failure to observe makes the minion unknown, reported
-        extra.exception()
+        extra.wait()  # (what it raises is not the minion's reason)
         return f"docker: {_reason(exc)}"
     return observed, extra.result()
 
@@ -256,9 +254,7 @@ def observe_session(
     results: dict[str, ObservedMinion] = {}
     read: dict[str, T] = {}
     if names:
-        size = workers(forks, len(names))
-        with ThreadPoolExecutor(max_workers=size) as pool, ThreadPoolExecutor(max_workers=size) as helpers:
-            found = list(pool.map(lambda n: _observe_one(session.connections[n], alongside, helpers), names))
+        found = in_parallel(lambda n: _observe_one(session.connections[n], alongside), names, forks)
         for name, outcome in zip(names, found, strict=True):
             if isinstance(outcome, str):
                 session.drop(name, outcome)

@@ -11,7 +11,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-NOT_ON_A_NO_OP = ["yaml", "rich.console", "rich.table", "jinja2", "docker", "kubeplay.kubelet.execute"]
+NOT_ON_A_NO_OP = [
+    "yaml",
+    "rich.console",
+    "rich.table",
+    "jinja2",
+    "docker",
+    "kubeplay.kubelet.execute",
+    "concurrent.futures",  # (kubeplay.parallel: plain threads)
+]
 
 APPLY = """
 import json, sys
