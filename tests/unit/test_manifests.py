@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
 
 from kubeplay.errors import ManifestError, Problem
 from kubeplay.manifests import load_manifests
+from kubeplay.manifests.sources import _json_documents, parse
 from kubeplay.model import (
     Container,
     Desired,
@@ -28,6 +30,7 @@ from kubeplay.model import (
 from kubeplay.names import dns_label_error, image_error, label_key_error, label_value_error, port_name_error
 from kubeplay.pods.spechash import pod_hash
 from kubeplay.quantities import parse_cpu, parse_memory
+from kubeplay.yamlnodes import InvalidDocument, Node, parse_yaml
 
 MANIFESTS = Path(__file__).parents[2] / "manifests"
 SEED = (MANIFESTS / "redis.json", MANIFESTS / "redisController.json")
@@ -520,3 +523,55 @@ def test_a_declared_pod_both_selectors_match_is_refused(tmp_path: Path) -> None:
     (problem,) = problems_of([path])
     assert problem.object == "ReplicationController web"
     assert problem.message.startswith(f"pod stray ({path}:") and "ReplicationController cache" in problem.message
+
+
+def _tree(node: object) -> object:
+    """A node's values with their types and lines, to compare two readings exactly (1 is not 1.0 here)."""
+    if isinstance(node, list):
+        return [_tree(n) for n in node]
+    if isinstance(node, Node):
+        value = node.value
+        if isinstance(value, dict):
+            value = {k: _tree(v) for k, v in value.items()}
+        elif isinstance(value, list):
+            value = _tree(value)
+        else:
+            value = (type(value).__name__, repr(value))
+        return value, node.line, dict(node.key_lines), tuple(node.duplicate_keys)
+    return node
+
+
+JSON_FILES = sorted([*MANIFESTS.rglob("*.json"), *DATA.rglob("*.json")])
+
+
+@pytest.mark.parametrize("joined", ["{0}", "---\n{0}", "{0}\n---\n{0}", "{0}\n--- \n\n{0}\n---\n{0}"])
+def test_a_yaml_file_of_json_documents_is_read_as_json_with_the_nodes_yaml_gives(joined: str) -> None:
+    for file in JSON_FILES:
+        text = joined.format(file.read_text(encoding="utf-8").strip())
+        assert (_json_documents(text) is None) == ("\t" in text), file  # (tabs: read as YAML, below)
+        assert _tree(parse(text, "yaml")) == _tree(parse_yaml(text)), file
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"memory": 1e7}',  # an exponent: a number to JSON, the text "1e7" to YAML
+        r'{"command": ["\ud83d\ude00"]}',  # an escaped surrogate pair: PyYAML keeps the halves
+        '{\n\t"id": "p"\n}',  # a tab: YAML refuses it
+        '{"id"\n: "p"}',  # a key's colon on the next line: YAML refuses it
+        '{"id": "a\u2028b"}',  # a line break to YAML
+        '{"id": "\x7f"}',  # a character YAML refuses
+        '{"' + "k" * 1100 + '": 1}',  # a key longer than PyYAML takes
+        '{"id": "p"}\n---\n',  # an empty document last
+        "# a comment\n{}",
+    ],
+)
+def test_json_documents_that_yaml_reads_otherwise_are_still_read_as_yaml(text: str) -> None:
+    assert _json_documents(text) is None
+    try:
+        expected = _tree(parse_yaml(text))
+    except InvalidDocument as exc:
+        with pytest.raises(InvalidDocument, match=re.escape(str(exc))):
+            parse(text, "yaml")
+    else:
+        assert _tree(parse(text, "yaml")) == expected
