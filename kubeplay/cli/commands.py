@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kubeplay import reconcile
-from kubeplay.cli import render, views
+from kubeplay.cli import render
 from kubeplay.cli.args import CONTROLLER_KINDS, ENDPOINT_KINDS, MINION_KINDS, SERVICE_KINDS
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector
@@ -212,6 +212,7 @@ def _show(
 ) -> None:
     """``live`` (no -f): controllers and services as the cluster tells them (kubecfg's records, container labels,
     the rules' comments)."""
+    from kubeplay.cli import views  # (the tables of get: not loaded by apply)
     from kubeplay.proxy.plan import observed_portals, observed_services, serving_pods
     from kubeplay.proxy.portals import allocate_portals
 

@@ -12,7 +12,6 @@ silently widen or narrow a run.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Callable
@@ -104,6 +103,8 @@ def _split_subscript(term: str) -> tuple[str, slice | None]:
 
 def _hint(inventory: Inventory, term: str) -> str:
     names = [*inventory.groups, *(m.name for m in inventory.minions)]
+    import difflib  # (a hint for a mistake: not loaded by a run without one)
+
     close = difflib.get_close_matches(term, names, n=1)
     return f"; did you mean {close[0]}?" if close else ""
 

@@ -18,7 +18,6 @@ Every ``parse_*`` function raises ValueError with a message fit for a ``Problem`
 from __future__ import annotations
 
 import ast
-import difflib
 import ipaddress
 import json
 import os
@@ -278,6 +277,8 @@ def check_var(name: str, value: object, scope: Scope) -> str | None:
 
 
 def _unknown_var(name: str) -> str:
+    import difflib  # (a hint for a mistake: not loaded by a run without one)
+
     close = difflib.get_close_matches(name, KUBEPLAY_VARS, n=1)
     hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(KUBEPLAY_VARS)}"
     return f"unknown variable {name}{hint}"

@@ -11,7 +11,6 @@ all:
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterator
 
@@ -71,6 +70,8 @@ class _YamlInventory:
     def section(self, group: GroupDecl, key: str, body: Node, line: int | None) -> None:
         where = self.source(line)
         if key not in _GROUP_KEYS:
+            import difflib  # (a hint for a mistake: not loaded by a run without one)
+
             close = difflib.get_close_matches(key, _GROUP_KEYS, n=1)
             hint = f"; did you mean {close[0]}?" if close else "; a group has hosts, vars and children"
             self.declared.problem(where, f"unknown key {key!r}{hint}", f"group {group.name}", key)

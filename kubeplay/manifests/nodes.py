@@ -8,7 +8,6 @@ instead of raising, and ``read_mapping`` reports the fields nobody asked for as 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import field
 from typing import Any, TypeVar, cast
@@ -63,6 +62,8 @@ def describe(value: object) -> str:
 
 def did_you_mean(word: str, choices: list[str]) -> str:
     """' (did you mean "x"?)' for the closest choice, or ''."""
+    import difflib  # (a hint for a mistake: not loaded by a run without one)
+
     folded = {c.lower(): c for c in choices}
     close = [folded[word.lower()]] if word.lower() in folded else difflib.get_close_matches(word, choices, 1, 0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""

@@ -45,7 +45,6 @@ the chains those jump to), merged in service-name order as if rendered here.
 from __future__ import annotations
 
 import bisect
-import difflib
 import functools
 import hashlib
 import ipaddress
@@ -658,6 +657,8 @@ def in_sync(observed: Ruleset, desired: Ruleset) -> bool:
 
 def diff(observed: Ruleset, desired: Ruleset) -> list[str]:
     """A unified diff from the observed to the desired rules, for ``--check``; empty when in sync."""
+    import difflib  # (--check only: not loaded by a no-op)
+
     return list(
         difflib.unified_diff(
             _listing(observed), _listing(desired), fromfile="observed", tofile="desired", lineterm="", n=1
