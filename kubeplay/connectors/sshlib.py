@@ -8,10 +8,10 @@ hidden while paramiko is imported, as if it were not installed, and left importa
 paramiko's ``__init__`` imports every module of the package (the SFTP server, the agent, GSS-API, ...) and asks
 importlib.metadata for its own version (which imports email, zipfile, csv, ...). Here the package is made without
 running its ``__init__`` at first: only the modules a client needs are imported (``PARTS``), with the names
-paramiko's own modules take from the package; the version is read from the package's ``.dist-info`` folder. The
-first time anything asks the package for another name (docker-py's ``paramiko.SSHConfig``, say), the real
-``__init__`` runs, so ``paramiko`` then is the whole package. Where paramiko is laid out otherwise (no such folder,
-a module or a name missing), a plain ``import paramiko`` is done instead.
+paramiko's own modules take from the package (``LATER``'s names when first asked for); the version is read from
+the package's ``.dist-info`` folder. The first time anything asks the package for another name (docker-py's
+``paramiko.SSHConfig``, say), the real ``__init__`` runs, so ``paramiko`` then is the whole package. Where paramiko
+is laid out otherwise (no such folder, a module or a name missing), a plain ``import paramiko`` is done instead.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ PARTS = {
     "paramiko.transport": ("Transport",),
     "paramiko.channel": ("Channel",),
     "paramiko.pkey": ("PKey",),
-    "paramiko.proxy": ("ProxyCommand",),
     "paramiko.ssh_exception": ("SSHException", "ChannelException"),
     "paramiko.rsakey": ("RSAKey",),
     "paramiko.ecdsakey": ("ECDSAKey",),
@@ -40,6 +39,11 @@ PARTS = {
 }
 """The modules imported at first and the names taken from each onto the package: what kubeplay uses, and the key
 classes paramiko.pkey takes from the package."""
+
+LATER = {"ProxyCommand": "paramiko.proxy"}
+"""Names kubeplay uses only for some minions, taken from their module the first time they are asked for, without the
+rest of the ``__init__``: paramiko.proxy imports subprocess (with signal and locale, ~3 ms), which only a minion
+behind a ProxyCommand needs."""
 
 
 @contextmanager
@@ -84,6 +88,10 @@ def _client_parts() -> ModuleType:
     def __getattr__(name: str) -> Any:  # the first name not set here: run paramiko's own __init__, once
         if (folder / f"{name}.py").is_file():  # a module not imported yet (``from paramiko import util``)
             raise AttributeError(name)
+        if name in LATER and "__getattr__" in vars(package):
+            value = getattr(importlib.import_module(LATER[name]), name)
+            setattr(package, name, value)
+            return value
         with completed:
             if "__getattr__" in vars(package):
                 del package.__getattr__

@@ -23,7 +23,6 @@ rules would land in another backend than Docker's.
 
 from __future__ import annotations
 
-import gzip
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -84,6 +83,8 @@ def restore(conn: MinionConnection, text: str) -> None:
     """Load a restore text (see ``proxy.to_restore``) with ONE iptables-restore --noflush; raises KubeplayError."""
     data = text.encode()
     if len(data) >= GZIP_FROM:
+        import gzip  # (large rule sets only: not loaded by a no-op)
+
         result = conn.run(RESTORE_GZIPPED, stdin=gzip.compress(data, compresslevel=1, mtime=0), timeout=120)
         if result.ok:
             return

@@ -19,6 +19,9 @@ NOT_ON_A_NO_OP = [
     "docker",
     "kubeplay.kubelet.execute",
     "concurrent.futures",  # (kubeplay.parallel: plain threads)
+    "difflib",  # (hints for mistakes, --check's diff)
+    "gzip",  # (large rule sets)
+    "subprocess",  # (paramiko.proxy: a ProxyCommand)
 ]
 
 APPLY = """
@@ -43,6 +46,7 @@ from kubeplay.cli import main
 
 code = main(["validate", "-f", sys.argv[1], "-i", sys.argv[2], "-p", "shop"])
 later = ("kubeplay.kubelet", "kubeplay.planner.pods", "kubeplay.proxy.plan", "kubeplay.proxy.sync", "paramiko", "rich")
+later += ("kubeplay.cli.views", "concurrent.futures", "difflib")
 print(code, sorted(m for m in sys.modules if m.startswith(later)))
 """
 
@@ -83,3 +87,19 @@ def test_validate_loads_the_inputs_only(tmp_path: Path) -> None:
     (Path(manifests) / "web.json").write_text(json.dumps(pod))
     out = run(VALIDATE, manifests, hosts)
     assert out[-1] == "0 []"
+
+
+LOAD = """
+import sys
+from kubeplay.manifests import load_manifests
+
+print(sorted(pod.name for pod in load_manifests([sys.argv[1]]).pods), "yaml" in sys.modules)
+"""
+
+
+def test_a_yaml_file_of_json_documents_is_read_without_pyyaml(tmp_path: Path) -> None:
+    pods = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}} for name in ("a", "b")]
+    for pod in pods:
+        pod["spec"] = {"containers": [{"name": "web", "image": "nginx"}]}
+    (tmp_path / "pods.yaml").write_text("---\n" + "\n---\n".join(json.dumps(pod, indent=2) for pod in pods))
+    assert run(LOAD, str(tmp_path / "pods.yaml")) == ["['a', 'b'] False"]
