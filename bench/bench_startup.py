@@ -3,14 +3,26 @@
     python bench/bench_startup.py [--runs 7] [--lab pf] [--baseline CHECKOUT] [--bytecode]
 
 Each command runs under `python -X importtime` (the apply path only with --lab: a converged no-op apply of one pod
-on that lab). The figures are the import time of everything imported after the interpreter's own start-up (the
-top-level imports after `site`, with what they pull in), and, since that is wall time and the machine may be
+on that lab, its manifest once as JSON text in a .yaml file, as this bench always wrote it, and once written as YAML,
+which loads PyYAML). The figures are the import time of everything imported after the interpreter's own start-up
+(the top-level imports after `site`, with what they pull in), and, since that is wall time and the machine may be
 busy, the CPU time of importing the same modules in a fresh interpreter; min / median / max over --runs,
-interleaved with --baseline's runs when given. Also prints whether docker, paramiko, jinja2 or rich's tables and
-prompts were imported (issue 13, target 3: `--help` and `validate` load none of them; the apply path <= 120 ms).
-With --bytecode, modules are imported from bytecode compiled in a first round that is not measured, as an
-installed kubeplay's are (pip compiles them); without it, a checkout is compiled on every run when
-$PYTHONDONTWRITEBYTECODE is set, and compiling is most of its own modules' import time.
+interleaved with --baseline's runs when given.
+
+How threads count: `apply` imports part of itself (paramiko, the lock program's modules) on the threads that start
+connecting early (cli/early.py) while the main thread imports the rest. -X importtime prints each import's wall time
+with its nesting level, and in Python 3.11 that level is one counter for the whole process, not one per thread: an
+import printed at the top level ended while no other import, in any thread, was under way. So the top-level lines'
+intervals never overlap and their sum counts no time twice: it is (at most) the wall time during which some thread
+was importing, including the time a thread's import waited for the GIL while the main thread did other work
+(reading the manifests). Self times of imports that overlapped another thread's are meaningless (the time spent in
+nested imports is one counter too); the import CPU figure (the same modules, one thread) has no such overlap.
+
+Also prints whether docker, paramiko, jinja2 or rich's tables and prompts were imported (issue 13, target 3: `--help`
+and `validate` load none of them; the apply path <= 120 ms). With --bytecode, modules are imported from bytecode
+compiled in a first round that is not measured, as an installed kubeplay's are (pip compiles them); without it, a
+checkout is compiled on every run when $PYTHONDONTWRITEBYTECODE is set, and compiling is most of its own modules'
+import time.
 Prints figures; asserts nothing.
 """
 
@@ -32,6 +44,17 @@ from kubeplay.lab import cluster
 HEAVY = ("docker", "paramiko", "jinja2", "rich.table", "rich.prompt", "requests", "urllib3")
 _LINE = re.compile(r"^import time:\s+(?P<own>\d+) \|\s+(?P<total>\d+) \|(?P<indent> +)(?P<name>\S+)$")
 PROJECT = "bench-startup"
+YAML_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: startup
+spec:
+  containers:
+    - name: redis
+      image: dockerfile/redis
+"""
+"""The same pod as the JSON one, written as YAML."""
 
 
 CPU_OF_IMPORTS = """
@@ -127,6 +150,9 @@ def main() -> int:
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "startup"}, "spec": spec}
         manifest = Path(tmp) / "pod.yaml"
         manifest.write_text(json.dumps(pod))
+        written_as_yaml = Path(tmp) / "yaml" / "pod.yaml"
+        written_as_yaml.parent.mkdir()
+        written_as_yaml.write_text(YAML_POD)
         hosts = Path(tmp) / "hosts"
         hosts.write_text("m1 ansible_connection=local\n")
         commands = {"--help": ["--help"], "validate": ["validate", "-f", str(manifest), "-i", str(hosts)]}
@@ -137,6 +163,7 @@ def main() -> int:
             apply = ["apply", "-f", str(manifest), "-i", lab[1].inventory, "--yes"]
             run(ROOT, apply, env)  # converge first: the runs measured are no-ops
             commands["apply (no-op)"] = apply
+            commands["apply YAML"] = ["apply", "-f", str(written_as_yaml), *apply[3:]]
         times: dict[tuple[str, str], list[float]] = {}
         cpus: dict[tuple[str, str], list[float]] = {}
         loaded: dict[tuple[str, str], set[str]] = {}
@@ -159,6 +186,7 @@ def main() -> int:
                 )
     report(times, cpus, loaded, list(commands), bool(args.baseline))
     print("targets: --help and validate import none of the heavy modules; the apply path <= 120 ms")
+    print("(importtime: wall ms while some thread imports, see the docstring; import CPU: the modules, one thread)")
     return 0
 
 
