@@ -124,8 +124,9 @@ def _bounded(convert: Callable[[str], object]) -> Callable[[str], object]:
     return read
 
 
-def parse_json(text: str) -> Node:
-    """The JSON document in ``text``, scalars by JSON's rules."""
+def parse_json(text: str, first_line: int = 1) -> Node:
+    """The JSON document in ``text``, scalars by JSON's rules; ``first_line``: the line of its file ``text`` starts on
+    (a document of several in one file)."""
     value: object = _TooLong
     try:
         with paused_gc():
@@ -137,11 +138,12 @@ def parse_json(text: str) -> Node:
     else:
         try:
             with paused_gc():
-                return _JsonLines(text).build(value)
+                return _JsonLines(text, first_line).build(value)
         except _NotPlain:
             pass  # a text the YAML composer below reads otherwise than the lines are counted here
     # A literal tab can only be whitespace in valid JSON, and YAML refuses tabs as indentation.
     limit_exceeded = _pyyaml().limit_exceeded
+    text = "\n" * (first_line - 1) + text  # (its lines counted from its file's start)
     try:
         composed = _composed(lambda loader: yaml.compose(text.replace("\t", " "), Loader=loader))
     except limit_exceeded as exc:
@@ -191,12 +193,12 @@ class _JsonLines:
     whose YAML reading would differ (see _not_plain, _LONG_KEY), nesting past the depth limit, or one whose
     expanded size might pass its limit: the YAML composer then reads it and says what it says."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, first_line: int = 1) -> None:
         not_plain = _NOT_PLAIN_ASCII if text.isascii() else _not_plain()
         if not_plain.search(text) or _LONG_KEY.search(text) or 2 * len(text) > MAX_EXPANDED_SIZE.value():
             raise _NotPlain  # (the expanded size of JSON is at most 2 per character)
         self.lines: list[int] = []  # no token of valid JSON spans lines
-        for number, line in enumerate(text.split("\n"), 1):
+        for number, line in enumerate(text.split("\n"), first_line):
             self.lines += [number] * len(_JSON_TOKEN.findall(line))
         self.next = 0
         self.max_depth = MAX_DEPTH.value()

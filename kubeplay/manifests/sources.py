@@ -10,7 +10,6 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -124,36 +123,32 @@ def parse(text: str, form: Format) -> list[Node]:
 
 _DOCUMENT_START = re.compile(r"^---[ ]*$", re.MULTILINE)
 _YAML_READS_OTHERWISE = re.compile(
-    r"\t"  # a tab: YAML refuses it as indentation
-    r"|\\u[dD][89a-fA-F]"  # an escaped surrogate: PyYAML keeps the two halves of a pair apart
+    r"[^\n\r\x20-\x7e]|\r(?!\n)"  # a tab (YAML refuses it as indentation), a control character, a lone \r
+    r"|\\u[dD][89abAB]"  # an escaped surrogate: PyYAML keeps the two halves of a pair apart
     r"|[0-9][eE][-+]?[0-9]"  # an exponent (as in 1e5, even within a string): a number to JSON, the text to YAML
     r"|\n[ \r]*:"  # a key's colon on a later line than the key: YAML refuses it
-    r"|\r(?!\n)|[\x85\u2028\u2029]"  # a line break to YAML that is none to JSON
-    r"|[^\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"  # a character YAML refuses
 )
-"""What a text of JSON documents may hold that YAML reads otherwise than JSON does: such a text is read as YAML."""
+"""What an ASCII text of JSON documents may hold that YAML reads otherwise than JSON does."""
 
 
 def _json_documents(text: str) -> list[Node] | None:
     """The documents of a YAML text that is JSON documents, one or more (between ``---`` lines), read by the JSON
     reader: the same nodes as YAML's (JSON is YAML), without loading PyYAML and for less. None when the text is not
-    that, or holds something YAML reads otherwise (``_YAML_READS_OTHERWISE``, a line of 1,024 characters or more:
-    PyYAML refuses so long a key); it is then read as YAML, as before."""
-    if _YAML_READS_OTHERWISE.search(text) or max(map(len, text.split("\n"))) >= 1024:
+    that, or may hold something YAML reads otherwise (any character not ASCII, ``_YAML_READS_OTHERWISE``, a line of
+    1,024 characters or more: PyYAML refuses so long a key); it is then read as YAML, as before."""
+    if not text.isascii() or _YAML_READS_OTHERWISE.search(text) or max(map(len, text.split("\n"))) >= 1024:
         return None
-    starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
-    if starts and not text[: starts[0]].strip():  # (a "---" first starts the first document)
-        starts = starts[1:]
-    bounds = [0, *starts, len(text)]
     documents = []
-    for begin, end in pairwise(bounds):
-        part = text[begin:end].removeprefix("---")
-        if part.lstrip()[:1] not in ("{", "["):
-            return None
-        try:  # (the lines before the document kept as empty lines: its nodes' lines count from the file's start)
-            documents.append(parse_json("\n" * text.count("\n", 0, begin) + part))
-        except InvalidDocument:
-            return None
+    line = 1  # (the line each piece starts on: a document's piece starts on its "---" line)
+    for number, piece in enumerate(_DOCUMENT_START.split(text)):
+        if number or piece.strip():  # (nothing before a "---" that starts the text: it starts the first document)
+            if piece.lstrip()[:1] not in ("{", "["):
+                return None
+            try:
+                documents.append(parse_json(piece, first_line=line))
+            except InvalidDocument:
+                return None
+        line += piece.count("\n")
     return documents
 
 

@@ -564,6 +564,7 @@ def test_a_yaml_file_of_json_documents_is_read_as_json_with_the_nodes_yaml_gives
         '{"' + "k" * 1100 + '": 1}',  # a key longer than PyYAML takes
         '{"id": "p"}\n---\n',  # an empty document last
         "# a comment\n{}",
+        '{"id": "caf\u00e9"}',  # a character not ASCII: YAML's reading is not checked for it here
     ],
 )
 def test_json_documents_that_yaml_reads_otherwise_are_still_read_as_yaml(text: str) -> None:
