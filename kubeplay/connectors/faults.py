@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -54,6 +53,8 @@ class Fault:
 
 
 def _kill_self() -> None:
+    import signal  # (only when a fault fires: every run that connects imports this module)
+
     os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -22,6 +22,7 @@ NOT_ON_A_NO_OP = [
     "difflib",  # (hints for mistakes, --check's diff)
     "gzip",  # (large rule sets)
     "subprocess",  # (paramiko.proxy: a ProxyCommand)
+    "signal",  # (connectors.faults: when a fault fires)
 ]
 
 APPLY = """
