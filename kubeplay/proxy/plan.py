@@ -242,14 +242,15 @@ class _SharedParts:
         self.kept: dict[int, tuple[Ruleset, list[proxy.KeptService]]] = {}
         self.views: dict[tuple[int, int], tuple[object, Ruleset]] = {}
 
-    def of(self, rules: Ruleset, extra: Ruleset) -> tuple[list[proxy.KeptService], Ruleset | None]:
-        """The services ``rules`` keep, and the shared part of the desired rules (None: made for this minion)."""
+    def of(self, rules: Ruleset, extra: Ruleset) -> tuple[list[proxy.KeptService], Ruleset]:
+        """The services ``rules`` keep, and the shared part of the desired rules."""
         part = rules.shared
         if part is None:
-            return proxy.kept_services(rules, self.plan.keeps), None
-        if id(part) not in self.kept:
-            self.kept[id(part)] = (part, proxy.kept_services(part, self.plan.keeps))
-        others = self.kept[id(part)][1]
+            others = proxy.kept_services(rules, self.plan.keeps)
+        else:
+            if id(part) not in self.kept:
+                self.kept[id(part)] = (part, proxy.kept_services(part, self.plan.keeps))
+            others = self.kept[id(part)][1]
         key = (id(others) if others else 0, id(extra))  # (both kept alive in the values)
         if key not in self.views:
             self.views[key] = ((others, extra), proxy.shared_view(self.shared, others, extra))
