@@ -48,7 +48,7 @@ def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...
     """
     members = _pod_network_members(minions)
     _check_overlaps(members)
-    to = {m.name: Route(_network(m.bridge_subnet), m.address) for m in members}  # one Route each, shared
+    to = {m.name: _interned(Route(_network(m.bridge_subnet), m.address)) for m in members}  # one Route each, shared
     every = tuple(sorted(to.values()))
     position = {id(route): index for index, route in enumerate(every)}  # (no two alike: overlaps were refused)
     return {m.name: every[: position[id(to[m.name])]] + every[position[id(to[m.name])] + 1 :] for m in members}
@@ -88,11 +88,21 @@ class _RouteLines(dict[str, "Route | None"]):
     def __missing__(self, line: str) -> Route | None:
         if len(self) >= self.MAX_LINES:
             self.clear()
-        self[line] = route = _parse_route(line)
+        route = _parse_route(line)
+        self[line] = route = _interned(route) if route else None
         return route
 
 
 _ROUTES = _RouteLines()
+_ROUTE_OBJECTS: dict[Route, Route] = {}
+
+
+def _interned(route: Route) -> Route:
+    """The one Route object equal to ``route`` (planned and read routes alike), so that comparing a thousand
+    minions' routes with the desired ones mostly finds the very same objects (``route_commands``)."""
+    if len(_ROUTE_OBJECTS) >= _RouteLines.MAX_LINES:
+        _ROUTE_OBJECTS.clear()
+    return _ROUTE_OBJECTS.setdefault(route, route)
 
 
 def _parse_route(line: str) -> Route | None:

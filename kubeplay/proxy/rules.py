@@ -94,6 +94,7 @@ _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
 _ESCAPED = re.compile(r"\\(.)")
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
 _OWN_RULE = f"-A {PREFIX}"
+_DECLARED = f":{PREFIX}"
 
 ChainRules = Mapping[str, tuple[str, ...]]
 
@@ -632,7 +633,8 @@ def parse_save(text: str) -> Ruleset:
         if line.startswith("["):  # saved with -c: "[packets:bytes] -A ..."
             line = _COUNTERS.sub("", line)
         if line.startswith(_OWN_RULE):  # the bulk: a rule in one of kubeplay's chains, chain by chain
-            name = line[3:].split(" ", 1)[0]
+            end = line.find(" ", 3)
+            name = line[3:end] if end > 0 else line[3:]
             if name != chain:
                 chain, rules = name, builder.chain(table, name)
             rules.append(line)
@@ -643,7 +645,7 @@ def parse_save(text: str) -> Ruleset:
             table, chain = line[1:], ""
         elif line == "COMMIT":
             table, chain = "", ""
-        elif line.startswith(":" + PREFIX):
+        elif line.startswith(_DECLARED):
             builder.declare(table, line[1:].split()[0])
     return builder.build()
 

@@ -168,8 +168,9 @@ def network_of_fields(minion: str, fields: Sequence[bytes]) -> NetworkRead:
     """A minion's rules and routes from the fields READ_NETWORK_STEP or READ_NETWORK_DIGESTED_STEP wrote, or why
     they could not be read."""
     *output, stderr = fields
+    shown = (b"", output[1], b"", output[3]) if len(output) == 4 else output  # (the outputs are decoded below)
     try:
-        _check_codes([part.decode(errors="replace") for part in output], stderr.decode(errors="replace"))
+        _check_codes([part.decode(errors="replace") for part in shown], stderr.decode(errors="replace"))
     except KubeplayError as exc:
         return NetworkRead(minion, error=str(exc))
     return network_read(minion, output[0], output[2].decode(errors="replace"))
