@@ -57,9 +57,14 @@ from kubeplay.proxy.plan import (
     serving_pods,
 )
 from kubeplay.proxy.routes import Route, route_commands
-from kubeplay.proxy.rules import Ruleset, split_save
-from kubeplay.proxy.sync import DIGEST_MARK, OWN_MARK, NetworkRead, network_of_fields, resolve
-from tests.unit.fakes import FakeConnection, FakeDocker, FakeIptables
+from kubeplay.proxy.rules import Ruleset
+from tests.unit.fakes import Answer, FakeConnection, FakeDocker, FakeIptables
+
+try:  # (a checkout from before the shared chains were read once, as --baseline, reads every minion in full)
+    from kubeplay.proxy.rules import split_save
+    from kubeplay.proxy.sync import DIGEST_MARK, OWN_MARK, NetworkRead, network_of_fields, resolve
+except ImportError:
+    split_save = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -207,6 +212,8 @@ def read_rules(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) ->
     routes, as after a converged apply; on ``sample`` minions spread over the cluster the digest output is made
     from their whole iptables-save text (``split_save``, as the awk does) and checked to be what the others' is
     made from (their own rules alone)."""
+    if split_save is None:
+        return read_rules_in_full(plan, syncs, sample)
     chosen = {syncs[i * (len(syncs) - 1) // max(sample - 1, 1)].minion for i in range(sample)} if sample else set()
     digests: dict[int, str] = {}
     outputs = {
@@ -236,6 +243,40 @@ def read_rules(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) ->
     cpu["compare"] += time.process_time() - began
     return {f"read: {what}": seconds / max(len(syncs), 1) for what, seconds in cpu.items()} | {
         "read sample": float(len(syncs))
+    }
+
+
+def read_rules_in_full(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) -> dict[str, float]:
+    """``read_rules`` as a checkout from before does it: each of ``sample`` minions spread over the cluster read in
+    full (read_minion_network), parsed, scanned and compared on its own; per minion."""
+    from kubeplay.proxy.sync import read_minion_network
+
+    chosen = [syncs[i * (len(syncs) - 1) // max(sample - 1, 1)] for i in range(sample)] if syncs and sample else []
+    cpu = {"read and parse": 0.0, "portals, projects, kept": 0.0, "compare": 0.0}
+    gc.collect()  # (as ``timed``)
+    for sync in chosen:
+        routes = plan.routes.get(sync.minion, ())
+        conn = FakeConnection(sync.minion, iptables=FakeIptables(iptables_tables(sync.desired)))
+        conn.answers = [
+            Answer(stdout="".join(f"{r.destination} via {r.via} dev eth0 proto {r.proto}\n" for r in routes))
+        ]
+        began = time.process_time()
+        read = read_minion_network(conn)
+        cpu["read and parse"] += time.process_time() - began
+        assert not read.error, read.error
+        began = time.process_time()
+        (
+            proxy.observed_portals(read.rules),
+            proxy.observed_projects(read.rules),
+            proxy.kept_services(read.rules, plan.keeps),
+        )
+        cpu["portals, projects, kept"] += time.process_time() - began
+        began = time.process_time()
+        in_sync, commands = proxy.in_sync(read.rules, sync.desired), route_commands(read.routes, routes)
+        cpu["compare"] += time.process_time() - began
+        assert in_sync and not commands, f"{sync.minion}: a converged minion is not in sync"
+    return {f"read: {what}": seconds / max(len(chosen), 1) for what, seconds in cpu.items()} | {
+        "read sample": float(len(chosen))
     }
 
 

@@ -20,7 +20,8 @@ Layout (verified with iptables 1.8.9, nf_tables and legacy, in a network namespa
 Only KUBEPLAY-MASQ-OUTSIDE names the minion (traffic to a service from outside its pods is masqueraded, as
 kube-proxy does for traffic from outside its cluster CIDR), and POSTROUTING's hairpin rules its endpoints: the rest
 is the same on every minion, rendered once (``render_shared``) and referenced by every minion's ``Ruleset``
-(``render_minion``, ``ChainsOver``).
+(``render_minion``, ``ChainsOver``). Read back, it is parsed once too (``split_save``, ``parse_shared``, sync.py),
+and the two compare by fingerprint (``SharedChains``).
 
 INPUT catches a public IP that is the minion's own, FORWARD containers on the minion, OUTPUT the minion's
 own processes. Jumps are inserted at the top of the built-in chains so Docker's ACCEPTs do not shadow them.

@@ -2,7 +2,9 @@
 
 Everything runs over the run's one connection per minion, minions in parallel. Per minion, reading is ONE
 program (READ_NETWORK: ``iptables-save`` then ``ip -4 route show``, their outputs and exit codes apart by NUL
-bytes, which neither prints; over SSH it is a step of the run's one program per minion, READ_NETWORK_STEP);
+bytes, which neither prints; over SSH it is a step of the run's one program per minion, READ_NETWORK_STEP; on every
+minion but the first acted-on one, READ_NETWORK_DIGESTED: the chains every minion shares are sent as a digest,
+matched with the one full read's and parsed once, ``resolve``, and a minion matching none is read again in full);
 writing is at most ONE ``iptables-restore --noflush`` (only when the rules differ) and one ``ip route`` per route
 that changes.
 
