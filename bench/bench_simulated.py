@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import os
 import resource
@@ -46,11 +47,24 @@ from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler
 from kubeplay.proxy import rules as proxy
-from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan, plan_sync, serving_pods
+from kubeplay.proxy.plan import (
+    MinionNetwork,
+    MinionSync,
+    ServicePlan,
+    observed_portals,
+    observed_projects,
+    plan_sync,
+    serving_pods,
+)
 from kubeplay.proxy.routes import Route, route_commands
 from kubeplay.proxy.rules import Ruleset
-from kubeplay.proxy.sync import read_minion_network
 from tests.unit.fakes import Answer, FakeConnection, FakeDocker, FakeIptables
+
+try:  # (a checkout from before the shared chains were read once, as --baseline, reads every minion in full)
+    from kubeplay.proxy.rules import split_save
+    from kubeplay.proxy.sync import DIGEST_MARK, OWN_MARK, NetworkRead, network_of_fields, resolve
+except ImportError:
+    split_save = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -189,10 +203,54 @@ def copies(routes: tuple[Route, ...]) -> tuple[Route, ...]:
 
 
 def read_rules(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) -> dict[str, float]:
-    """CPU seconds per minion (over ``sample`` minions spread over the cluster) of what a real no-op does with each
-    minion's rules and routes that the simulated one does not: read (iptables-save and ``ip route`` output, through
-    read_minion_network), parse, look for portals, projects and kept services, compare with the desired rules and
-    routes. Each sampled minion holds exactly its desired rules and routes, as after a converged apply."""
+    """CPU seconds per minion (over every minion, the one-off work shared out) of what a real no-op does with the
+    minions' rules and routes that the simulated one does not, as a run does it: each minion's one program's output
+    read (the first minion's rules in full, every other one's own lines and the digest of the shared chains' lines,
+    as SPLIT_SAVE prints them, and its ``ip route`` output), the shared part parsed once and matched by digest
+    (``resolve``), the portals, projects and kept services found (as plan_sync finds the kept ones: once per shared
+    part), the rules and routes compared with the desired ones. Each minion holds exactly its desired rules and
+    routes, as after a converged apply; on ``sample`` minions spread over the cluster the digest output is made
+    from their whole iptables-save text (``split_save``, as the awk does) and checked to be what the others' is
+    made from (their own rules alone)."""
+    if split_save is None:
+        return read_rules_in_full(plan, syncs, sample)
+    chosen = {syncs[i * (len(syncs) - 1) // max(sample - 1, 1)].minion for i in range(sample)} if sample else set()
+    digests: dict[int, str] = {}
+    outputs = {
+        s.minion: program_fields(s, plan.routes.get(s.minion, ()), digests, full=index == 0, check=s.minion in chosen)
+        for index, s in enumerate(syncs)
+    }
+    cpu = {"read and parse": 0.0, "portals, projects, kept": 0.0, "compare": 0.0}
+    gc.collect()  # (as ``timed``)
+    began = time.process_time()
+    reads = {name: network_of_fields(name, fields) for name, fields in outputs.items()}
+    networks = resolve(reads, no_second_read, 1)
+    cpu["read and parse"] += time.process_time() - began
+    assert all(not n.error for n in networks.values()) and len(networks) == len(syncs)
+    began = time.process_time()
+    kept: dict[int, object] = {}
+    for network in networks.values():  # (plan_sync: once per shared part)
+        part = network.rules.shared or network.rules
+        if id(part) not in kept:
+            kept[id(part)] = proxy.kept_services(part, plan.keeps)
+    observed_portals(networks), observed_projects(networks)
+    cpu["portals, projects, kept"] += time.process_time() - began
+    began = time.process_time()
+    for sync in syncs:
+        read, routes = networks[sync.minion], plan.routes.get(sync.minion, ())
+        in_sync, commands = proxy.in_sync(read.rules, sync.desired), route_commands(read.routes, routes)
+        assert in_sync and not commands, f"{sync.minion}: a converged minion is not in sync"
+    cpu["compare"] += time.process_time() - began
+    return {f"read: {what}": seconds / max(len(syncs), 1) for what, seconds in cpu.items()} | {
+        "read sample": float(len(syncs))
+    }
+
+
+def read_rules_in_full(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) -> dict[str, float]:
+    """``read_rules`` as a checkout from before does it: each of ``sample`` minions spread over the cluster read in
+    full (read_minion_network), parsed, scanned and compared on its own; per minion."""
+    from kubeplay.proxy.sync import read_minion_network
+
     chosen = [syncs[i * (len(syncs) - 1) // max(sample - 1, 1)] for i in range(sample)] if syncs and sample else []
     cpu = {"read and parse": 0.0, "portals, projects, kept": 0.0, "compare": 0.0}
     gc.collect()  # (as ``timed``)
@@ -220,6 +278,37 @@ def read_rules(plan: ServicePlan, syncs: tuple[MinionSync, ...], sample: int) ->
     return {f"read: {what}": seconds / max(len(chosen), 1) for what, seconds in cpu.items()} | {
         "read sample": float(len(chosen))
     }
+
+
+def program_fields(
+    sync: MinionSync, routes: tuple[Route, ...], digests: dict[int, str], *, full: bool, check: bool
+) -> list[bytes]:
+    """The fields a minion's one program writes (READ_NETWORK_STEP when ``full``, else READ_NETWORK_DIGESTED_STEP)
+    holding ``sync``'s desired rules and ``routes``. The digested output is made from the minion's own rules and the
+    digest of its shared part's lines (in ``digests``, by the part's id, made once: the whole iptables-save text,
+    5 MB, a thousand times, would take minutes), and with ``check`` also from its whole text: both must be alike."""
+    text = "".join(f"{r.destination} via {r.via} dev eth0 proto {r.proto}\n" for r in routes).encode()
+    if full:
+        return [save(sync.desired), b"0", text, b"0", b""]
+    own, shared = save(proxy.own_part(sync.desired)), sync.desired.shared
+    assert shared is not None
+    if id(shared) not in digests:
+        digests[id(shared)] = hashlib.sha256(split_save(save(shared))[1]).hexdigest()
+    digest = digests[id(shared)]
+    if check:
+        whole = split_save(save(sync.desired))
+        assert whole[0] == own and hashlib.sha256(whole[1]).hexdigest() == digest, sync.minion
+    digested = b"%s\n%s%s%s  -\n" % (OWN_MARK.encode(), own, DIGEST_MARK.encode(), digest.encode())
+    return [digested, b"0", text, b"0", b""]
+
+
+def save(ruleset: Ruleset) -> bytes:
+    """What iptables-save prints of a minion holding ``ruleset``."""
+    return FakeIptables(iptables_tables(ruleset)).save().encode()
+
+
+def no_second_read(minion: str) -> NetworkRead:
+    raise AssertionError(f"{minion}: read again, its shared chains are not the first minion's")
 
 
 def iptables_tables(ruleset: Ruleset) -> dict[str, dict[str, list[str]]]:

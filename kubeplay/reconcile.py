@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # (the later stages' modules are imported where they run: `va
     from kubeplay.planner.pods import Plan
     from kubeplay.planner.scheduler import Scheduler
     from kubeplay.proxy.plan import MinionNetwork, MinionSync, ServicePlan
-    from kubeplay.proxy.sync import ClusterRules, NetworkResult
+    from kubeplay.proxy.sync import ClusterRules, NetworkRead, NetworkResult
 
 # --- load ------------------------------------------------------------------------------------------------------
 
@@ -178,7 +178,7 @@ class Observation:
         return self.session.connections
 
 
-def _no_network(conn: MinionConnection) -> MinionNetwork | None:
+def _no_network(conn: MinionConnection) -> NetworkRead | None:
     return None
 
 
@@ -208,7 +208,7 @@ def observe(
     with ExitStack() as stack:
         session = connect_minions(minions, connect, forks)
         stack.callback(session.close)
-        held = partial(first_steps, network)
+        held = partial(first_steps, network, reader=rules_reader(inputs))
         if lock is not None:
             programs = stack.enter_context(hold_locks(session, lock, say, forks=forks, held=held))
         else:
@@ -219,18 +219,35 @@ def observe(
                 session.connections[name].read_docker_over(program)
         alongside = partial(_read_network, programs) if network else _no_network
         observed, read = observe_session(minions, session, forks, alongside)
-        networks = {name: n for name, n in read.items() if n is not None}
+        networks = resolve_networks({name: n for name, n in read.items() if n is not None}, session, forks)
         yield Observation(observed, networks, session)
 
 
-def first_steps(network: bool, conn: MinionConnection) -> Held:
+def first_steps(network: bool, conn: MinionConnection, reader: str = "") -> Held:
     """What a minion's one program runs (after taking the lock, when the run locks): when the connection reads
-    Docker through a program of the minion, the rules and routes (with ``network``), then that program (see
-    ``reading_docker``)."""
+    Docker through a program of the minion, the rules and routes (with ``network``: in full on the minion named
+    ``reader``, the others' shared chains as a digest), then that program (see ``reading_docker``)."""
     from kubeplay.kubelet.lock import reading_docker
-    from kubeplay.proxy.sync import READ_NETWORK_FIELDS, READ_NETWORK_STEP
+    from kubeplay.proxy.sync import READ_NETWORK_DIGESTED_STEP, READ_NETWORK_FIELDS, READ_NETWORK_STEP
 
-    return reading_docker(conn, READ_NETWORK_STEP, READ_NETWORK_FIELDS) if network else reading_docker(conn)
+    if not network:
+        return reading_docker(conn)
+    step = READ_NETWORK_STEP if conn.minion.name == reader else READ_NETWORK_DIGESTED_STEP
+    return reading_docker(conn, step, READ_NETWORK_FIELDS)
+
+
+def rules_reader(inputs: Inputs) -> str:
+    """The minion whose one program prints its rules in full, the others only their own and a digest of the chains
+    every minion shares (proxy/sync.py): the first acted-on one, by name."""
+    acted = [m.name for m in inputs.inventory.minions if inputs.limit is None or m.name in inputs.limit]
+    return min(acted, default="")
+
+
+def resolve_networks(reads: Mapping[str, NetworkRead], session: Session, forks: int) -> dict[str, MinionNetwork]:
+    """The minions' rules and routes, their shared chains matched by digest (proxy/sync.py ``resolve``)."""
+    from kubeplay.proxy.sync import read_network_of, resolve
+
+    return resolve(reads, read_network_of(session.connections), forks)
 
 
 def _start_reads(session: Session, held: Callable[[MinionConnection], Held], forks: int) -> dict[str, HeldReader]:
@@ -256,20 +273,19 @@ def _start_reads(session: Session, held: Callable[[MinionConnection], Held], for
     return {name: outcome for name, outcome in started.items() if isinstance(outcome, HeldReader)}
 
 
-def _read_network(programs: Mapping[str, HeldReader], conn: MinionConnection) -> MinionNetwork:
+def _read_network(programs: Mapping[str, HeldReader], conn: MinionConnection) -> NetworkRead:
     """The minion's rules and routes: from its one program's output when it read them, else by a program of
     their own."""
-    from kubeplay.proxy.plan import MinionNetwork
-    from kubeplay.proxy.sync import READ_NETWORK_FIELDS, network_of_fields, read_minion_network
+    from kubeplay.proxy.sync import READ_NETWORK_FIELDS, NetworkRead, network_of_fields, read_network
 
     name = conn.minion.name
     program = programs.get(name)
     if program is None or program.fields != READ_NETWORK_FIELDS:
-        return read_minion_network(conn)
+        return read_network(conn)
     try:
         fields = program.preamble(NETWORK_READ_TIMEOUT)
     except (EOFError, OSError) as exc:
-        return MinionNetwork(name, error=f"reading rules and routes: {exc}")
+        return NetworkRead(name, error=f"reading rules and routes: {exc}")
     return network_of_fields(name, fields)
 
 

@@ -109,17 +109,33 @@ def start(args: argparse.Namespace, *, network: bool, lock: bool) -> Early | Non
 
     from kubeplay.connectors import dockerread  # noqa: F401 (the connections' docker_dial needs it: imported here, not by the threads)
 
+    reader = _rules_reader(inventory, args)
+
     def program(conn: MinionConnection) -> list[str] | None:
         # (imported by the first connection made, while the run goes on importing and reading its input)
         from kubeplay.kubelet.lock import lock_program, read_program
         from kubeplay.reconcile import first_steps  # (the very steps the observation will take it for)
 
-        held = first_steps(network, conn)
+        held = first_steps(network, conn, reader)
         if lock:
             return lock_program(held, 0)
         return read_program(held) if conn.docker_dial() else None
 
     return Early(inventory, ConnectingAhead(inventory.minions, connect, program, args.forks), postponed)
+
+
+def _rules_reader(inventory: Inventory, args: argparse.Namespace) -> str:
+    """The minion the run will have read its rules in full (``reconcile.rules_reader``): the first one by name in
+    --limit; "" when the limit is bad (the run reports it; the programs started early are then not the run's)."""
+    selected = inventory
+    if getattr(args, "limit", None):
+        from kubeplay.inventory.limit import limit
+
+        try:
+            selected = limit(inventory, args.limit)
+        except KubeplayError:
+            return ""
+    return min((m.name for m in selected.minions), default="")
 
 
 def apply(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import field
+from typing import TypeVar
 
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, Problem
@@ -143,27 +144,52 @@ def _taken(service: Service, project: str) -> Problem:
 
 def observed_portals(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
     """Service name -> the portal IP kubeplay gave it, as the minions' rules say (most minions win)."""
-    return merge_observed(proxy.observed_portals(n.rules) for n in networks.values() if not n.error)
+    return merge_observed(_found(networks, proxy.observed_portals))
 
 
 def observed_services(networks: Mapping[str, MinionNetwork]) -> dict[str, proxy.SeenService]:
     """Service name -> what the minions' rules tell of it (portal IP, ports, selector), the first minion's word."""
-    seen: dict[str, proxy.SeenService] = {}
-    for _, n in sorted(networks.items()):
-        if not n.error:
-            for name, service in proxy.observed_services(n.rules).items():
-                seen.setdefault(name, service)
-    return seen
+    return _first_word(_found(dict(sorted(networks.items())), proxy.observed_services))
 
 
 def observed_projects(networks: Mapping[str, MinionNetwork]) -> dict[str, str]:
     """Service name -> its project, as the minions' rules say."""
-    projects: dict[str, str] = {}
+    return _first_word(_found(networks, proxy.observed_projects))
+
+
+T = TypeVar("T")
+
+
+def _found(networks: Mapping[str, MinionNetwork], scan: Callable[[Ruleset], dict[str, T]]) -> list[dict[str, T]]:
+    """``scan`` of each read minion's rules, in order; found once for all the minions whose rules reference the same
+    shared part when their own part has nothing ``scan`` finds (the whole then finds just what that part does, in
+    its order: both are scanned table by table, chain by chain in name order). Those minions get the very same
+    dict."""
+    found: list[dict[str, T]] = []
+    once: dict[int, dict[str, T]] = {}
     for n in networks.values():
-        if not n.error:
-            for name, project in proxy.observed_projects(n.rules).items():
-                projects.setdefault(name, project)
-    return projects
+        if n.error:
+            continue
+        shared = n.rules.shared
+        if shared is None or scan(proxy.own_part(n.rules)):
+            found.append(scan(n.rules))
+            continue
+        if id(shared) not in once:  # (alive as long as ``networks``)
+            once[id(shared)] = scan(shared)
+        found.append(once[id(shared)])
+    return found
+
+
+def _first_word(found: Sequence[Mapping[str, T]]) -> dict[str, T]:
+    """Each name with its value in the first of ``found`` that has it (a mapping met again adds nothing)."""
+    first: dict[str, T] = {}
+    met: set[int] = set()
+    for each in found:
+        if id(each) not in met:
+            met.add(id(each))
+            for name, value in each.items():
+                first.setdefault(name, value)
+    return first
 
 
 def serving_pods(pods: Sequence[ObservedPod], probe_failures: Collection[tuple[str, str]]) -> list[ObservedPod]:
@@ -190,34 +216,47 @@ def plan_sync(
 
     reachable_addresses = {m.address for m in minions.values() if m.reachable and m.address}
     some_unreachable = any(not m.reachable for m in minions.values())
+    shared_parts = _SharedParts(plan, shared)
     syncs = []
     for name in sorted(networks):
         read, minion = networks[name], minions.get(name)
         if read.error or minion is None or not minion.reachable or (limit is not None and name not in limit):
             continue
         kept = _kept_routes(read.routes, reachable_addresses) if some_unreachable else ()
-        syncs.append(_minion_sync(plan, minion, read, shared, forward, kept))
+        extra = forward(tuple(r.destination for r in kept)) if plan.pod_network else proxy.NO_RULES
+        others, view = shared_parts.of(read.rules, extra)
+        desired = proxy.render_minion(shared, minion.bridge_subnet, others, extra, view)
+        wanted = plan.routes.get(minion.name, ()) if plan.pod_network else ()
+        commands = network.route_commands(read.routes, wanted, keep_via={r.via for r in kept})
+        syncs.append(MinionSync(minion.name, read.rules, desired, tuple(commands)))
     return tuple(syncs)
+
+
+class _SharedParts:
+    """Per minion, the other projects' services its rules keep and the shared part of its desired rules: found once
+    for all the minions whose rules reference the same shared part (which alone holds those services' rules), and
+    with the same extra rules."""
+
+    def __init__(self, plan: ServicePlan, shared: SharedRules) -> None:
+        self.plan, self.shared = plan, shared
+        self.kept: dict[int, tuple[Ruleset, list[proxy.KeptService]]] = {}
+        self.views: dict[tuple[int, int], tuple[object, Ruleset]] = {}
+
+    def of(self, rules: Ruleset, extra: Ruleset) -> tuple[list[proxy.KeptService], Ruleset]:
+        """The services ``rules`` keep, and the shared part of the desired rules."""
+        part = rules.shared
+        if part is None:
+            others = proxy.kept_services(rules, self.plan.keeps)
+        else:
+            if id(part) not in self.kept:
+                self.kept[id(part)] = (part, proxy.kept_services(part, self.plan.keeps))
+            others = self.kept[id(part)][1]
+        key = (id(others) if others else 0, id(extra))  # (both kept alive in the values)
+        if key not in self.views:
+            self.views[key] = ((others, extra), proxy.shared_view(self.shared, others, extra))
+        return others, self.views[key][1]
 
 
 def _kept_routes(routes: Sequence[Route], reachable_addresses: Collection[str]) -> tuple[Route, ...]:
     """kubeplay's routes via an address that is no reachable minion's: kept while some minion is unreachable."""
     return tuple(r for r in routes if r.kubeplays and r.via not in reachable_addresses)
-
-
-def _minion_sync(
-    plan: ServicePlan,
-    minion: ObservedMinion,
-    read: MinionNetwork,
-    shared: SharedRules,
-    forward: Callable[[tuple[str, ...]], Ruleset],
-    kept: Sequence[Route],
-) -> MinionSync:
-    others = proxy.kept_services(read.rules, plan.keeps)
-    desired = proxy.render_minion(shared, minion.bridge_subnet, others)
-    wanted: tuple[Route, ...] = ()
-    if plan.pod_network:
-        desired = desired.merged(forward(tuple(r.destination for r in kept)))
-        wanted = plan.routes.get(minion.name, ())
-    commands = network.route_commands(read.routes, wanted, keep_via={r.via for r in kept})
-    return MinionSync(minion.name, read.rules, desired, tuple(commands))

@@ -83,10 +83,14 @@ def allocate_portals(
 
 
 def merge_observed(per_minion: Iterable[Mapping[str, str]]) -> dict[str, str]:
-    """One service -> portal IP mapping from each minion's: the IP most minions agree on, ties to the lowest."""
-    votes: Counter[tuple[str, str]] = Counter()
+    """One service -> portal IP mapping from each minion's: the IP most minions agree on, ties to the lowest. (Many
+    minions' may be the very same mapping, found once: it is counted once, times the minions.)"""
+    same: dict[int, tuple[Mapping[str, str], int]] = {}
     for portals in per_minion:
-        votes.update(portals.items())
+        same[id(portals)] = (portals, same.get(id(portals), (portals, 0))[1] + 1)
+    votes: Counter[tuple[str, str]] = Counter()
+    for portals, minions in same.values():
+        votes.update(dict.fromkeys(portals.items(), minions))
     best: dict[str, tuple[int, int, str]] = {}
     for (service, ip), count in votes.items():
         key = (-count, _ip_order(ip), ip)

@@ -18,11 +18,11 @@ from typing import NamedTuple
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion
 from kubeplay.names import ipv4_error
+from kubeplay.proxy.rules import FORWARD_CHAIN as FORWARD_CHAIN  # (with the chains every minion shares)
 from kubeplay.proxy.rules import JUMP_COMMENT_PREFIX, Ruleset, ruleset_of
 
 ROUTE_PROTO = "107"
 """The routing protocol number marking kubeplay's routes; unassigned in iproute2's rt_protos (187 is isis)."""
-FORWARD_CHAIN = "KUBEPLAY-FORWARD"
 
 
 class Route(NamedTuple):
@@ -48,7 +48,7 @@ def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...
     """
     members = _pod_network_members(minions)
     _check_overlaps(members)
-    to = {m.name: Route(_network(m.bridge_subnet), m.address) for m in members}  # one Route each, shared
+    to = {m.name: _interned(Route(_network(m.bridge_subnet), m.address)) for m in members}  # one Route each, shared
     every = tuple(sorted(to.values()))
     position = {id(route): index for index, route in enumerate(every)}  # (no two alike: overlaps were refused)
     return {m.name: every[: position[id(to[m.name])]] + every[position[id(to[m.name])] + 1 :] for m in members}
@@ -75,16 +75,42 @@ SHOW_ROUTES = ("ip", "-4", "route", "show")
 
 def parse_routes(text: str) -> tuple[Route, ...]:
     """The gateway routes in ``ip -4 route show`` output (SHOW_ROUTES); routes without ``via`` and the default are
-    skipped."""
-    routes = []
-    for line in text.splitlines():
-        words = line.split()
-        via = _value_after(words, "via")
-        via = via if ipv4_error(via) is None else ""  # only an address goes back into an ip route command
-        destination = _destination(words[0]) if words and via else ""
-        if destination:
-            routes.append(Route(destination, via, _value_after(words, "proto")))
-    return tuple(routes)
+    skipped. Each line is parsed once (``_ROUTES``): a thousand minions print the same thousand lines."""
+    return tuple(filter(None, map(_ROUTES.__getitem__, text.splitlines())))
+
+
+class _RouteLines(dict[str, "Route | None"]):
+    """Line of ``ip route`` output -> its gateway route (None: none), parsed when first asked for; emptied when it
+    holds ``MAX_LINES`` (a run with thousands of minions meets a few thousand lines)."""
+
+    MAX_LINES = 1 << 16
+
+    def __missing__(self, line: str) -> Route | None:
+        if len(self) >= self.MAX_LINES:
+            self.clear()
+        route = _parse_route(line)
+        self[line] = route = _interned(route) if route else None
+        return route
+
+
+_ROUTES = _RouteLines()
+_ROUTE_OBJECTS: dict[Route, Route] = {}
+
+
+def _interned(route: Route) -> Route:
+    """The one Route object equal to ``route`` (planned and read routes alike), so that comparing a thousand
+    minions' routes with the desired ones mostly finds the very same objects (``route_commands``)."""
+    if len(_ROUTE_OBJECTS) >= _RouteLines.MAX_LINES:
+        _ROUTE_OBJECTS.clear()
+    return _ROUTE_OBJECTS.setdefault(route, route)
+
+
+def _parse_route(line: str) -> Route | None:
+    words = line.split()
+    via = _value_after(words, "via")
+    via = via if ipv4_error(via) is None else ""  # only an address goes back into an ip route command
+    destination = _destination(words[0]) if words and via else ""
+    return Route(destination, via, _value_after(words, "proto")) if destination else None
 
 
 def _value_after(words: Sequence[str], key: str) -> str:

@@ -20,7 +20,8 @@ Layout (verified with iptables 1.8.9, nf_tables and legacy, in a network namespa
 Only KUBEPLAY-MASQ-OUTSIDE names the minion (traffic to a service from outside its pods is masqueraded, as
 kube-proxy does for traffic from outside its cluster CIDR), and POSTROUTING's hairpin rules its endpoints: the rest
 is the same on every minion, rendered once (``render_shared``) and referenced by every minion's ``Ruleset``
-(``render_minion``, ``ChainsOver``).
+(``render_minion``, ``ChainsOver``). Read back, it is parsed once too (``split_save``, ``parse_shared``, sync.py),
+and the two compare by fingerprint (``SharedChains``).
 
 INPUT catches a public IP that is the minion's own, FORWARD containers on the minion, OUTPUT the minion's
 own processes. Jumps are inserted at the top of the built-in chains so Docker's ACCEPTs do not shadow them.
@@ -66,6 +67,13 @@ MARK_MASQ_CHAIN = "KUBEPLAY-MARK-MASQ"
 POSTROUTING_CHAIN = "KUBEPLAY-POSTROUTING"
 MASQ_OUTSIDE_CHAIN = "KUBEPLAY-MASQ-OUTSIDE"
 """The one chain naming the minion's pod subnet: marks for masquerading what does not come from it."""
+FORWARD_CHAIN = "KUBEPLAY-FORWARD"
+"""The pod network's chain (routes.py)."""
+SHARED_CHAINS = (SERVICES_CHAIN, FILTER_CHAIN, FORWARD_CHAIN)
+SHARED_KINDS = (f"{PREFIX}SVC-", f"{PREFIX}SEP-")
+"""``SHARED_CHAINS`` and the chains named ``SHARED_KINDS``-something are the same on every minion of a converged
+cluster (KUBEPLAY-FORWARD too, but while routes to an unreachable minion are kept): the minions' shared part
+(``shared_chain``), read once for all of them (``split_save``) and rendered once (``shared_view``)."""
 MASQ_MARK = "0x4000/0x4000"
 AFFINITY_SECONDS = 10800
 JUMP_COMMENT_PREFIX = "kubeplay "
@@ -86,6 +94,7 @@ _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
 _ESCAPED = re.compile(r"\\(.)")
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
 _OWN_RULE = f"-A {PREFIX}"
+_DECLARED = f":{PREFIX}"
 
 ChainRules = Mapping[str, tuple[str, ...]]
 
@@ -102,6 +111,10 @@ class Ruleset:
 
     chains: Mapping[str, ChainRules] = field(default_factory=dict)
     jumps: Mapping[str, ChainRules] = field(default_factory=dict)
+    shared: Ruleset | None = field(default=None, compare=False, repr=False)
+    """The part of these rules that many minions' rules reference (``with_shared``: each of its tables' chains are
+    ``chains[table].shared``, the very object), read or rendered once; None when there is none. What depends on it
+    alone is found in it once for all of them (plan.py)."""
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -161,8 +174,11 @@ class ChainsOver(Mapping[str, tuple[str, ...]]):
         return len(self.shared) + len(self.own)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, ChainsOver) and other.shared is self.shared:
-            return dict(self.own) == dict(other.own)
+        if isinstance(other, ChainsOver):
+            if other.shared is self.shared or _same_chains(self.shared, other.shared):
+                return dict(self.own) == dict(other.own)  # (no chain is in both parts)
+            if _same_names(self.shared, other.shared):
+                return False  # a chain differs in both shared parts, and is in neither own part
         if not isinstance(other, Mapping):
             return NotImplemented
         return len(self) == len(other) and all(other.get(chain) == rules for chain, rules in self.items())
@@ -171,6 +187,97 @@ class ChainsOver(Mapping[str, tuple[str, ...]]):
 
     def __repr__(self) -> str:
         return f"ChainsOver(own={self.own!r}, shared={len(self.shared)} chains)"
+
+
+class SharedChains(Mapping[str, tuple[str, ...]]):
+    """A table's chains that many minions' rules reference (the shared part of ``ChainsOver``), read or rendered once,
+    with their fingerprints, computed once: two compare in O(1) however many rules they hold (a no-op compares
+    1,000 minions' 51,000 rules each with the desired ones). Compares equal to any mapping of the same chains and
+    rules."""
+
+    __slots__ = ("_fingerprints", "chains")
+
+    def __init__(self, chains: ChainRules) -> None:
+        self.chains = chains
+        self._fingerprints: tuple[bytes, bytes] | None = None
+
+    def __getitem__(self, chain: str) -> tuple[str, ...]:
+        return self.chains[chain]
+
+    def __contains__(self, chain: object) -> bool:
+        return chain in self.chains
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.chains)
+
+    def __len__(self) -> int:
+        return len(self.chains)
+
+    @property
+    def fingerprints(self) -> tuple[bytes, bytes]:
+        """SHA-256 of the chains' names, and of the names with the rules, in name order (a rule holds no newline)."""
+        if self._fingerprints is None:
+            names = sorted(self.chains)
+            self._fingerprints = (
+                hashlib.sha256("\n".join(names).encode(errors="surrogateescape")).digest(),
+                hashlib.sha256(
+                    "".join(f"\0{name}\n" + "\n".join(self.chains[name]) for name in names).encode(
+                        errors="surrogateescape"
+                    )
+                ).digest(),
+            )
+        return self._fingerprints
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SharedChains):
+            return other is self or other.fingerprints == self.fingerprints
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return dict(self.chains) == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SharedChains({len(self.chains)} chains)"
+
+
+def _same_chains(one: ChainRules, other: ChainRules) -> bool:
+    """True when both are known to hold the same chains and rules (in O(1), once their fingerprints are known)."""
+    return isinstance(one, SharedChains) and isinstance(other, SharedChains) and one == other
+
+
+def _same_names(one: ChainRules, other: ChainRules) -> bool:
+    """True when both are known to hold chains of the same names."""
+    return (
+        isinstance(one, SharedChains)
+        and isinstance(other, SharedChains)
+        and one.fingerprints[0] == other.fingerprints[0]
+    )
+
+
+def shared_chain(name: str) -> bool:
+    """Whether a chain of this name is in the minions' shared part (see ``SHARED_CHAINS``)."""
+    return name in SHARED_CHAINS or name.startswith(SHARED_KINDS)
+
+
+def with_shared(own: Ruleset, shared: Ruleset) -> Ruleset:
+    """A minion's rules: its ``own`` chains and jumps, and ``shared``'s chains referenced (per table, ``ChainsOver``),
+    ``shared`` kept as their shared part. Raises ValueError for a chain in both."""
+    chains = dict(own.chains)
+    for table, found in shared.chains.items():
+        chains[table] = ChainsOver(own.chains.get(table, {}), found)
+    return Ruleset(chains, own.jumps, shared)
+
+
+def own_part(ruleset: Ruleset) -> Ruleset:
+    """The rules without their shared part (``with_shared``); all of them when there is none."""
+    if ruleset.shared is None:
+        return ruleset
+    chains = {t: c.own if isinstance(c, ChainsOver) else c for t, c in ruleset.chains.items()}
+    return Ruleset(chains, ruleset.jumps)
+
+
+NO_RULES = Ruleset()
 
 
 def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[str] = ()) -> Ruleset:
@@ -320,10 +427,18 @@ def render_shared(
     )
 
 
-def render_minion(shared: SharedRules, local_pod_subnet: str = "", kept: Sequence[KeptService] = ()) -> Ruleset:
-    """One minion's proxy rules: the ``shared`` ones (referenced, not copied), the rule naming its pod subnet, its
-    hairpin rules (its local endpoints) and the ``kept`` services of other projects, merged in service-name order.
-    Its own part is a few rules plus one per local endpoint, whatever the number of services."""
+def render_minion(
+    shared: SharedRules,
+    local_pod_subnet: str = "",
+    kept: Sequence[KeptService] = (),
+    extra: Ruleset = NO_RULES,
+    view: Ruleset | None = None,
+) -> Ruleset:
+    """One minion's proxy rules: the ``shared`` ones, the ``kept`` services of other projects (merged in
+    service-name order) and ``extra``'s shared chains (the pod network's) as one shared part (``view``, when
+    ``shared_view`` already made it for another minion; referenced, not copied), then its own few: the rule naming
+    its pod subnet, its hairpin rules (its local endpoints) and ``extra``'s other chains and jumps. Its own part is
+    a few rules plus one per local endpoint, whatever the number of services."""
     builder = _RulesetBuilder()
     _render_base(builder)
     hairpin = _local_ips(shared.endpoint_ips, local_pod_subnet)
@@ -331,13 +446,32 @@ def render_minion(shared: SharedRules, local_pod_subnet: str = "", kept: Sequenc
         subnet = ipaddress.IPv4Network(local_pod_subnet, strict=False)
         builder.rule("nat", f"-A {MASQ_OUTSIDE_CHAIN} ! -s {subnet} -j {MARK_MASQ_CHAIN}")
     for service in kept:
-        service.add_chains(builder)
         hairpin.update(ip for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet))
     _render_hairpin(builder, hairpin)
-    own = builder.build()
+    extra_own = {t: {c: r for c, r in chains.items() if not shared_chain(c)} for t, chains in extra.chains.items()}
+    own = builder.build().merged(Ruleset({t: c for t, c in extra_own.items() if c}, extra.jumps))
+    return with_shared(own, view if view is not None else shared_view(shared, kept, extra))
+
+
+def shared_view(shared: SharedRules, kept: Sequence[KeptService] = (), extra: Ruleset = NO_RULES) -> Ruleset:
+    """The shared part of every minion's rules rendered with these ``kept`` services and ``extra`` rules (see
+    ``render_minion``): KUBEPLAY-SERVICES and KUBEPLAY-FILTER (the shared tuples themselves when no service is
+    kept), the service-port and endpoint chains, and ``extra``'s chains that ``shared_chain`` names. Raises
+    ValueError for a chain defined twice."""
     nat_services, filter_rules = _merged_with_kept(shared, kept)
-    nat = ChainsOver({**own.chains["nat"], SERVICES_CHAIN: nat_services}, shared.chains)
-    return Ruleset({"nat": nat, "filter": {**own.chains["filter"], FILTER_CHAIN: filter_rules}}, own.jumps)
+    chains: dict[str, dict[str, tuple[str, ...]]] = {
+        "nat": {SERVICES_CHAIN: nat_services, **shared.chains},
+        "filter": {FILTER_CHAIN: filter_rules},
+    }
+    more = [*(("nat", k.chains) for k in kept), *extra.chains.items()]
+    for table, found in more:
+        mine = chains.setdefault(table, {})
+        for chain, rules in found.items():
+            if shared_chain(chain):
+                if chain in mine:
+                    raise ValueError(f"chain {chain} in table {table} is defined twice")
+                mine[chain] = rules
+    return Ruleset({t: SharedChains(c) for t, c in chains.items()})
 
 
 def _merged_with_kept(shared: SharedRules, kept: Sequence[KeptService]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -380,13 +514,6 @@ class KeptService:
         """The IPs its endpoint chains send to (for the hairpin rules)."""
         return {m["ip"] for rules in self.chains.values() for rule in rules if (m := _DNAT_TO.search(rule))}
 
-    def add_chains(self, builder: _RulesetBuilder) -> None:
-        """Its own nat chains (its rules in KUBEPLAY-SERVICES and KUBEPLAY-FILTER are merged by the caller)."""
-        for chain, rules in self.chains.items():
-            builder.declare("nat", chain)
-            for rule in rules:
-                builder.rule_in("nat", chain, rule)
-
 
 def _comment_prefix(project: str) -> str:
     return "" if project == DEFAULT_PROJECT else f"{project}/"
@@ -400,9 +527,10 @@ def _render_hairpin(builder: _RulesetBuilder, ips: Iterable[str]) -> None:
 
 
 def _render_base(builder: _RulesetBuilder) -> None:
-    for chain in (SERVICES_CHAIN, MARK_MASQ_CHAIN, MASQ_OUTSIDE_CHAIN, POSTROUTING_CHAIN):
+    """A minion's own chains but its hairpin rules, and kubeplay's jumps (KUBEPLAY-SERVICES and KUBEPLAY-FILTER are
+    in the shared part)."""
+    for chain in (MARK_MASQ_CHAIN, MASQ_OUTSIDE_CHAIN, POSTROUTING_CHAIN):
         builder.declare("nat", chain)
-    builder.declare("filter", FILTER_CHAIN)
     builder.rule("nat", f"-A {MARK_MASQ_CHAIN} -j MARK --set-xmark {MASQ_MARK}")
     builder.rule(
         "nat",
@@ -505,7 +633,8 @@ def parse_save(text: str) -> Ruleset:
         if line.startswith("["):  # saved with -c: "[packets:bytes] -A ..."
             line = _COUNTERS.sub("", line)
         if line.startswith(_OWN_RULE):  # the bulk: a rule in one of kubeplay's chains, chain by chain
-            name = line[3:].split(" ", 1)[0]
+            end = line.find(" ", 3)
+            name = line[3:end] if end > 0 else line[3:]
             if name != chain:
                 chain, rules = name, builder.chain(table, name)
             rules.append(line)
@@ -516,9 +645,47 @@ def parse_save(text: str) -> Ruleset:
             table, chain = line[1:], ""
         elif line == "COMMIT":
             table, chain = "", ""
-        elif line.startswith(":" + PREFIX):
+        elif line.startswith(_DECLARED):
             builder.declare(table, line[1:].split()[0])
     return builder.build()
+
+
+SHARED_LINES = tuple(
+    f"{kind}{chain}{end}"
+    for chain, end in (*((c, " ") for c in SHARED_CHAINS), *((k, "") for k in SHARED_KINDS))
+    for kind in ("-A ", ":")
+)
+"""How the lines of iptables-save that are the shared chains' start (declarations and rules): ``split_save``."""
+_SHARED_LINES = tuple(line.encode() for line in SHARED_LINES)
+
+
+def split_save(saved: bytes) -> tuple[bytes, bytes]:
+    """iptables-save output (SAVE) split in two: the lines of the shared chains (``shared_chain``; before the first
+    of each table, its ``*table`` line), and every other line. Each line is kept byte for byte, ended by a newline,
+    in its order: sync.py's program on the minion splits it alike (``SPLIT_SAVE``), and digests the shared lines."""
+    lines = saved.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    own: list[bytes] = []
+    shared: list[bytes] = []
+    table, table_in_shared = b"", False
+    for line in lines:
+        if line.startswith(_SHARED_LINES):
+            if not table_in_shared:
+                shared.append(table)
+                table_in_shared = True
+            shared.append(line)
+            continue
+        if line.startswith(b"*"):
+            table, table_in_shared = line, False
+        own.append(line)
+    return b"".join(line + b"\n" for line in own), b"".join(line + b"\n" for line in shared)
+
+
+def parse_shared(text: str) -> Ruleset:
+    """The shared part of minions' rules (see ``with_shared``) from the shared lines ``split_save`` found."""
+    parsed = parse_save(text)
+    return Ruleset({t: SharedChains(c) for t, c in parsed.chains.items()})
 
 
 def _chain_of(rule: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -381,3 +382,29 @@ def test_the_seed_redis_answers_ping_through_its_portal_and_a_pod_finds_it_by_en
     assert in_finder("echo $REDIS_SERVICE_HOST:$REDIS_SERVICE_PORT").strip() == f"{ip}:6379"
     assert "+PONG" in in_finder(ping.format(host="$REDIS_SERVICE_HOST", port="$REDIS_SERVICE_PORT"))
     assert "+PONG" in in_finder(ping.format(host="redis", port=6379))
+
+
+@pytest.mark.parametrize("edited", [0, 1], ids=["the-first-minion-read-in-full", "a-minion-read-by-digest"])
+def test_a_hand_edited_minion_is_repaired_alone_and_the_others_reported_in_sync(
+    net_lab: Lab, tmp_path: Path, edited: int
+) -> None:
+    inventory, manifest = web_inventory(net_lab, tmp_path), web_manifest(tmp_path)
+    apply(manifest, inventory)
+    saved = {i: rules(net_lab, i) for i in range(net_lab.size)}
+    endpoint = next(line for line in saved[edited] if line.startswith("-A KUBEPLAY-SEP-"))
+    _, chain, *spec = shlex.split(endpoint)
+    minion_run(net_lab, edited, "iptables", "-t", "nat", "-D", chain, *spec)  # as a user's hand would
+    name = f"minion-{edited + 1}"
+    check = kubeplay("apply", "-f", str(manifest), "-p", PROJECT, "--check", "-o", "json", inventory=inventory)
+    assert check.code == 0, check.stderr
+    assert {m: s["rules_in_sync"] for m, s in check.json()["network"].items()} == {
+        f"minion-{i + 1}": i != edited for i in range(net_lab.size)
+    }
+    assert f"+{endpoint}" in check.json()["network"][name]["rule_diff"]
+    repaired = apply(manifest, inventory)
+    written = [(r["minion"], r["what"].startswith("proxy rules"), r["ok"]) for r in repaired["network_results"]]
+    assert written == [(name, True, True)]  # exactly the edited minion written to, once
+    assert repaired["plan"] == []
+    assert {i: rules(net_lab, i) for i in range(net_lab.size)} == saved
+    again = apply(manifest, inventory)
+    assert again["network_results"] == [] and all(s["rules_in_sync"] for s in again["network"].values())

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from kubeplay import reconcile
-from kubeplay.connectors.base import DockerOps, HeldProcess
+from kubeplay.connectors.base import CommandResult, DockerOps, HeldProcess
 from kubeplay.connectors.dockerread import DIAL_STDIO, DockerHTTP, ProgramStream, ReadingDocker
 from kubeplay.connectors.held import HeldReader
 from kubeplay.connectors.local import LocalConnection
 from kubeplay.model import Desired, Minion
 from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_POD
+from kubeplay.proxy.rules import parse_save
 from tests.unit.builders import inventory
 from tests.unit.fakes import FakeHeld
 
@@ -106,3 +108,39 @@ def test_a_program_that_ends_before_its_fields_is_an_error() -> None:
     assert reader.line(1e12) == "locked"
     with pytest.raises(EOFError, match="ended before"):
         reader.preamble(1)
+
+
+SHARED_SAVED = """\
+*nat
+:PREROUTING ACCEPT [0:0]
+:KUBEPLAY-SERVICES - [0:0]
+:KUBEPLAY-SVC-A - [0:0]
+:KUBEPLAY-POSTROUTING - [0:0]
+-A PREROUTING -m comment --comment "kubeplay service portals" -j KUBEPLAY-SERVICES
+-A KUBEPLAY-SERVICES -d 10.0.0.1/32 -p tcp -m comment --comment "web:80 portal 10.0.0.1" --dport 80 -j KUBEPLAY-SVC-A
+-A KUBEPLAY-SVC-A -p tcp -j DNAT --to-destination 172.21.0.2:80
+-A KUBEPLAY-POSTROUTING -s 172.21.0.2/32 -d 172.21.0.2/32 -j MASQUERADE
+COMMIT
+"""
+
+
+def test_the_other_minions_print_a_digest_that_the_first_ones_full_rules_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_program(tmp_path, "docker", DOCKER.replace("[CONTAINER]", "[]"))
+    fake_program(tmp_path, "iptables-save", f"#!/bin/sh\nprintf '%s' {shlex.quote(SHARED_SAVED)}\n")
+    fake_program(tmp_path, "ip", f"#!/bin/sh\nprintf '%s' {shlex.quote(ROUTES)}\n")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    runs: list[str] = []
+
+    class Counted(DialingLocal):
+        def run(self, argv: Sequence[str], stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
+            runs.append(self.minion.name)
+            return super().run(argv, stdin, timeout)
+
+    inputs = reconcile.Inputs(Desired(), inventory("m1", "m2"), None)
+    with reconcile.observe(inputs, Counted, 5, network=True) as seen:
+        first, other = seen.networks["m1"], seen.networks["m2"]
+        assert first.rules == other.rules == parse_save(SHARED_SAVED) and first.routes == other.routes
+        assert other.rules.shared is first.rules.shared is not None  # m2 printed a digest matching m1's rules
+    assert runs == []  # nobody read again: one program per minion
