@@ -150,9 +150,12 @@ def test_logs_of_the_seeds_redis_pod_show_redis_starting(lab: Lab) -> None:
             break
         time.sleep(0.5)
     assert "Redis is starting" in run.stdout and "Ready to accept connections" in run.stdout
+    # redis writes nothing more (no client, no write to save), so the log is the same for the calls below
     last = kubeplay("logs", "redis", "--tail", "1", inventory=lab.inventory)
+    assert last.code == EXIT_OK, last.stderr  # (a failure says why: an empty stdout alone said nothing)
     assert last.stdout.splitlines() == run.stdout.splitlines()[-1:]
-    assert kubeplay("logs", "redis", "--since", "1h", inventory=lab.inventory).stdout == run.stdout
+    since = kubeplay("logs", "redis", "--since", "1h", inventory=lab.inventory)
+    assert (since.code, since.stdout) == (EXIT_OK, run.stdout), since.stderr
 
 
 def test_logs_follow_goes_on_until_interrupted(lab: Lab) -> None:
@@ -190,8 +193,9 @@ def test_exec_with_a_terminal_runs_on_a_pty_of_the_local_windows_size(lab: Lab) 
     assert kubeplay("apply", "-f", "manifests/web.yaml.j2", "--yes", inventory=lab.inventory).code == EXIT_OK
     main_fd, terminal_fd = os.openpty()
     fcntl.ioctl(terminal_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-    # (Docker 20.10 sizes an exec's terminal just after starting it: the command looks a moment later)
-    script = "tty; sleep 1; stty size; read x; echo got:$x; exit 5"
+    # (Docker 20.10 sizes an exec's terminal just after starting it: the command waits until it is sized, 60 s at most)
+    script = 'tty; i=0; while [ "$(stty size)" = "0 0" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; '
+    script += "stty size; read x; echo got:$x; exit 5"
     argv = [
         sys.executable,
         "-m",
