@@ -38,14 +38,14 @@ class ContainerNotFound(KubeplayError):
 
 def find_pod(observed: Observed, name: str) -> ObservedPod:
     """The pod of that name on a reachable minion: the running copy, else the oldest. Raises ContainerNotFound (exit
-    4 when an unreachable minion may hold it)."""
+    4 when an unreachable minion may hold it, each named with why it was not reached)."""
     found = sorted((p for p in observed.pods if p.name == name), key=lambda p: (not p.running, p.created, p.minion))
     if found:
         return found[0]
     if observed.unreachable:
-        unknown = ", ".join(observed.unreachable)
+        unknown = ", ".join(f"{m} unreachable ({observed.minions[m].error})" for m in observed.unreachable)
         raise ContainerNotFound(
-            f"pod {name} not found on any reachable minion; {unknown} unreachable: it may be there", EXIT_UNREACHABLE
+            f"pod {name} not found on any reachable minion; {unknown}: it may be there", EXIT_UNREACHABLE
         )
     raise ContainerNotFound(f"pod {name} not found on any minion")
 

@@ -334,7 +334,8 @@ class HeldProcess(Protocol):
 
     def read(self, timeout: float) -> bytes:
         """What the program wrote since the last read, waiting up to ``timeout`` seconds for something; b"" once
-        it has exited. Raises TimeoutError when it wrote nothing in time."""
+        it has exited. Raises TimeoutError when it wrote nothing in time. Over SSH its stderr comes only after all
+        of its stdout (nothing a login shell writes to stderr gets into the output read)."""
         ...
 
     def write(self, data: bytes) -> None:

@@ -427,7 +427,6 @@ class SSHConnection:
         command = shlex.join(argv)
         try:
             chan = self._transport.open_session(timeout=CONNECT_TIMEOUT)
-            chan.set_combine_stderr(True)
             chan.exec_command(command)
         except _LOST as exc:
             raise ConnectionFailed(self.minion.name, f"{command}: {exc}") from exc
@@ -497,20 +496,39 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data) :]
 
 
+def _drain_stderr(chan: paramiko.Channel) -> bytes:
+    """What paramiko holds of the program's stderr (all of it, once the channel's end came)."""
+    err = b""
+    while chan.recv_stderr_ready():
+        err += chan.recv_stderr(65536)
+    return err
+
+
 def _drain(chan: paramiko.Channel) -> tuple[bytes, bytes]:
     """Read a channel's stdout to its end, then its stderr (paramiko buffers stderr meanwhile)."""
     return chan.makefile("rb").read(), chan.makefile_stderr("rb").read()
 
 
 class _ChannelProcess:
-    """A held program on its own SSH channel: sshd closes its stdin when the channel or the connection closes."""
+    """A held program on its own SSH channel: sshd closes its stdin when the channel or the connection closes.
+
+    Its output is its stdout alone, what it wrote to stderr only after that ended: sshd starts the program through
+    the user's login shell, whose startup files may write to stderr before the program runs (a `pyenv rehash`
+    that lost a race with another session's said "rm: cannot remove ..."), and mixed into the output that would
+    have been read as the lock program's answer or the start of Docker's."""
 
     def __init__(self, chan: paramiko.Channel) -> None:
         self._chan = chan
+        self._stderr_given = False
 
     def read(self, timeout: float) -> bytes:
         self._chan.settimeout(timeout)
-        return bytes(self._chan.recv(65536))  # raises TimeoutError (socket.timeout) when nothing came
+        out = bytes(self._chan.recv(65536))  # raises TimeoutError (socket.timeout) when nothing came
+        if out or self._stderr_given:
+            return out
+        # stdout ended (sshd sends the end after all of stderr): stderr once, for the error a reader reports
+        self._stderr_given = True
+        return _drain_stderr(self._chan)
 
     def write(self, data: bytes) -> None:
         self._chan.sendall(data)

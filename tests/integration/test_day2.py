@@ -150,9 +150,12 @@ def test_logs_of_the_seeds_redis_pod_show_redis_starting(lab: Lab) -> None:
             break
         time.sleep(0.5)
     assert "Redis is starting" in run.stdout and "Ready to accept connections" in run.stdout
+    # redis writes nothing more (no client, no write to save), so the log is the same for the calls below
     last = kubeplay("logs", "redis", "--tail", "1", inventory=lab.inventory)
+    assert last.code == EXIT_OK, last.stderr  # (a failure says why: an empty stdout alone said nothing)
     assert last.stdout.splitlines() == run.stdout.splitlines()[-1:]
-    assert kubeplay("logs", "redis", "--since", "1h", inventory=lab.inventory).stdout == run.stdout
+    since = kubeplay("logs", "redis", "--since", "1h", inventory=lab.inventory)
+    assert (since.code, since.stdout) == (EXIT_OK, run.stdout), since.stderr
 
 
 def test_logs_follow_goes_on_until_interrupted(lab: Lab) -> None:

@@ -164,9 +164,10 @@ def test_a_killed_apply_leaves_no_stale_lock(lab: Lab, tmp_path: Path) -> None:
         time.sleep(0.02)
     first.kill()
     first.wait(30)
-    again = kubeplay("apply", "-f", str(manifests), "--yes", "--lock-timeout", "0", inventory=lab.inventory)
+    # the minion's lock program ends when its sshd has seen the connection close, a moment after the kill: the next
+    # run may wait for that moment (not 0 s), but a stale lock would keep it waiting past the timeout (exit 6)
+    again = kubeplay("apply", "-f", str(manifests), "--yes", "--lock-timeout", "30", inventory=lab.inventory)
     assert again.code != EXIT_LOCKED, again.stderr
-    assert "is locked by" not in again.stderr
 
 
 def lock_files(lab: Lab) -> list[Path]:
@@ -195,11 +196,10 @@ def test_bad_input_touches_no_lock_and_waits_for_none(lab: Lab, tmp_path: Path) 
 
     holder = Holder(lab)
     try:
-        started = time.monotonic()
         refused = kubeplay("apply", "-f", str(manifests), "--yes", "--lock-timeout", "30", inventory=lab.inventory)
+        # exit 1, not 6 (the lock not taken in 30 s): it did not wait
         assert refused.code == 1 and "web.yaml" in refused.stderr and "NOT AN IMAGE" in refused.stderr, refused.stderr
         assert "waiting" not in refused.stderr and holder.named not in refused.stderr, refused.stderr
-        assert time.monotonic() - started < 20
     finally:
         holder.kill()
 
@@ -207,12 +207,10 @@ def test_bad_input_touches_no_lock_and_waits_for_none(lab: Lab, tmp_path: Path) 
 def test_get_and_check_take_no_lock(lab: Lab, holder: Holder, tmp_path: Path) -> None:
     """With the default --lock-timeout a run that took the lock would wait 60 s and exit 6."""
     manifests = folder(tmp_path, web=pod("web"))
-    started = time.monotonic()
     get = kubeplay("get", "pods", inventory=lab.inventory)
     check = kubeplay("apply", "-f", str(manifests), "--check", inventory=lab.inventory)
     assert get.code == EXIT_OK, get.stderr
     assert check.code == EXIT_OK and "web" in check.stdout, check.stdout + check.stderr
-    assert time.monotonic() - started < 30
     assert "waiting" not in get.stderr + check.stderr
 
 

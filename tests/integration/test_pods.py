@@ -255,19 +255,23 @@ def test_delete_pod_removes_its_containers_now(lab: Lab) -> None:
 # --- pods with several containers, probes, privileges ---------------------------------------------------------
 
 
+def fetch_within(api: Any, container: str, url: str, seconds: float = 60) -> str:
+    """What `wget URL` run in the container printed, once it succeeds (the server in the pod may still be starting);
+    the last output when it did not succeed within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        exec_id = api.exec_create(container, ["wget", "-qO-", url])["Id"]
+        out = api.exec_start(exec_id)
+        if api.exec_inspect(exec_id)["ExitCode"] == 0 or time.monotonic() > deadline:
+            return str(out.decode())
+        time.sleep(0.3)
+
+
 def test_the_containers_of_a_pod_reach_each_other_on_localhost(lab: Lab) -> None:
     assert apply(lab, "manifests/web.yaml.j2").code == 0
     index, containers = find_pod(lab, "web")
-    api = lab.docker(index)
-    sidecar = app(containers, "sidecar")["Id"]
-    deadline = time.monotonic() + 10
-    while True:
-        exec_id = api.exec_create(sidecar, ["wget", "-qO-", "http://localhost:80/"])["Id"]
-        out = api.exec_start(exec_id)
-        if api.exec_inspect(exec_id)["ExitCode"] == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert out.decode().strip() == "web", "the sidecar reached the httpd container of its own pod on localhost"
+    out = fetch_within(lab.docker(index), app(containers, "sidecar")["Id"], "http://localhost:80/")
+    assert out.strip() == "web", "the sidecar reached the httpd container of its own pod on localhost"
 
 
 def test_a_failing_liveness_probe_gets_the_pod_replaced(lab: Lab, tmp_path: Path) -> None:
@@ -290,7 +294,8 @@ def test_a_passing_liveness_probe_leaves_the_pod_alone(lab: Lab, tmp_path: Path)
         tmp_path, "p.json", pod_yaml("healthy", image=f"{lab.layout.registry}/kubeplay/httpd", livenessProbe=probe)
     )
     assert apply(lab, manifest).code == 0
-    time.sleep(1)
+    index, containers = find_pod(lab, "healthy")
+    fetch_within(lab.docker(index), app(containers)["Id"], "http://localhost:80/")  # serving, however slow the start
     run = apply(lab, manifest, extra=("--detailed-exitcode",))
     assert run.code == 0, run.stdout + run.stderr
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -239,10 +238,8 @@ def test_a_service_with_no_endpoints_refuses_at_once(net_lab: Lab, tmp_path: Pat
     )
     apply(manifest, inventory)
     ip = portal(manifest, inventory, "lonely")
-    start = time.monotonic()
     out = client(net_lab, CLIENT_MINION, f"nc -w 10 {ip} 80 </dev/null; echo exit=$?")
-    assert "Connection refused" in out and "exit=1" in out, out
-    assert time.monotonic() - start < 8, "refused at once, not after the 10 s connect timeout"
+    assert "Connection refused" in out and "exit=1" in out, out  # refused (a connect that timed out says so)
 
 
 def test_the_users_rules_and_dockers_rules_survive_every_apply(net_lab: Lab, tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def test_logs_of_an_unknown_pod_fails_and_is_unknown_while_a_minion_is_down(
     assert "pod nope not found on any minion" in capsys.readouterr().err
     shop.down.append("m2")
     assert kp(folder, "logs", "nope") == EXIT_UNREACHABLE
-    assert "m2 unreachable: it may be there" in capsys.readouterr().err
+    assert "m2 unreachable (connection refused): it may be there" in capsys.readouterr().err  # and why
 
 
 def test_exec_runs_docker_exec_of_the_pods_container_and_returns_the_commands_exit_code(
