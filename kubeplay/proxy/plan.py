@@ -180,9 +180,12 @@ def plan_sync(
     limit: Collection[str] | None = None,
 ) -> tuple[MinionSync, ...]:
     """The rules and route commands of every reachable minion (in ``limit``) whose network could be read."""
-    endpoints = compute_endpoints(plan.services, pods)
-    shared = proxy.render_shared(plan.services, plan.portals, endpoints, plan.project)  # once for every minion
     observed = list(minions.values())
+
+    @functools.cache
+    def shared() -> SharedRules:  # once for every minion, and not at all when there is none (no network read)
+        endpoints = compute_endpoints(plan.services, pods)
+        return proxy.render_shared(plan.services, plan.portals, endpoints, plan.project)
 
     @functools.cache
     def forward(extra_subnets: tuple[str, ...]) -> Ruleset:  # the same for every minion unless routes are kept
@@ -196,7 +199,7 @@ def plan_sync(
         if read.error or minion is None or not minion.reachable or (limit is not None and name not in limit):
             continue
         kept = _kept_routes(read.routes, reachable_addresses) if some_unreachable else ()
-        syncs.append(_minion_sync(plan, minion, read, shared, forward, kept))
+        syncs.append(_minion_sync(plan, minion, read, shared(), forward, kept))
     return tuple(syncs)
 
 
