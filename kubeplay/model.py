@@ -139,15 +139,15 @@ class PodSpec:
     restart_policy: RestartPolicy = "always"
     node_selector: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_attribute  # (these three: a controller's replicas share its template's spec, 20,000 pods ask for them)
     def host_ports(self) -> tuple[tuple[int, Protocol], ...]:
         return tuple((p.host_port, p.protocol) for c in self.containers for p in c.ports if p.host_port)
 
-    @property
+    @cached_attribute
     def cpu(self) -> int:
         return sum(c.cpu for c in self.containers)
 
-    @property
+    @cached_attribute
     def memory(self) -> int:
         return sum(c.memory for c in self.containers)
 

@@ -171,11 +171,12 @@ def _read_unknown_format(text: str, file: str, declared: Declared) -> None:
 
 def _read_vars_dirs(folder: str, declared: Declared) -> None:
     base_dir = os.path.abspath(folder)
-    for group in list(declared.groups.values()):
-        for file in _vars_files(os.path.join(folder, "group_vars"), group.name):
+    group_vars, host_vars = os.path.join(folder, "group_vars"), os.path.join(folder, "host_vars")
+    for group in list(declared.groups.values()) if os.path.isdir(group_vars) else ():  # (else nothing is under it)
+        for file in _vars_files(group_vars, group.name):
             read_vars_file(file, base_dir, declared, group)
-    for host in declared.hosts.values():
-        for file in _vars_files(os.path.join(folder, "host_vars"), host.name):
+    for host in declared.hosts.values() if os.path.isdir(host_vars) else ():  # (1,000 hosts: 5,000 stats)
+        for file in _vars_files(host_vars, host.name):
             read_vars_file(file, base_dir, declared, host)
 
 

@@ -128,19 +128,22 @@ def _broken(pod: ObservedPod, desired: Pod) -> str:
     same spec, each started at least once and none dead (Docker could not stop or remove it)."""
     names = [c.container for c in pod.containers]
     wanted = [INFRA_CONTAINER, *(c.name for c in desired.spec.containers)]
-    missing = [n for n in wanted if n not in names]
-    if INFRA_CONTAINER in missing:
-        return "infra container missing"
-    if missing:
-        return "container " + ", ".join(missing) + " missing"
-    extra = sorted({n or "(unlabelled)" for n in names if n not in wanted or names.count(n) > 1})
-    if extra:
-        return "unexpected container " + ", ".join(extra)
+    named = set(names)
+    if not (len(names) == len(wanted) == len(named) and named == set(wanted)):  # (else each is there once)
+        missing = [n for n in wanted if n not in names]
+        if INFRA_CONTAINER in missing:
+            return "infra container missing"
+        if missing:
+            return "container " + ", ".join(missing) + " missing"
+        extra = sorted({n or "(unlabelled)" for n in names if n not in wanted or names.count(n) > 1})
+        if extra:
+            return "unexpected container " + ", ".join(extra)
     if len({c.spec_hash for c in pod.containers}) > 1:
         return "containers made from different specs"
+    states = {c.state for c in pod.containers}
     for state, why in (("created", "never started"), ("dead", "dead")):
-        found = sorted(c.container for c in pod.containers if c.state == state)
-        if found:
+        if state in states:
+            found = sorted(c.container for c in pod.containers if c.state == state)
             return "container " + ", ".join(found) + f" {why}"
     return ""
 

@@ -206,9 +206,12 @@ def plan_sync(
     limit: Collection[str] | None = None,
 ) -> tuple[MinionSync, ...]:
     """The rules and route commands of every reachable minion (in ``limit``) whose network could be read."""
-    endpoints = compute_endpoints(plan.services, pods)
-    shared = proxy.render_shared(plan.services, plan.portals, endpoints, plan.project)  # once for every minion
     observed = list(minions.values())
+
+    @functools.cache
+    def shared() -> SharedRules:  # once for every minion, and not at all when there is none (no network read)
+        endpoints = compute_endpoints(plan.services, pods)
+        return proxy.render_shared(plan.services, plan.portals, endpoints, plan.project)
 
     @functools.cache
     def forward(extra_subnets: tuple[str, ...]) -> Ruleset:  # the same for every minion unless routes are kept
@@ -225,7 +228,7 @@ def plan_sync(
         kept = _kept_routes(read.routes, reachable_addresses) if some_unreachable else ()
         extra = forward(tuple(r.destination for r in kept)) if plan.pod_network else proxy.NO_RULES
         others, view = shared_parts.of(read.rules, extra)
-        desired = proxy.render_minion(shared, minion.bridge_subnet, others, extra, view)
+        desired = proxy.render_minion(shared(), minion.bridge_subnet, others, extra, view)
         wanted = plan.routes.get(minion.name, ()) if plan.pod_network else ()
         commands = network.route_commands(read.routes, wanted, keep_via={r.via for r in kept})
         syncs.append(MinionSync(minion.name, read.rules, desired, tuple(commands)))
@@ -237,8 +240,8 @@ class _SharedParts:
     for all the minions whose rules reference the same shared part (which alone holds those services' rules), and
     with the same extra rules."""
 
-    def __init__(self, plan: ServicePlan, shared: SharedRules) -> None:
-        self.plan, self.shared = plan, shared
+    def __init__(self, plan: ServicePlan, shared: Callable[[], SharedRules]) -> None:
+        self.plan, self.shared = plan, shared  # (the run's shared rules, rendered when first asked for)
         self.kept: dict[int, tuple[Ruleset, list[proxy.KeptService]]] = {}
         self.views: dict[tuple[int, int], tuple[object, Ruleset]] = {}
 
@@ -253,7 +256,7 @@ class _SharedParts:
             others = self.kept[id(part)][1]
         key = (id(others) if others else 0, id(extra))  # (both kept alive in the values)
         if key not in self.views:
-            self.views[key] = ((others, extra), proxy.shared_view(self.shared, others, extra))
+            self.views[key] = ((others, extra), proxy.shared_view(self.shared(), others, extra))
         return others, self.views[key][1]
 
 

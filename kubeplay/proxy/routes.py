@@ -41,7 +41,8 @@ class Route(NamedTuple):
 
 
 def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...]]:
-    """Reachable minion -> routes to every other reachable minion's pod subnet via its address.
+    """Reachable minion -> routes to every other reachable minion's pod subnet via its address, in address order
+    (as ``ip route`` lists them: ``route_commands`` finds a minion that has them in one comparison).
 
     Minions without a known bridge subnet or address are neither given routes to nor routed to. Raises
     KubeplayError when two minions' pod subnets overlap.
@@ -49,7 +50,7 @@ def plan_routes(minions: Sequence[ObservedMinion]) -> dict[str, tuple[Route, ...
     members = _pod_network_members(minions)
     _check_overlaps(members)
     to = {m.name: _interned(Route(_network(m.bridge_subnet), m.address)) for m in members}  # one Route each, shared
-    every = tuple(sorted(to.values()))
+    every = tuple(sorted(to.values(), key=lambda route: _network_order(route.destination)))
     position = {id(route): index for index, route in enumerate(every)}  # (no two alike: overlaps were refused)
     return {m.name: every[: position[id(to[m.name])]] + every[position[id(to[m.name])] + 1 :] for m in members}
 
@@ -135,7 +136,7 @@ def route_commands(
     A destination already routed by a route kubeplay did not add is left alone. kubeplay's routes via an
     address in ``keep_via`` (minions that could not be reached this run) are kept even if not desired.
     """
-    if len(observed) == len(desired) and set(observed) == set(desired):
+    if tuple(observed) == tuple(desired) or (len(observed) == len(desired) and set(observed) == set(desired)):
         return []  # (a no-op: exactly the desired routes are there, compared in C; no other route to leave alone)
     present = {r.destination: (r.via, r.proto) for r in observed}
     wanted = {r.destination for r in desired}

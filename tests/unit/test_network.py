@@ -126,3 +126,26 @@ OBSERVED = parse_routes(RECORDED_ROUTES)
 )
 def test_route_commands(desired: list[Route], keep_via: tuple[str, ...], expected: list[list[str]]) -> None:
     assert [list(c) for c in route_commands(OBSERVED, desired, keep_via=keep_via)] == expected
+
+
+# ``ip -4 route show`` (iproute2 6.1) in a scratch namespace after routes were added in the order 2, 10, 1, 100, 11,
+# 3, then 172.17.0.0/24 and 10.1.0.0/24: the kernel lists them in address order.
+ADDRESS_ORDER_ROUTES = """\
+10.1.0.0/24 via 192.168.0.9 dev lo proto 107 
+172.16.1.0/24 via 192.168.0.2 dev lo proto 107 
+172.16.2.0/24 via 192.168.0.3 dev lo proto 107 
+172.16.3.0/24 via 192.168.0.4 dev lo proto 107 
+172.16.10.0/24 via 192.168.0.11 dev lo proto 107 
+172.16.11.0/24 via 192.168.0.12 dev lo proto 107 
+172.16.100.0/24 via 192.168.0.101 dev lo proto 107 
+172.17.0.0/24 via 192.168.0.9 dev lo proto 107 
+"""  # noqa: W291 (ip prints a trailing space)
+
+
+def test_planned_routes_are_in_the_order_ip_route_lists_them() -> None:
+    listed = parse_routes(ADDRESS_ORDER_ROUTES)
+    others = [minion(f"m{index}", r.destination, r.via) for index, r in enumerate(reversed(listed))]
+    planned = plan_routes([*others, minion("self", "10.200.0.0/24", "192.168.0.200")])
+    assert planned["self"] == listed
+    assert route_commands(listed, planned["self"]) == []
+    assert route_commands(tuple(reversed(listed)), planned["self"]) == []  # (any order is in sync)

@@ -164,6 +164,10 @@ def test_errors_are_the_pure_python_reader_s_whoever_parsed() -> None:
         '{\r\n "a": 1,\r\n "b": [2]\r\n}',
         '{"a": "line\\u2028sep", "b":\n "\u2028", "c": 1}',
         '{"' + "k" * 1100 + '": {"x": 1}}',
+        '{"' + 'k\\"' * 340 + '": 1, "b": 2}',
+        '{"' + "k" * 500 + "\\n" * 500 + '": 1}',
+        '{"a":\r1,\r"b": [2]}',
+        '\n\n  {"a": [1, {"b": "c,:]}[{"}], "d": null, "e": {}}  \n',
         '"just a string"',
     ],
 )
