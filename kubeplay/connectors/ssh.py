@@ -233,8 +233,11 @@ class _Carrier:
         return bool(self.inner._closed)
 
     def close(self) -> None:
+        """Close the carrier (paramiko's transport closes its socket): a jump host's connection already lost has
+        nothing left to close (paramiko's write of the channel's close raises EOFError, an internal error once)."""
         try:
-            self.inner.close()
+            with contextlib.suppress(*_LOST):
+                self.inner.close()
         finally:
             self.on_close()
 
@@ -537,4 +540,5 @@ class _ChannelProcess:
         with contextlib.suppress(*_LOST):
             self._chan.shutdown_write()
             self._chan.status_event.wait(HELD_EXIT_WAIT)
-        self._chan.close()
+        with contextlib.suppress(*_LOST):  # (the connection lost: nothing left to close)
+            self._chan.close()

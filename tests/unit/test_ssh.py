@@ -452,3 +452,17 @@ def test_a_jump_host_that_closes_the_connection_is_a_connection_failure_not_a_cr
         ssh._carrier("web", target, SSHOptions())
     assert "jump host bastion" in str(caught.value) and "cannot reach 10.77.0.12" in str(caught.value)
     assert jump_client.closed
+
+
+class _LostChannel:
+    """A direct-tcpip channel whose jump host's connection is gone: paramiko's write of its close raises EOFError."""
+
+    def close(self) -> None:
+        raise EOFError()
+
+
+def test_closing_a_carrier_whose_jump_connection_is_lost_closes_the_jump_client_and_raises_nothing() -> None:
+    jump_client = _JumpClient()
+    carrier = ssh._Carrier(_LostChannel(), ("10.77.0.12", 22), jump_client.close)
+    carrier.close()  # (as paramiko's Transport.close does, after a refused host key)
+    assert jump_client.closed
