@@ -19,6 +19,8 @@ import os
 import select
 import shlex
 import shutil
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import field, replace
@@ -324,6 +326,19 @@ def _close(client: paramiko.SSHClient, sock: _Carrier | None) -> None:
     client.close()
     if sock is not None:
         sock.close()
+
+
+def shut_transports() -> None:
+    """Shut every SSH transport of the process still running: its socket shut down, its thread told to stop (it
+    ends within paramiko's 0.1 s poll). For the end of the process (cli/ending.py), when every connection is of no
+    more use: a handshake still in progress (a connection made ahead that the run did not take) ends at once, and
+    so does the thread of a transport its connection closed a moment ago."""
+    for thread in threading.enumerate():
+        if isinstance(thread, paramiko.Transport) and thread.is_alive():
+            with contextlib.suppress(OSError, AttributeError):  # (a jump host's channel has no shutdown)
+                thread.sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                thread.close()
 
 
 class SSHConnection:
