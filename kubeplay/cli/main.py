@@ -218,7 +218,7 @@ YOUNG_OBJECTS_PER_COLLECTION = 100_000
 is 700): see ``entry_point``."""
 
 
-def entry_point() -> NoReturn:
+def entry_point(argv: Sequence[str] | None = None) -> NoReturn:
     """The process's entry point (the `kubeplay` script, `python -m kubeplay.cli`): ``main``'s exit code.
 
     The garbage collector looks at new objects once per ``YOUNG_OBJECTS_PER_COLLECTION``: what a command imports
@@ -234,7 +234,7 @@ def entry_point() -> NoReturn:
     The process then ends with no thread of its own running (``ending.end_process``)."""
     gc.set_threshold(YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
     try:
-        code: int | str | None = main()
+        code: int | str | None = main(argv)
     except SystemExit as exc:  # a usage error, --help, --version: ended as any run (cli/ending.py)
         code = exc.code
     gc.freeze()
