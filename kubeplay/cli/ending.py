@@ -3,9 +3,10 @@ thread of its own still running when the interpreter shuts down.
 
 Why: the interpreter, once it shuts down, ends a daemon thread that asks for the GIL with pthread_exit(), whose
 forced unwind kills the whole process (SIGABRT, "FATAL: exception not rethrown") when it meets Rust code on the
-thread's stack: cryptography's (pyo3), which paramiko's handshake calls and which calls Python back. A run that
-stops on bad input while its connections made ahead (cli/early.py) are in their handshake ended so, now and then,
-instead of exiting 1 with its error. So at the end the SSH transports still running are shut (their sockets shut
+thread's stack: cryptography's (pyo3), which calls Python back (its CipherContext.update, which paramiko's
+transport thread calls for every packet, asks abc's __instancecheck__). A run that stops on bad input while its
+connections made ahead (cli/early.py) are still being made ended so, now and then, instead of exiting 1 with its
+error. So at the end the SSH transports still running are shut (their sockets shut
 down: the handshakes end at once), the timers cancelled, and every thread is waited for, ``THREADS_WAIT`` seconds
 at most in all. A thread still running after that (a TCP connect to a minion that does not answer, say) is never
 left to the shutdown: stdout and stderr are flushed and the process ends at once (os._exit) with the run's exit
