@@ -19,21 +19,20 @@ from kubeplay.connectors.sshlib import paramiko
 
 IN_RUST = textwrap.dedent(
     """
-    import sys, threading, time
+    import sys, threading
     from cryptography.hazmat.primitives import hashes
 
-    class SlowSHA256(hashes.SHA256):
+    inside = threading.Event()
+
+    class Endless(hashes.SHA256):
         @property
-        def name(self):  # read by cryptography's Rust code: Python called back from Rust, the GIL let go here
-            time.sleep(0.05)
-            return "sha256"
+        def name(self):  # read by cryptography's Rust code: Python called back from Rust, never returning
+            inside.set()
+            while True:
+                pass
 
-    def hashing():
-        while True:
-            hashes.Hash(SlowSHA256())
-
-    threading.Thread(target=hashing, daemon=True).start()
-    time.sleep(0.2)
+    threading.Thread(target=hashes.Hash, args=(Endless(),), daemon=True).start()
+    inside.wait()
     print("the run's output")
     """
 )
