@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from kubeplay.cli.args import command, connect_args, inventory_args, lock_args, verbosity_args
 from kubeplay.dataclass import dataclass
@@ -100,5 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return kubeplay(["kubecfg", *(sys.argv[1:] if argv is None else argv)])
 
 
+def entry_point() -> NoReturn:
+    """The `kubecfg` console script's process: ``main``, ended as every kubeplay process (cli/ending.py)."""
+    from kubeplay.cli.main import entry_point as kubeplay
+
+    kubeplay(["kubecfg", *sys.argv[1:]])
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

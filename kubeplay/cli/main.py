@@ -218,7 +218,7 @@ YOUNG_OBJECTS_PER_COLLECTION = 100_000
 is 700): see ``entry_point``."""
 
 
-def entry_point() -> NoReturn:
+def entry_point(argv: Sequence[str] | None = None) -> NoReturn:
     """The process's entry point (the `kubeplay` script, `python -m kubeplay.cli`): ``main``'s exit code.
 
     The garbage collector looks at new objects once per ``YOUNG_OBJECTS_PER_COLLECTION``: what a command imports
@@ -229,8 +229,15 @@ def entry_point() -> NoReturn:
     Once the command is done, what it made lives until the process ends: its objects are frozen out of the garbage
     collector, whose collections while the interpreter shuts down would otherwise walk them all and free nothing
     (about 50 ms of a no-op apply, a twentieth of its time). ``main`` itself, which tests call again and again in one
-    process, leaves the collector alone."""
+    process, leaves the collector alone.
+
+    The process then ends with no thread of its own running (``ending.end_process``)."""
     gc.set_threshold(YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
-    code = main()
+    try:
+        code: int | str | None = main(argv)
+    except SystemExit as exc:  # a usage error, --help, --version: ended as any run (cli/ending.py)
+        code = exc.code
     gc.freeze()
-    sys.exit(code)
+    from kubeplay.cli.ending import end_process
+
+    end_process(code)

@@ -19,6 +19,8 @@ import os
 import select
 import shlex
 import shutil
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import field, replace
@@ -329,6 +331,25 @@ def _close(client: paramiko.SSHClient, sock: _Carrier | None) -> None:
         sock.close()
 
 
+def shut_transports() -> None:
+    """Shut every SSH transport of the process still running: its socket shut down, its thread told to stop (it
+    ends within paramiko's 0.1 s poll). For the end of the process (cli/ending.py), when every connection is of no
+    more use: a handshake still in progress (a connection made ahead that the run did not take) ends at once, and
+    so does the thread of a transport its connection closed a moment ago."""
+    for thread in threading.enumerate():
+        if isinstance(thread, paramiko.Transport) and thread.is_alive():
+            _shut_down(thread)
+            with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+                thread.close()
+
+
+def _shut_down(transport: paramiko.Transport) -> None:
+    """The transport's socket shut down: its thread, waiting for the server, wakes up at once and ends (a socket
+    only closed leaves it waiting until paramiko's 0.1 s poll)."""
+    with contextlib.suppress(OSError, AttributeError):  # (closed already; a jump host's channel has no shutdown)
+        transport.sock.shutdown(socket.SHUT_RDWR)
+
+
 class SSHConnection:
     def __init__(self, minion: Minion, options: SSHOptions) -> None:
         self.minion = minion
@@ -424,6 +445,7 @@ class SSHConnection:
     def close(self) -> None:
         if self._docker is not None:
             self._docker.close()
+        _shut_down(self._transport)
         self._client.close()
 
     def spawn(self, argv: Sequence[str]) -> HeldProcess:

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from kubeplay.cli import commands, main
+from kubeplay.cli import commands, ending, main
 from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_INTERNAL, EXIT_USAGE
 from kubeplay.cli.render import printable
 
@@ -69,7 +69,8 @@ def test_the_process_entry_point_exits_with_mains_code_and_leaves_the_run_to_the
     import importlib
 
     cli_main = importlib.import_module("kubeplay.cli.main")  # (the package's ``main`` is the function)
-    monkeypatch.setattr(cli_main, "main", lambda: EXIT_CHANGED)
+    monkeypatch.setattr(cli_main, "main", lambda argv: EXIT_CHANGED)
+    monkeypatch.setattr(ending, "threads_left", lambda wait: [])  # (this process's threads are pytest's)
     threshold = gc.get_threshold()
     try:
         with pytest.raises(SystemExit) as exited:
