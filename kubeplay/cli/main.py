@@ -199,9 +199,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(problem)
 
     render.verbosity = render.QUIET if getattr(args, "quiet", False) else getattr(args, "verbose", 0)
+    render.ended = False
     try:
         return func(args)
     except (Exception, KeyboardInterrupt) as exc:  # the one boundary: one message and its exit code, no traceback
+        render.ended = True
         if isinstance(exc, InputError):
             render.input_error(exc)
         elif isinstance(exc, KubeplayError):

@@ -59,9 +59,14 @@ APPLY_SCHEMA = 1
 a field changes meaning or goes away, not when one is added."""
 
 
+ended = False
+"""Set by cli/main.py once the run's last message is due (its error): the progress lines of threads still at work
+when the run ended (a Ctrl-C does not wait for them) are no longer shown, so that message stays the last line."""
+
+
 def progress(message: str, level: int = NORMAL) -> None:
-    """A line on stderr when the verbosity is at least ``level``."""
-    if verbosity >= level:
+    """A line on stderr when the verbosity is at least ``level`` (none once the run ``ended``)."""
+    if verbosity >= level and not ended:
         err.print(f"[dim]kubeplay:[/dim] {escape(printable(message))}")
 
 

@@ -81,3 +81,26 @@ def test_the_process_entry_point_exits_with_mains_code_and_leaves_the_run_to_the
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_after_ctrl_c_the_interrupted_line_stays_last_whatever_threads_still_at_work_say(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kubeplay.cli import render
+
+    def interrupted(args: argparse.Namespace) -> int:
+        render.progress("minion-1: creating")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "validate", interrupted)
+    assert main(["validate"]) == 130
+    render.progress("minion-2: proxy rules: FAILED: iptables-restore: exit -1")  # (a thread the run left at work)
+    assert capsys.readouterr().err.splitlines() == ["kubeplay: minion-1: creating", "error: interrupted"]
+
+    def said(args: argparse.Namespace) -> int:
+        render.progress("next run")
+        return 0
+
+    monkeypatch.setattr(commands, "validate", said)
+    assert main(["validate"]) == 0  # (a next run in the same process says what it says)
+    assert capsys.readouterr().err.splitlines() == ["kubeplay: next run"]
