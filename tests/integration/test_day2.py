@@ -180,7 +180,10 @@ def test_exec_returns_the_commands_output_and_exit_code(lab: Lab) -> None:
     echo = kubeplay("exec", *inv, "web", "-c", "httpd", "--", "echo", "hello", "a b;$(id)")
     assert (echo.code, echo.stdout) == (EXIT_OK, "hello a b;$(id)\n"), echo.stderr  # no shell on the way
     failing = kubeplay("exec", *inv, "web", "-c", "httpd", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
-    assert (failing.code, failing.stdout, failing.stderr) == (3, "out\n", "err\n")
+    assert (failing.code, failing.stdout) == (3, "out\n"), failing.stderr
+    # its stderr is the command's, after what the minion's login shell may write there as over ssh (this machine's
+    # ~/.bashrc runs `pyenv rehash`, which says "rm: cannot remove ..." when it races another session's)
+    assert failing.stderr.endswith("\nerr\n") or failing.stderr == "err\n", failing.stderr
     typed = kubeplay("exec", *inv, "-i", "web", "-c", "sidecar", "--", "cat", stdin="line one\nline two\n")
     assert (typed.code, typed.stdout) == (EXIT_OK, "line one\nline two\n")
     several = kubeplay("exec", *inv, "web", "--", "true")
