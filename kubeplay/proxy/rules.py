@@ -280,6 +280,11 @@ def own_part(ruleset: Ruleset) -> Ruleset:
 NO_RULES = Ruleset()
 
 
+def _shared_part(chains: Mapping[str, ChainRules]) -> Ruleset:
+    """A shared part (``with_shared``): table -> its chains, each table's as one ``SharedChains``."""
+    return Ruleset({t: SharedChains(c) for t, c in chains.items()})
+
+
 def ruleset_of(table: str, chains: Mapping[str, Sequence[str]], jumps: Sequence[str] = ()) -> Ruleset:
     """A ruleset of one table from chain -> full rules ("-A CHAIN ...") and jump rules in built-in chains."""
     builder = _RulesetBuilder()
@@ -471,7 +476,7 @@ def shared_view(shared: SharedRules, kept: Sequence[KeptService] = (), extra: Ru
                 if chain in mine:
                     raise ValueError(f"chain {chain} in table {table} is defined twice")
                 mine[chain] = rules
-    return Ruleset({t: SharedChains(c) for t, c in chains.items()})
+    return _shared_part(chains)
 
 
 def _merged_with_kept(shared: SharedRules, kept: Sequence[KeptService]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -685,7 +690,7 @@ def split_save(saved: bytes) -> tuple[bytes, bytes]:
 def parse_shared(text: str) -> Ruleset:
     """The shared part of minions' rules (see ``with_shared``) from the shared lines ``split_save`` found."""
     parsed = parse_save(text)
-    return Ruleset({t: SharedChains(c) for t, c in parsed.chains.items()})
+    return _shared_part(parsed.chains)
 
 
 def _chain_of(rule: str) -> str:
