@@ -466,3 +466,29 @@ def test_closing_a_carrier_whose_jump_connection_is_lost_closes_the_jump_client_
     carrier = ssh._Carrier(_LostChannel(), ("10.77.0.12", 22), jump_client.close)
     carrier.close()  # (as paramiko's Transport.close does, after a refused host key)
     assert jump_client.closed
+
+
+ACCEPTED_HOSTS = ["10.77.1.11", "minion-1", "node.example.com", "trail.", "", "::1", "fe80::1%eth0", "b." + "a" * 63]
+REFUSED_OR_NOT_ASCII = ["a" * 64, "b." + "a" * 64, "a" * 64 + ".b", "a..b", ".lead", "bücher.example"]
+
+
+@pytest.mark.parametrize("host", [*ACCEPTED_HOSTS, *REFUSED_OR_NOT_ASCII, "a" * 63 + ".b", "xn--bcher-kva.example"])
+def test_hosts_are_resolved_as_the_idna_codec_would_encode_them_without_loading_it(host: str) -> None:
+    try:
+        encoded: bytes | None = host.encode("idna")
+    except UnicodeError:
+        encoded = None
+    resolved = ssh.resolver_host(host)
+    if encoded is None or not host.isascii():  # (the codec refuses it, or it is not ASCII: getaddrinfo encodes it)
+        assert resolved is host
+    else:
+        assert resolved == encoded
+
+
+def test_connecting_to_an_address_loads_no_idna_codec() -> None:
+    script = (
+        "import sys; from kubeplay.connectors import ssh; "
+        "print(list(ssh._Client()._families_and_addresses('127.0.0.1', 22)), 'encodings.idna' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split()[-1] == "False" and "('127.0.0.1', 22)" in done.stdout
