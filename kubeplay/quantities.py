@@ -6,35 +6,40 @@ rounded up, as Kubernetes does. Parsers raise ValueError with a message that can
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from kubeplay.limits import MAX_NUMBER_DIGITS
 
-_QUANTITY = re.compile(r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?P<suffix>[A-Za-z]*|[eE][-+]?[0-9]+)")
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "P": Decimal(10**15),
-    "E": Decimal(10**18),
-}
-SUFFIXES = (*_BINARY, *(s for s in _DECIMAL if s))
+_DECIMAL_SUFFIXES = ("n", "u", "m", "", "k", "M", "G", "T", "P", "E")
+SUFFIXES = (*_BINARY, *(s for s in _DECIMAL_SUFFIXES if s))
+
+
+@functools.cache
+def _syntax() -> tuple[re.Pattern[str], dict[str, Decimal]]:
+    """The pattern of a quantity and the factors of its decimal suffixes, made the first time a quantity is read,
+    decimal imported then: a run whose manifests and inventory hold no quantity does without them (~1.5 ms of
+    start-up)."""
+    from decimal import Decimal
+
+    pattern = re.compile(r"\+?(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?P<suffix>[A-Za-z]*|[eE][-+]?[0-9]+)")
+    fractions = (Decimal("1e-9"), Decimal("1e-6"), Decimal("1e-3"), Decimal(1))
+    factors = (*fractions, *(Decimal(10**exponent) for exponent in range(3, 19, 3)))
+    return pattern, dict(zip(_DECIMAL_SUFFIXES, factors, strict=True))
+
 
 DOCKER_MIN_MEMORY = 6 * 2**20
 """The smallest memory limit dockerd gives a container: below it, create fails with "Minimum memory limit allowed is
 6MB" (``linuxMinMemory`` in moby's daemon/daemon_unix.go, "to account for overhead during startup")."""
 
 
-MAX_QUANTITY = Decimal(10) ** 30
+MAX_QUANTITY = 10**30
 """No cpu or memory quantity is this big: a larger one is refused before it becomes a (huge) integer."""
 
 
@@ -42,18 +47,21 @@ def parse_quantity(text: str) -> Decimal:
     """The value of a quantity such as "128Mi", "1.5G", "500m", "2e3" or "4"."""
     if len(text) > MAX_NUMBER_DIGITS.value():
         raise ValueError(f"invalid quantity of {len(text)} characters{MAX_NUMBER_DIGITS.advice()}")
-    match = _QUANTITY.fullmatch(text.strip())
+    quantity, factors = _syntax()
+    match = quantity.fullmatch(text.strip())
     if not match:
         raise ValueError(f"invalid quantity {text!r}: expected a number with an optional suffix like 500m or 128Mi")
+    from decimal import Decimal  # (see _syntax)
+
     number, suffix = Decimal(match["number"]), match["suffix"]
     if suffix in _BINARY:
         return _bounded(number * _BINARY[suffix], text)
-    if suffix in _DECIMAL:
-        return _bounded(number * _DECIMAL[suffix], text)
+    if suffix in factors:
+        return _bounded(number * factors[suffix], text)
     if suffix[:1] in ("e", "E"):
         exponent = int(suffix[1:])
         if abs(exponent) >= 100:  # far past any real quantity, or 0: no need to compute it
-            return _bounded(MAX_QUANTITY * 10 if exponent > 0 and number else Decimal(0), text)
+            return _bounded(Decimal(MAX_QUANTITY * 10) if exponent > 0 and number else Decimal(0), text)
         return _bounded(number.scaleb(exponent), text)
     raise ValueError(f"invalid quantity {text!r}: unknown suffix {suffix!r} (use one of {', '.join(SUFFIXES)})")
 
@@ -88,6 +96,8 @@ def _number(value: int | float | str) -> Decimal:
         raise ValueError(f"invalid quantity {value!r}: must not be negative")
     if value > MAX_QUANTITY:
         raise ValueError("invalid quantity: too large (at most 10^30)")
+    from decimal import Decimal  # (see _syntax)
+
     return Decimal(str(value))
 
 
