@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import TextIO
 
 from kubeplay import __version__
@@ -69,6 +68,8 @@ class RunLog:
     def write(self, event: str, **fields: object) -> None:
         if self.file is None:
             return
+        from datetime import UTC, datetime  # (only a run with a log file needs it)
+
         line: dict[str, object] = {
             "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "run": self.run_id,

@@ -40,7 +40,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
 
 from kubeplay.connectors.base import HeldProcess, MinionConnection
 from kubeplay.connectors.held import HeldReader
@@ -170,7 +169,8 @@ def this_process(argv: Sequence[str] | None = None) -> Holder:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time now, UTC, ISO 8601 to the second ("2026-11-29T22:40:01Z")."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True)

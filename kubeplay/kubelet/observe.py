@@ -17,9 +17,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field, replace
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, MinionConnection
@@ -87,7 +87,7 @@ def parse_container(summary: ContainerSummary) -> ObservedContainer:
         image=summary.image,
         state=summary.state,
         exit_code=int(exit_match.group(1)) if exit_match else 0,
-        created=datetime.fromtimestamp(summary.created, UTC).isoformat() if summary.created else "",
+        created=utc_iso(summary.created) if summary.created else "",
         controller=labels.get(LABEL_CONTROLLER, ""),
         pod_labels=read_pod_labels(labels),
         ports=read_ports(labels),
@@ -96,6 +96,21 @@ def parse_container(summary: ContainerSummary) -> ObservedContainer:
         labels=labels,
         project=read_project(labels),
     )
+
+
+_LAST_FOUR_DIGIT_YEAR = 253402300799
+"""9999-12-31T23:59:59Z, as seconds since the epoch."""
+
+
+def utc_iso(timestamp: int) -> str:
+    """A time in seconds since the epoch as ``datetime.fromtimestamp(timestamp, UTC).isoformat()`` writes it
+    ("2026-11-30T12:00:00+00:00"): from time.gmtime for the years 1970-9999 (the same fields, four-digit years),
+    so observing needs no datetime (~1.5 ms of a run's start-up); through datetime otherwise (its errors included)."""
+    if 0 <= timestamp <= _LAST_FOUR_DIGIT_YEAR:
+        return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
 
 def _excerpt(value: str) -> str:

@@ -8,12 +8,15 @@ replace the pod, with the probe's answer as the reason.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from kubeplay.connectors.base import MinionConnection
 from kubeplay.model import Container, Desired, ObservedContainer, ObservedPod, Pod, Probe
 from kubeplay.parallel import in_parallel
 from kubeplay.pods.spechash import pod_hash
+
+if TYPE_CHECKING:
+    from datetime import datetime  # (imported when a pod has probes: most runs need no datetime)
 
 
 def desired_spec(pod: ObservedPod, desired: Desired) -> Pod | None:
@@ -68,6 +71,8 @@ def run_probe(conn: MinionConnection, pod: ObservedPod, container: Container, ob
 def _started_long_enough(c: ObservedContainer, delay: int, now: datetime) -> bool:
     if not c.created:
         return True
+    from datetime import datetime
+
     return (now - datetime.fromisoformat(c.created)).total_seconds() >= delay
 
 
@@ -89,6 +94,8 @@ def probe_pod(conn: MinionConnection, pod: ObservedPod, spec: Pod, now: datetime
 
 
 def probe_minion(conn: MinionConnection, pods: Sequence[ObservedPod], desired: Desired) -> dict[tuple[str, str], str]:
+    from datetime import UTC, datetime
+
     failures: dict[tuple[str, str], str] = {}
     now = datetime.now(UTC)
     for pod in pods:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from kubeplay.cli.views import controller_rows, pod_status, recap_rows
 from kubeplay.connectors.dockerread import container_summary
 from kubeplay.kubelet.execute import Result
-from kubeplay.kubelet.observe import parse_container
+from kubeplay.kubelet.observe import parse_container, utc_iso
 from kubeplay.kubelet.probe import desired_spec, http_status
 from kubeplay.model import (
     INFRA_CONTAINER,
@@ -57,6 +58,19 @@ def test_parse_container(path: Path) -> None:
     observed["ports"] = [dataclasses.asdict(p) for p in parsed.ports]
     assert {k: observed[k] for k in case["expected"]} == case["expected"]
     assert observed["labels"] == case["entry"]["Labels"]
+
+
+@pytest.mark.parametrize(
+    "timestamp", [1, 1_417_348_800, 253_402_300_799, 253_402_300_800, -1, -62_135_596_800, 10**12, 10**20]
+)
+def test_creation_times_are_written_as_datetime_writes_them(timestamp: int) -> None:
+    try:
+        expected = datetime.fromtimestamp(timestamp, UTC).isoformat()
+    except (ValueError, OverflowError, OSError) as exc:
+        with pytest.raises(type(exc)):
+            utc_iso(timestamp)
+    else:
+        assert utc_iso(timestamp) == expected
 
 
 def test_parse_container_tolerates_missing_fields() -> None:

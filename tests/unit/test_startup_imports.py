@@ -23,6 +23,8 @@ NOT_ON_A_NO_OP = [
     "gzip",  # (large rule sets)
     "subprocess",  # (paramiko.proxy: a ProxyCommand)
     "signal",  # (connectors.faults: when a fault fires)
+    "decimal",  # (quantities: when a manifest or the inventory holds one)
+    "datetime",  # (probes, the run log; observe and the lock write times with time.gmtime)
 ]
 
 APPLY = """
