@@ -17,8 +17,8 @@ from kubeplay.dataclass import dataclass
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _MIXED_CASE_LABEL = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?")
 _LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
-_PORT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PORT_NAME = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"  # (these compiled when first used, by re's cache)
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 DNS_LABEL_MAX = 63
 DNS_SUBDOMAIN_MAX = 253
@@ -151,7 +151,7 @@ def port_name_error(name: str) -> str | None:
         return "must not be empty"
     if len(name) > PORT_NAME_MAX:
         return f"must be at most {PORT_NAME_MAX} characters (it has {len(name)})"
-    if not _PORT_NAME.fullmatch(name) or "--" in name:
+    if not re.fullmatch(_PORT_NAME, name) or "--" in name:
         return "must consist of lower-case letters, digits and single '-', and start and end with a letter or digit"
     if not any(c.isalpha() for c in name):
         return "must contain at least one letter"
@@ -160,7 +160,7 @@ def port_name_error(name: str) -> str | None:
 
 def env_name_error(name: str) -> str | None:
     """Why ``name`` is not an environment variable name (a C identifier)."""
-    if not _ENV_NAME.fullmatch(name):
+    if not re.fullmatch(_ENV_NAME, name):
         return "must be letters, digits and '_', not starting with a digit"
     return None
 
@@ -175,7 +175,7 @@ def ipv4_error(address: str) -> str | None:
 
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9_])?")
-_LOGIN_NAME = re.compile(r"[A-Za-z0-9_][-A-Za-z0-9_.@]*\$?")
+_LOGIN_NAME = r"[A-Za-z0-9_][-A-Za-z0-9_.@]*\$?"  # (compiled when first used)
 
 
 def host_address_error(host: str) -> str | None:
@@ -199,16 +199,17 @@ def host_address_error(host: str) -> str | None:
 
 def login_name_error(user: str) -> str | None:
     """Why ``user`` cannot be a remote login name (letters, digits, '-', '_', '.', '@', not starting with '-')."""
-    if not _LOGIN_NAME.fullmatch(user) or len(user) > 256:
+    if not re.fullmatch(_LOGIN_NAME, user) or len(user) > 256:
         return "must be letters, digits, '-', '_', '.' and '@', not starting with '-'"
     return None
 
 
 _DOMAIN_COMPONENT = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_REGISTRY = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
+# compiled when first used, by re's cache
+_REGISTRY = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}")
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"  # (these compiled when first used)
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
 IMAGE_NAME_MAX = 255
 """Docker's limit on the length of an image name (registry and repository, without tag and digest)."""
 
@@ -221,12 +222,12 @@ def image_error(image: str) -> str | None:
     if any(c.isspace() or not c.isprintable() for c in image):
         return "must not contain whitespace or control characters"
     name, at, digest = image.partition("@")
-    if at and not _DIGEST.fullmatch(digest):
+    if at and not re.fullmatch(_DIGEST, digest):
         return f"digest {digest!r} must be algorithm:hex with at least 32 hex digits, e.g. sha256:<64 hex digits>"
     repository, colon, tag = name.rpartition(":")
     if not colon or "/" in tag:
         repository, tag = name, ""
-    elif not _TAG.fullmatch(tag):
+    elif not re.fullmatch(_TAG, tag):
         return f"tag {tag!r} must be at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
     return _repository_error(repository)
 
@@ -238,7 +239,7 @@ def _repository_error(name: str) -> str | None:
     registry, slash, path = name.partition("/")
     if not slash or not ("." in registry or ":" in registry or registry == "localhost" or registry != registry.lower()):
         registry, path = "", name
-    if registry and not _REGISTRY.fullmatch(registry):
+    if registry and not re.fullmatch(_REGISTRY, registry):
         return f"registry {registry!r} must be a host name or address with an optional :port"
     if path != path.lower():
         return f"repository name {path!r} must be lower-case"

@@ -93,7 +93,7 @@ def parse_selector(text: str) -> Selector:
     return _Parser(text).selector()
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<op>==|!=|=|!|\(|\)|,)|(?P<word>[^\s=!(),]+))")
+_TOKEN = r"\s*(?:(?P<op>==|!=|=|!|\(|\)|,)|(?P<word>[^\s=!(),]+))"  # (compiled for a selector written as text)
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,11 @@ class _Token:
 
 def _tokens(text: str) -> list[_Token]:
     tokens: list[_Token] = []
-    position = 0
+    position, token = 0, re.compile(_TOKEN)
     while position < len(text):
         if text[position:].isspace():
             break
-        match = _TOKEN.match(text, position)
+        match = token.match(text, position)
         if not match:  # pragma: no cover - every non-space character starts a token
             raise ValueError(f"invalid selector {text!r}: unexpected character at position {position + 1}")
         word = match["word"]

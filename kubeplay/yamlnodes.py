@@ -179,8 +179,8 @@ _NOT_PLAIN_ASCII = re.compile(r"[^\x09\x0a\x0d\x20-\x7e]")
 ``_SURROGATE_ESCAPE``), looked for only in a text that has a carriage return or a backslash and a u: a character
 class alone is searched 3 times faster (``_not_plain``'s ranges take 3 ms to compile, on every command that reads
 JSON)."""
-_LONE_CR = re.compile(r"\r(?!\n)")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
+_LONE_CR = r"\r(?!\n)"  # (both compiled when first used, by re's cache)
+_SURROGATE_ESCAPE = r"\\u[dD][89abAB]"
 
 
 @functools.cache
@@ -192,7 +192,7 @@ def _not_plain() -> re.Pattern[str]:
     )
 
 
-_LONG_KEY = re.compile(r'"(?:[^"\\]|\\.){998,}"\s*:')
+_LONG_KEY = r'"(?:[^"\\]|\\.){998,}"\s*:'  # (compiled when first used, by re's cache)
 """A key of 1,000 characters or more (or something that may be one): YAML takes keys of up to 1,024 only."""
 _LONG_RUN = re.compile(r'"[^"]{998,}"\s*:')
 """What a ``_LONG_KEY`` match is in a text without an escaped quote (its 998 units are 998 characters or more,
@@ -254,14 +254,14 @@ def _is_not_plain(text: str) -> bool:
         return _not_plain().search(text) is not None
     return bool(
         _NOT_PLAIN_ASCII.search(text)
-        or ("\r" in text and _LONE_CR.search(text))
-        or ("\\u" in text and _SURROGATE_ESCAPE.search(text))
+        or ("\r" in text and re.search(_LONE_CR, text))
+        or ("\\u" in text and re.search(_SURROGATE_ESCAPE, text))
     )
 
 
 def _has_long_key(text: str) -> bool:
     """Whether ``_LONG_KEY`` matches in ``text``."""
-    return ('\\"' in text or _LONG_RUN.search(text) is not None) and _LONG_KEY.search(text) is not None
+    return ('\\"' in text or _LONG_RUN.search(text) is not None) and re.search(_LONG_KEY, text) is not None
 
 
 _NO_KEYS: Mapping[str, int | None] = MappingProxyType({})

@@ -11,16 +11,17 @@ from kubeplay.cli.args import command, connect_args, count, inventory_args, verb
 if TYPE_CHECKING:
     from kubeplay.cli.main import Subparsers
 
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h))")
+# compiled when first used, by re's cache: only --since and the like read a duration
+_DURATION = r"(?:(\d+(?:\.\d+)?)(ms|s|m|h))"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 MAX_TAIL = 10_000_000
 
 
 def duration(text: str) -> float:
     """An argparse type: a duration as kubectl and Go write it ("30s", "5m", "1h30m", "250ms"), in seconds."""
-    if not text or _DURATION.sub("", text) != "":
+    if not text or re.sub(_DURATION, "", text) != "":
         raise argparse.ArgumentTypeError(f"expected a duration such as 30s, 5m or 1h30m, got {text!r}")
-    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION.findall(text))
+    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in re.findall(_DURATION, text))
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"expected a duration above 0, got {text!r}")
     return seconds

@@ -30,7 +30,8 @@ VARIABLE = "KUBEPLAY_FAULT"
 DOCKER_EVENTS = ("create", "start", "remove")
 COMMAND_EVENTS = {"iptables-restore": "restore", "ip": "route"}
 """The program of a command that changes the minion's network -> the event it is."""
-_SPEC = re.compile(r"^after-(?P<event>create|start|remove|restore|route):(?P<count>[1-9][0-9]*)$")
+# compiled when a fault is asked for, by re's cache
+_SPEC = r"^after-(?P<event>create|start|remove|restore|route):(?P<count>[1-9][0-9]*)$"
 
 
 class Fault:
@@ -62,7 +63,7 @@ def parse_fault(spec: str, kill: Callable[[], None] = _kill_self) -> Fault | Non
     """The fault ``spec`` (KUBEPLAY_FAULT's value) asks for, None when it is empty; raises InputError if invalid."""
     if not spec:
         return None
-    match = _SPEC.match(spec)
+    match = re.match(_SPEC, spec)
     if match is None:
         message = f"expected after-EVENT:N (EVENT create, start, remove, restore or route), got {spec!r}"
         raise InputError([Problem(VARIABLE, message)])

@@ -41,7 +41,8 @@ _LINE = re.compile(r"^(\w+)(?:\s*=\s*|\s+)(.+)$")
 _TOKEN = re.compile(r"%(.)")
 _COMMAND_TOKENS = frozenset({"%h", "%n", "%p", "%r"})
 _PATH_TOKENS = frozenset({"%d", "%h", "%n", "%p", "%r", "%u"})
-_JUMP = re.compile(r"^(?:ssh://)?(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:@/\[\]]+)(?::(?P<port>[^:]*))?/?$")
+# compiled for a ProxyJump, by re's cache
+_JUMP = r"^(?:ssh://)?(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:@/\[\]]+)(?::(?P<port>[^:]*))?/?$"
 
 
 class SSHConfigError(ValueError):
@@ -261,7 +262,7 @@ def parse_jumps(value: Value) -> tuple[Jump, ...]:
 
 
 def _jump(value: Value, text: str) -> Jump:
-    match = _JUMP.match(text.strip())
+    match = re.match(_JUMP, text.strip())
     if match is None:
         raise value.error(f"ProxyJump hop {_excerpt(text)} is not [user@]host[:port]")
     host = match["host"].removeprefix("[").removesuffix("]")

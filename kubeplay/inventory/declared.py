@@ -120,7 +120,7 @@ def expand_host_pattern(pattern: str) -> tuple[list[str], int | None]:
     return names, port
 
 
-_PORT = re.compile(r"^(?P<host>[^:]+|.*\])(?::(?P<port>\d+))$")
+_PORT = r"^(?P<host>[^:]+|.*\])(?::(?P<port>\d+))$"  # (compiled for a host:port)
 
 
 def split_port(pattern: str) -> tuple[str, int | None]:
@@ -135,7 +135,7 @@ def split_port(pattern: str) -> tuple[str, int | None]:
     outside_brackets = re.sub(r"\[[^\]]*\]", "", pattern)
     if outside_brackets.count(":") != 1 or "[" in outside_brackets:
         return pattern, None
-    match = _PORT.match(pattern)
+    match = re.match(_PORT, pattern)
     if match is None:
         return pattern, None
     return match["host"], int(match["port"])

@@ -29,7 +29,7 @@ from kubeplay.limits import excerpt
 from kubeplay.model import Source
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$")
-_GROUP_NAME = re.compile(r"^([^:\]\s]+)\s*(?:[#;].*)?$")
+_GROUP_NAME = r"^([^:\]\s]+)\s*(?:[#;].*)?$"  # (compiled for a :children section)
 _SECTION_KINDS = ("hosts", "vars", "children")
 _PLAIN_HOST_LINE = re.compile(r"[^\s'\"\\#]+(?:[ \t]+[^\s'\"\\#]+)*")
 """A host line with no quote, backslash, comment or whitespace other than spaces and tabs: what ``shlex.split``
@@ -134,7 +134,7 @@ def _vars_line(line: str, where: Source, group: str, base_dir: str, declared: De
 
 
 def _child_line(line: str, where: Source, group: str, declared: Declared) -> None:
-    match = _GROUP_NAME.match(line)
+    match = re.match(_GROUP_NAME, line)
     if match is None:
         declared.problem(where, f"expected a group name in [{group}:children], got {excerpt(line)}", f"group {group}")
         return

@@ -20,8 +20,8 @@ from dataclasses import replace
 from kubeplay.errors import InventoryError, Problem
 from kubeplay.model import Inventory
 
-_TERMS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
-_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?\d+)|(\d+):(\d*))\]$")
+_TERMS = r"(?:[^\s:\[\]]|\[[^\]]*\])+"  # (both compiled for a --limit, by re's cache)
+_SUBSCRIPT = r"^(.+)\[(?:(-?\d+)|(\d+):(\d*))\]$"
 _WILDCARDS = (".", "?", "*", "[")
 
 
@@ -56,9 +56,9 @@ def split_pattern(pattern: str) -> list[str]:
 
     Raises ValueError for brackets that do not pair up.
     """
-    if "," not in pattern and _TERMS.sub("", pattern).strip(": "):
+    if "," not in pattern and re.sub(_TERMS, "", pattern).strip(": "):
         raise ValueError("has unbalanced brackets")
-    terms = [term.strip() for term in pattern.split(",")] if "," in pattern else _TERMS.findall(pattern)
+    terms = [term.strip() for term in pattern.split(",")] if "," in pattern else re.findall(_TERMS, pattern)
     return [term for term in terms if term and term not in ("&", "!")]
 
 
@@ -91,7 +91,7 @@ def _matcher(term: str) -> Callable[[str], re.Match[str] | None]:
 
 def _split_subscript(term: str) -> tuple[str, slice | None]:
     """``web[0]`` -> ("web", slice(0, 1)); ``web[1:3]`` -> ("web", slice(1, 4)); regexes have no subscript."""
-    match = None if term.startswith("~") else _SUBSCRIPT.match(term)
+    match = None if term.startswith("~") else re.match(_SUBSCRIPT, term)
     if match is None:
         return term, None
     name, single, start, end = match.groups()

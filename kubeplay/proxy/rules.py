@@ -86,13 +86,13 @@ NO_ENDPOINTS = " has no endpoints"
 
 _SERVICE_COMMENT = re.compile(r"^(?:(?P<project>[a-z0-9-]+)/)?(?P<service>[^:\s/]+):\S+ (?P<kind>portal|public) ")
 _PORTAL_COMMENT = re.compile(r"^(?:(?P<project>[a-z0-9-]+)/)?(?P<service>[^:\s/]+):\S+ portal (?P<ip>[0-9.]+)(?:\s|$)")
-_PORTAL_SELECTOR = re.compile(r" portal [0-9.]+ selector (?P<selector>\S+)")
-_PORT_MATCH = re.compile(r" -p (?P<protocol>tcp|udp) .*--dport (?P<port>\d+)")
+_PORTAL_SELECTOR = r" portal [0-9.]+ selector (?P<selector>\S+)"  # (these 4 compiled when first used, by re's cache)
+_PORT_MATCH = r" -p (?P<protocol>tcp|udp) .*--dport (?P<port>\d+)"
 _DNAT_TO = re.compile(r" --to-destination (?P<ip>[0-9.]+):")
 _COMMENT = re.compile(r'--comment (?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 _KUBEPLAY_TARGET = re.compile(r"\s-[jg] (?P<chain>KUBEPLAY-\S+)$")
-_ESCAPED = re.compile(r"\\(.)")
-_COUNTERS = re.compile(r"^\[\d+:\d+\]\s+")
+_ESCAPED = r"\\(.)"
+_COUNTERS = r"^\[\d+:\d+\]\s+"
 _OWN_RULE = f"-A {PREFIX}"
 _DECLARED = f":{PREFIX}"
 
@@ -636,7 +636,7 @@ def parse_save(text: str) -> Ruleset:
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("["):  # saved with -c: "[packets:bytes] -A ..."
-            line = _COUNTERS.sub("", line)
+            line = re.sub(_COUNTERS, "", line)
         if line.startswith(_OWN_RULE):  # the bulk: a rule in one of kubeplay's chains, chain by chain
             end = line.find(" ", 3)
             name = line[3:end] if end > 0 else line[3:]
@@ -706,7 +706,7 @@ def comment_of(rule: str) -> str:
         return ""
     quoted = found["quoted"]
     if quoted is not None:
-        return _ESCAPED.sub(r"\1", quoted) if "\\" in quoted else quoted
+        return re.sub(_ESCAPED, r"\1", quoted) if "\\" in quoted else quoted
     return found["bare"]
 
 
@@ -755,7 +755,7 @@ def observed_services(ruleset: Ruleset) -> dict[str, SeenService]:
     for table, chain in (("nat", SERVICES_CHAIN), ("filter", FILTER_CHAIN)):
         for rule in ruleset.chains.get(table, {}).get(chain, ()):
             comment = comment_of(rule)
-            found, port = _PORTAL_COMMENT.match(comment), _PORT_MATCH.search(rule)
+            found, port = _PORTAL_COMMENT.match(comment), re.search(_PORT_MATCH, rule)
             if not found or not port:
                 continue
             name, ports = found["service"], f"{port['port']}/{port['protocol'].upper()}"
@@ -771,7 +771,7 @@ def observed_services(ruleset: Ruleset) -> dict[str, SeenService]:
 
 def _comment_selector(comment: str) -> dict[str, str]:
     """The selector a portal comment carries; {} when it has none or it is no valid selector."""
-    found = _PORTAL_SELECTOR.search(comment)
+    found = re.search(_PORTAL_SELECTOR, comment)
     pairs = [item.partition("=") for item in found["selector"].split(",")] if found else []
     if any(not eq or label_key_error(key) or label_value_error(value) for key, eq, value in pairs):
         return {}
