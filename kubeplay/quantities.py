@@ -41,6 +41,8 @@ DOCKER_MIN_MEMORY = 6 * 2**20
 
 MAX_QUANTITY = 10**30
 """No cpu or memory quantity is this big: a larger one is refused before it becomes a (huge) integer."""
+_EXACT_CORES = 10**25
+"""Whole cores below this are as many thousand millicores exactly as decimal's 28 digits compute them."""
 
 
 def parse_quantity(text: str) -> Decimal:
@@ -74,6 +76,8 @@ def _bounded(value: Decimal, text: str) -> Decimal:
 
 def parse_cpu(value: int | float | str) -> int:
     """Millicores from a cpu quantity: a number of cores (1, 0.5) or a string ("500m", "0.5", "2")."""
+    if type(value) is int and 0 <= value < _EXACT_CORES:  # (v1beta1's cpu: no decimal needed)
+        return value * 1000
     cores = _number(value)
     return math.ceil(cores * 1000)
 
@@ -82,6 +86,8 @@ def parse_memory(value: int | float | str) -> int:
     """Bytes from a memory quantity: a number of bytes or a string ("128Mi", "1G", "1e9")."""
     if isinstance(value, str) and value.strip().endswith("m"):
         raise ValueError(f"invalid memory {value!r}: 'm' means thousandths of a byte (did you mean {value[:-1]}Mi?)")
+    if type(value) is int and 0 <= value <= MAX_QUANTITY:  # (v1beta1's memory: no decimal needed)
+        return value
     return math.ceil(_number(value))
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import math
 import re
+import subprocess
+import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -426,6 +430,20 @@ def test_names(check: object, value: str, valid: bool) -> None:
 )
 def test_parse_cpu(value: str | int | float, millicores: int) -> None:
     assert parse_cpu(value) == millicores
+
+
+@pytest.mark.parametrize("value", [0, 7, 100, 50_000_000, 10**24 + 1, 10**25 - 1, 10**25, 10**26 + 1, 10**30])
+def test_whole_numbers_of_cores_and_bytes_are_what_decimal_makes_of_them(value: int) -> None:
+    # (read without decimal up to where its 28 digits are exact: v1beta1's cpu and memory are such numbers)
+    assert parse_cpu(value) == math.ceil(Decimal(value) * 1000)
+    assert parse_memory(value) == value
+
+
+def test_whole_numbers_of_cores_and_bytes_need_no_decimal() -> None:
+    script = "import sys; from kubeplay.quantities import parse_cpu as c, parse_memory as m; "
+    script += "print(c(100), m(50_000_000), 'decimal' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["100000", "50000000", "False"]
 
 
 @pytest.mark.parametrize(
