@@ -19,7 +19,6 @@ ProxyCommand runs without a shell: its words are split as a shell would split th
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shlex
@@ -198,6 +197,8 @@ class _Reader:
     def include(self, value: Value, depth: int) -> None:
         if depth >= MAX_INCLUDE_DEPTH:
             raise value.error(f"Include nested deeper than {MAX_INCLUDE_DEPTH} files")
+        import glob  # (only an Include needs it)
+
         for pattern in shlex.split(value.text):
             path = os.path.join(self.folder, os.path.expanduser(pattern))
             for name in sorted(glob.glob(path)):

@@ -25,6 +25,7 @@ NOT_ON_A_NO_OP = [
     "signal",  # (connectors.faults: when a fault fires)
     "decimal",  # (quantities: when a manifest or the inventory holds one)
     "datetime",  # (probes, the run log; observe and the lock write times with time.gmtime)
+    "glob",  # (connectors.sshconfig: an Include)
 ]
 
 APPLY = """
