@@ -11,6 +11,9 @@ from pathlib import Path
 from kubeplay.connectors.base import Connector, MinionConnection
 from kubeplay.model import Inventory, Minion
 
+FAULT_VARIABLE = "KUBEPLAY_FAULT"
+"""The testing aid's environment variable (kubeplay.connectors.faults, imported only when it is set)."""
+
 
 def connector(
     inventory: Inventory,
@@ -24,8 +27,6 @@ def connector(
     are read here, once: a problem in them raises InputError before anything connects; ``warn`` is told
     what was skipped in them. ``remember``: where new host keys that are accepted go, instead of their known_hosts
     file at once (``SSHOptions.remember``)."""
-    from kubeplay.connectors.faults import VARIABLE as FAULT_VARIABLE
-    from kubeplay.connectors.faults import parse_fault, with_fault
     from kubeplay.connectors.ssh import SSHConnection, ssh_options
 
     options, warnings = ssh_options(
@@ -45,4 +46,9 @@ def connector(
             return LocalConnection(minion)
         return SSHConnection(minion, options)
 
-    return with_fault(connect, parse_fault(os.environ.get(FAULT_VARIABLE, "")))  # a testing aid, see faults.py
+    fault = os.environ.get(FAULT_VARIABLE, "")
+    if not fault:
+        return connect
+    from kubeplay.connectors.faults import parse_fault, with_fault  # a testing aid, see there
+
+    return with_fault(connect, parse_fault(fault))

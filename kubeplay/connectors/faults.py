@@ -23,10 +23,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from kubeplay.connectors.base import CommandResult, ConnectionWrapper, Connector, DockerOps, MinionConnection
+from kubeplay.connectors.connect import FAULT_VARIABLE as VARIABLE
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import Minion
 
-VARIABLE = "KUBEPLAY_FAULT"
 DOCKER_EVENTS = ("create", "start", "remove")
 COMMAND_EVENTS = {"iptables-restore": "restore", "ip": "route"}
 """The program of a command that changes the minion's network -> the event it is."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from kubeplay.connectors.base import ContainerConfig
@@ -24,6 +28,27 @@ def test_unset_changes_nothing() -> None:
     connect = lambda minion: conn  # noqa: E731
     assert parse_fault("") is None
     assert with_fault(connect, None) is connect
+
+
+CONNECT = """
+import sys
+from kubeplay.connectors.connect import connector
+from kubeplay.model import Inventory, Minion
+
+minion = Minion("m1", "127.0.0.1", connection="local")
+connect = connector(Inventory((minion,), {}, {}, "hosts"), False, 5.0, print)
+print(type(connect(minion)).__name__, "kubeplay.connectors.faults" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("fault", "connection", "loaded"),
+    [("", "LocalConnection", "False"), ("after-create:1", "_FaultyConnection", "True")],
+)
+def test_the_aid_is_loaded_only_when_the_variable_is_set(fault: str, connection: str, loaded: str) -> None:
+    env = {**os.environ, "KUBEPLAY_FAULT": fault}
+    done = subprocess.run([sys.executable, "-c", CONNECT], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.split()[-2:] == [connection, loaded], done.stderr
 
 
 @pytest.mark.parametrize("spec", ["after-create", "after-create:0", "create:3", "after-pull:1", "after-create:x"])
