@@ -325,6 +325,10 @@ class Connector(Protocol):
     def __call__(self, minion: Minion) -> MinionConnection: ...
 
 
+FAULT_VARIABLE = "KUBEPLAY_FAULT"
+"""The environment variable of the fault-injection aid (kubeplay.connectors.faults, imported only when it is set)."""
+
+
 HELD_EXIT_WAIT = 5.0
 """Seconds a closed HeldProcess is given to exit."""
 

@@ -8,11 +8,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from kubeplay.connectors.base import Connector, MinionConnection
+from kubeplay.connectors.base import FAULT_VARIABLE, Connector, MinionConnection
 from kubeplay.model import Inventory, Minion
-
-FAULT_VARIABLE = "KUBEPLAY_FAULT"
-"""The testing aid's environment variable (kubeplay.connectors.faults, imported only when it is set)."""
 
 
 def connector(

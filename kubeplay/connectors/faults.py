@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+from kubeplay.connectors.base import FAULT_VARIABLE as VARIABLE
 from kubeplay.connectors.base import CommandResult, ConnectionWrapper, Connector, DockerOps, MinionConnection
-from kubeplay.connectors.connect import FAULT_VARIABLE as VARIABLE
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import Minion
 
