@@ -375,6 +375,8 @@ class SSHConnection:
     def __init__(self, minion: Minion, options: SSHOptions) -> None:
         self.minion = minion
         self._docker: ReadingDocker | None = None
+        self._writer: DockerOps | None = None
+        self._writer_lock = threading.Lock()
         options = options.with_files_read()
         self._client = _open(minion.name, options.endpoint(minion), options)
         transport = self._client.get_transport()
@@ -411,12 +413,19 @@ class SSHConnection:
     def _reading(self) -> ReadingDocker:
         if self._docker is None:
             from kubeplay.connectors.dockerread import DockerHTTP, ReadingDocker
-            from kubeplay.connectors.dockerwrite import WritingDocker
 
-            # made now (it opens nothing yet): threads that change containers at once all get this one
-            writing = WritingDocker(self._dial_stdio, self._docker_py)
-            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), lambda: writing)
+            self._docker = ReadingDocker(DockerHTTP(self._dial_stdio), self._writing)
         return self._docker
+
+    def _writing(self) -> DockerOps:
+        """The client of the calls that change something, made by the first one (a run that changes nothing never
+        imports connectors.dockerwrite): threads that change containers at once all get this one."""
+        with self._writer_lock:
+            if self._writer is None:
+                from kubeplay.connectors.dockerwrite import WritingDocker
+
+                self._writer = WritingDocker(self._dial_stdio, self._docker_py)
+            return self._writer
 
     def docker_dial(self) -> tuple[str, ...]:
         from kubeplay.connectors.dockerread import DIAL_STDIO
