@@ -225,6 +225,8 @@ def replica_suffix(controller: str, sequence: int, salt: str = "") -> str:
 
 def terminated_for_good(pod: ObservedPod, restart_policy: str) -> bool:
     """Every app container exited or dead, and the restart policy will not restart them."""
+    if pod.running:  # (every app container running: the common case, known without a scan)
+        return False
     apps = pod.apps
     if not apps or any(c.state not in ("exited", "dead") for c in apps):
         return False
@@ -331,6 +333,8 @@ def _scale_down_order(
     Replicas per minion are counted over ``replicas`` (all of the controller's live replicas) and updated as
     candidates go, so removals spread over the crowded minions.
     """
+    if limit <= 0 or not candidates:  # (a controller as desired: nothing to count)
+        return []
     per_minion = Counter(p.minion for p in replicas)
     remaining = list(candidates)
     order: list[tuple[ObservedPod, str]] = []

@@ -448,7 +448,7 @@ def render_minion(
     _render_base(builder)
     hairpin = _local_ips(shared.endpoint_ips, local_pod_subnet)
     if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
-        subnet = ipaddress.IPv4Network(local_pod_subnet, strict=False)
+        subnet = parsed_network(local_pod_subnet)
         builder.rule("nat", f"-A {MASQ_OUTSIDE_CHAIN} ! -s {subnet} -j {MARK_MASQ_CHAIN}")
     for service in kept:
         hairpin.update(ip for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet))
@@ -492,13 +492,20 @@ def _local_ips(ips: Sequence[tuple[int, str]], local_pod_subnet: str) -> set[str
     """The IPs of ``ips`` (numbered, in address order) in the subnet; all of them when it is not known."""
     if not local_pod_subnet:
         return {ip for _, ip in ips}
-    subnet = ipaddress.IPv4Network(local_pod_subnet, strict=False)
+    subnet = parsed_network(local_pod_subnet)
     low, high = int(subnet.network_address), int(subnet.broadcast_address)
     return {ip for _, ip in ips[bisect.bisect_left(ips, (low, "")) : bisect.bisect_right(ips, (high + 1, ""))]}
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def parsed_network(cidr: str) -> ipaddress.IPv4Network:
+    """``ipaddress.IPv4Network(cidr, strict=False)`` (raising ValueError as it does), parsed once per text: a run
+    over a thousand minions reads each one's pod subnet again and again (routes, forward and hairpin rules)."""
+    return ipaddress.IPv4Network(cidr, strict=False)
+
+
 def _in_subnet(ip: str, local_pod_subnet: str) -> bool:
-    return not local_pod_subnet or ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(local_pod_subnet, strict=False)
+    return not local_pod_subnet or ipaddress.IPv4Address(ip) in parsed_network(local_pod_subnet)
 
 
 @dataclass(frozen=True)
