@@ -585,16 +585,18 @@ def _render_service_port(
     if not endpoints:
         for ip, comment in addresses:
             match = _destination_match(ip, port, comment + NO_ENDPOINTS)
-            builder.rule("filter", f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable")
+            builder.rule_in(
+                "filter", FILTER_CHAIN, f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable"
+            )
         return
     svc = service_chain(service, port)
     builder.declare("nat", svc)
     portal_match = _destination_match(portal, port, addresses[0][1])
-    builder.rule("nat", f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
+    builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
     for ip, comment in addresses[1:]:
         match = _destination_match(ip, port, comment)
-        builder.rule("nat", f"-A {SERVICES_CHAIN} {match} -j {MARK_MASQ_CHAIN}")
-        builder.rule("nat", f"-A {SERVICES_CHAIN} {match} -j {svc}")
+        builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {MARK_MASQ_CHAIN}")
+        builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {svc}")
     seps = [endpoint_chain(service, port, e) for e in endpoints]
     affinity = service.session_affinity == "ClientIP"
     _render_balancing(builder, svc, seps, affinity)
