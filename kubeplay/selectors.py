@@ -64,7 +64,7 @@ class Selector:
 
 def matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     """Whether a selector map selects ``labels``: every pair present. An empty selector selects nothing."""
-    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+    return bool(selector) and selector.items() <= labels.items()  # (each pair in labels: no Python loop)
 
 
 def selecting(selectors: Sequence[Mapping[str, str]]) -> Callable[[Mapping[str, str]], list[int]]:
@@ -77,8 +77,10 @@ def selecting(selectors: Sequence[Mapping[str, str]]) -> Callable[[Mapping[str, 
             index.setdefault(pair, []).append(number)
 
     def lookup(labels: Mapping[str, str]) -> list[int]:
-        found = {n for pair in labels.items() for n in index.get(pair, ()) if matches(selectors[n], labels)}
-        return sorted(found)
+        found = [n for pair in labels.items() for n in index.get(pair, ())]
+        if len(found) > 1:  # (most labels are one selector's: nothing to merge)
+            found = sorted(set(found))
+        return [n for n in found if matches(selectors[n], labels)]
 
     return lookup
 

@@ -99,6 +99,8 @@ def _restartable(pod: ObservedPod, desired: Pod) -> tuple[str, ...]:
     """Ids of the pod's stopped containers that its restart policy brings back (infra first)."""
     policy = desired.spec.restart_policy
     stopped = [c for c in pod.containers if c.state == "exited"]  # created or dead: replaced (_broken)
+    if not stopped:
+        return ()
     ids = []
     for c in sorted(stopped, key=lambda c: c.container != INFRA_CONTAINER):
         if c.container == INFRA_CONTAINER or policy == "always" or (policy == "onFailure" and c.exit_code != 0):
@@ -141,6 +143,8 @@ def _broken(pod: ObservedPod, desired: Pod) -> str:
     if len({c.spec_hash for c in pod.containers}) > 1:
         return "containers made from different specs"
     states = {c.state for c in pod.containers}
+    if "created" not in states and "dead" not in states:  # (a whole pod)
+        return ""
     for state, why in (("created", "never started"), ("dead", "dead")):
         if state in states:
             found = sorted(c.container for c in pod.containers if c.state == state)

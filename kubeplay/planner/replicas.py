@@ -103,10 +103,10 @@ def plan_replicas(
 
     Raises ManifestError when a pod on the cluster is matched by two controllers' selectors.
     """
-    _check_observed(controllers, observed)
+    context = _Context.build(controllers, standalone, observed)
+    _check_observed(controllers, observed, context)
     if max_unavailable < 1:
         raise ValueError("max_unavailable must be at least 1")
-    context = _Context.build(controllers, standalone, observed)
     plans = [_plan_controller(rc, context, max_unavailable) for rc in controllers]
     return ReplicaPlan(
         create=tuple(p for plan in plans for p in plan.create),
@@ -120,9 +120,19 @@ def plan_replicas(
 # --- checks ---------------------------------------------------------------------------------------------------
 
 
-def _check_observed(controllers: Sequence[ReplicationController], observed: Observed) -> None:
+def _check_observed(controllers: Sequence[ReplicationController], observed: Observed, context: _Context) -> None:
     """A pod on the cluster that two controllers' selectors both match: each would count it (the manifests' own
-    conflicts are found when they are loaded, see kubeplay.manifests.controllers)."""
+    conflicts are found when they are loaded, see kubeplay.manifests.controllers). Each controller's pods are
+    found by its selector's indexed pair; only when a pod is found twice are the pods gone through one by one."""
+    found: set[int] = set()
+    for rc in controllers:
+        for pod in context.selected(rc):
+            if id(pod) in found:
+                return _check_every_pod(controllers, observed)
+            found.add(id(pod))
+
+
+def _check_every_pod(controllers: Sequence[ReplicationController], observed: Observed) -> None:
     problems = []
     owning = selecting([rc.selector for rc in controllers])
     for pod in observed.pods:
@@ -164,7 +174,7 @@ class _Context:
         pods = observed.pods
         by_label: dict[tuple[str, str], list[ObservedPod]] = defaultdict(list)
         by_controller: dict[str, list[ObservedPod]] = defaultdict(list)
-        for pod in pods:
+        for pod in sorted(pods, key=_place):  # (so is each list: see ``candidates``)
             for item in pod.labels.items():
                 by_label[item].append(pod)
             by_controller[pod.controller].append(pod)
@@ -183,11 +193,18 @@ class _Context:
         )
 
     def candidates(self, rc: ReplicationController) -> list[ObservedPod]:
-        """The observed pods the controller has to look at: its own and those with one of its selector's labels."""
-        matching = self.pods_by_label.get(min(rc.selector.items()), ()) if rc.selector else ()
+        """The observed pods the controller has to look at, by minion and name: its own and those with one of its
+        selector's labels (the pair indexed: a pod the selector matches has it)."""
+        pair = min(rc.selector.items()) if rc.selector else None
+        matching = self.pods_by_label.get(pair, ()) if pair else ()
         own = self.pods_by_controller.get(rc.name, ())
-        seen = {id(p) for p in matching}
-        return sorted([*matching, *(p for p in own if id(p) not in seen)], key=lambda p: (p.minion, p.name))
+        others = [p for p in own if pair is None or pair not in p.labels.items()]  # (not in ``matching``)
+        return sorted([*matching, *others], key=_place) if others else list(matching)
+
+    def selected(self, rc: ReplicationController) -> list[ObservedPod]:
+        """The observed pods the controller's selector matches, by minion and name."""
+        pair = min(rc.selector.items()) if rc.selector else None
+        return [p for p in self.pods_by_label.get(pair, ()) if matches(rc.selector, p.labels)] if pair else []
 
     def restart_policy(self, pod: ObservedPod, rc: ReplicationController) -> str:
         if pod.controller == rc.name:
@@ -212,6 +229,10 @@ class _Context:
                 return name
 
 
+def _place(pod: ObservedPod) -> tuple[str, str]:
+    return pod.minion, pod.name
+
+
 def replica_suffix(controller: str, sequence: int, salt: str = "") -> str:
     """The deterministic name suffix of a controller's replica number ``sequence``."""
     digest = hashlib.sha256(f"{controller}\0{sequence}\0{salt}".encode()).digest()
@@ -225,6 +246,8 @@ def replica_suffix(controller: str, sequence: int, salt: str = "") -> str:
 
 def terminated_for_good(pod: ObservedPod, restart_policy: str) -> bool:
     """Every app container exited or dead, and the restart policy will not restart them."""
+    if pod.running:  # (every app container running: the common case, known without a scan)
+        return False
     apps = pod.apps
     if not apps or any(c.state not in ("exited", "dead") for c in apps):
         return False
@@ -331,6 +354,8 @@ def _scale_down_order(
     Replicas per minion are counted over ``replicas`` (all of the controller's live replicas) and updated as
     candidates go, so removals spread over the crowded minions.
     """
+    if limit <= 0 or not candidates:  # (a controller as desired: nothing to count)
+        return []
     per_minion = Counter(p.minion for p in replicas)
     remaining = list(candidates)
     order: list[tuple[ObservedPod, str]] = []

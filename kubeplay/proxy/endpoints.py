@@ -55,8 +55,12 @@ def compute_endpoints(services: Sequence[Service], pods: Sequence[ObservedPod]) 
         candidates = min((by_label.get(pair, []) for pair in service.selector.items()), key=len, default=[])
         selected = [p for p in candidates if matches(service.selector, p.labels)]
         for port in service.ports:
-            found = (_endpoint(pod, port) for pod in selected)
-            result[endpoints_key(service, port)] = tuple(sorted((e for e in found if e), key=_order))
+            number = resolve_target_port(port.target_port, ())  # (None: it depends on the pod's declared ports)
+            if number is None:
+                found = [e for e in (_endpoint(pod, port) for pod in selected) if e]
+            else:  # (the same port on every pod)
+                found = [Endpoint(pod.name, pod.ip, number, port.protocol) for pod in selected]
+            result[endpoints_key(service, port)] = tuple(sorted(found, key=_order))
     return result
 
 

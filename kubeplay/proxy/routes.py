@@ -11,7 +11,6 @@ REJECT in ``KUBEPLAY-FILTER`` still sees it whichever jump comes first.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
@@ -19,7 +18,7 @@ from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion
 from kubeplay.names import ipv4_error
 from kubeplay.proxy.rules import FORWARD_CHAIN as FORWARD_CHAIN  # (with the chains every minion shares)
-from kubeplay.proxy.rules import JUMP_COMMENT_PREFIX, Ruleset, ruleset_of
+from kubeplay.proxy.rules import JUMP_COMMENT_PREFIX, Ruleset, parsed_network, ruleset_of
 
 ROUTE_PROTO = "107"
 """The routing protocol number marking kubeplay's routes; unassigned in iproute2's rt_protos (187 is isis)."""
@@ -177,14 +176,15 @@ def _check_overlaps(members: Sequence[ObservedMinion]) -> None:
 
 def _span(cidr: str) -> tuple[int, int]:
     """The first and last address of a network, as numbers."""
-    network = ipaddress.IPv4Network(cidr, strict=False)
+    network = parsed_network(cidr)
     return int(network.network_address), int(network.broadcast_address)
 
 
 def _network(cidr: str) -> str:
-    return str(ipaddress.IPv4Network(cidr, strict=False))
+    return str(parsed_network(cidr))
 
 
 def _network_order(cidr: str) -> tuple[int, int]:
-    network = ipaddress.IPv4Network(cidr)
+    """A network's (address, prefix length), for ``cidr`` as ``_network`` writes it."""
+    network = parsed_network(cidr)
     return int(network.network_address), network.prefixlen

@@ -333,11 +333,17 @@ class _RulesetBuilder:
 
 def chain_name(kind: str, key: str) -> str:
     """``KUBEPLAY-<kind>-<hash of key>``, at most 28 characters, stable for the same key."""
+    head, size = _name_parts(kind)
+    return f"{head}{_base32(hashlib.sha256(key.encode()).digest()[:size])}"[:MAX_CHAIN_NAME]
+
+
+@functools.cache
+def _name_parts(kind: str) -> tuple[str, int]:
+    """A kind's chain name head, and how many bytes of the hash its name keeps: base32 turns each 5 bytes into 8
+    characters on their own, so only those the name keeps are encoded."""
     head = f"{PREFIX}{kind}-"
     chars = max(0, MAX_CHAIN_NAME - len(head))
-    # base32 turns each 5 bytes into 8 characters on their own: encode only the bytes the name keeps
-    digest = hashlib.sha256(key.encode()).digest()[: -(-chars // 8) * 5]
-    return f"{head}{_base32(digest)}"[:MAX_CHAIN_NAME]
+    return head, -(-chars // 8) * 5
 
 
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -348,8 +354,14 @@ _BASE32_PAIRS = tuple(first + second for first in _BASE32 for second in _BASE32)
 def _base32(data: bytes) -> str:
     """``base64.b32encode(data).decode()`` for a multiple of 5 bytes, ten bits at a time: twice as fast as it, for
     the chains of 5,000 services (25,000 names a render)."""
-    number = int.from_bytes(data)
-    return "".join([_BASE32_PAIRS[(number >> shift) & 1023] for shift in range(len(data) * 8 - 10, -1, -10)])
+    number, pairs = int.from_bytes(data), _BASE32_PAIRS
+    return "".join([pairs[(number >> shift) & 1023] for shift in _shifts(len(data))])
+
+
+@functools.cache
+def _shifts(size: int) -> tuple[int, ...]:
+    """Where each 10 bits of a ``size``-byte number start, highest first."""
+    return tuple(range(size * 8 - 10, -1, -10))
 
 
 def service_chain(service: Service, port: ServicePort) -> str:
@@ -448,7 +460,7 @@ def render_minion(
     _render_base(builder)
     hairpin = _local_ips(shared.endpoint_ips, local_pod_subnet)
     if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
-        subnet = ipaddress.IPv4Network(local_pod_subnet, strict=False)
+        subnet = parsed_network(local_pod_subnet)
         builder.rule("nat", f"-A {MASQ_OUTSIDE_CHAIN} ! -s {subnet} -j {MARK_MASQ_CHAIN}")
     for service in kept:
         hairpin.update(ip for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet))
@@ -492,13 +504,20 @@ def _local_ips(ips: Sequence[tuple[int, str]], local_pod_subnet: str) -> set[str
     """The IPs of ``ips`` (numbered, in address order) in the subnet; all of them when it is not known."""
     if not local_pod_subnet:
         return {ip for _, ip in ips}
-    subnet = ipaddress.IPv4Network(local_pod_subnet, strict=False)
+    subnet = parsed_network(local_pod_subnet)
     low, high = int(subnet.network_address), int(subnet.broadcast_address)
     return {ip for _, ip in ips[bisect.bisect_left(ips, (low, "")) : bisect.bisect_right(ips, (high + 1, ""))]}
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def parsed_network(cidr: str) -> ipaddress.IPv4Network:
+    """``ipaddress.IPv4Network(cidr, strict=False)`` (raising ValueError as it does), parsed once per text: a run
+    over a thousand minions reads each one's pod subnet again and again (routes, forward and hairpin rules)."""
+    return ipaddress.IPv4Network(cidr, strict=False)
+
+
 def _in_subnet(ip: str, local_pod_subnet: str) -> bool:
-    return not local_pod_subnet or ipaddress.IPv4Address(ip) in ipaddress.IPv4Network(local_pod_subnet, strict=False)
+    return not local_pod_subnet or ipaddress.IPv4Address(ip) in parsed_network(local_pod_subnet)
 
 
 @dataclass(frozen=True)
@@ -566,16 +585,18 @@ def _render_service_port(
     if not endpoints:
         for ip, comment in addresses:
             match = _destination_match(ip, port, comment + NO_ENDPOINTS)
-            builder.rule("filter", f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable")
+            builder.rule_in(
+                "filter", FILTER_CHAIN, f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable"
+            )
         return
     svc = service_chain(service, port)
     builder.declare("nat", svc)
     portal_match = _destination_match(portal, port, addresses[0][1])
-    builder.rule("nat", f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
+    builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
     for ip, comment in addresses[1:]:
         match = _destination_match(ip, port, comment)
-        builder.rule("nat", f"-A {SERVICES_CHAIN} {match} -j {MARK_MASQ_CHAIN}")
-        builder.rule("nat", f"-A {SERVICES_CHAIN} {match} -j {svc}")
+        builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {MARK_MASQ_CHAIN}")
+        builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {svc}")
     seps = [endpoint_chain(service, port, e) for e in endpoints]
     affinity = service.session_affinity == "ClientIP"
     _render_balancing(builder, svc, seps, affinity)

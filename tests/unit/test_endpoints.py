@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from kubeplay.model import INFRA_CONTAINER, ObservedContainer, ObservedPod, Port, Service, ServicePort, Source
@@ -137,3 +139,34 @@ def test_endpoints_key() -> None:
 )
 def test_resolve_target_port(target: int | str, declared: tuple[Port, ...], expected: int | None) -> None:
     assert resolve_target_port(target, declared) == expected
+
+
+def test_endpoints_of_random_clusters_are_the_rule_written_plainly() -> None:
+    """Every running pod with an IP whose labels hold the whole selector, at the port its target port means for
+    it (left out when it means none), by address, port and pod name: numbered, named, empty and zero targets."""
+    rng = random.Random(5)
+    targets: list[int | str] = [6379, "6379", "http", "metrics", "", 0, "0", "nope"]
+    for _ in range(200):
+        pods = [
+            pod(
+                f"p{i}",
+                rng.choice(["", f"172.21.0.{rng.randrange(2, 9)}", f"172.21.1.{rng.randrange(2, 9)}"]),
+                {k: rng.choice("ab") for k in rng.sample(["app", "tier"], rng.randrange(3))},
+                rng.choice([(), (Port(8080, name="http"),), (Port(9090, name="metrics"), Port(8080, name="http"))]),
+                rng.choice(["running", "running", "exited"]),
+            )
+            for i in range(rng.randrange(8))
+        ]
+        ports = [ServicePort(80 + n, rng.choice(targets), name=f"n{n}") for n in range(rng.randrange(1, 3))]
+        selector = {k: rng.choice("ab") for k in rng.sample(["app", "tier"], rng.randrange(3))}
+        web = service(selector, *ports)
+        found = compute_endpoints([web], pods)
+        for port in ports:
+            plain = [
+                Endpoint(p.name, p.ip, number, port.protocol)
+                for p in pods
+                if p.running and p.ip and selector and all(p.labels.get(k) == v for k, v in selector.items())
+                if (number := resolve_target_port(port.target_port, p.ports)) is not None
+            ]
+            plain.sort(key=lambda e: (tuple(int(b) for b in e.ip.split(".")), e.port, e.pod))
+            assert found[endpoints_key(web, port)] == tuple(plain)

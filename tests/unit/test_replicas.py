@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -410,3 +411,49 @@ def test_notes_say_which_pods_are_counted_but_not_owned() -> None:
     plan = plan_replicas([controller(1)], [standalone("redis"), standalone("redis2")], crowded)
     assert [r.pod.name for r in plan.remove] == ["redisController-a"]
     assert "redisController: 3 live, 1 desired; 1 extra not its own, left alone" in plan.notes
+
+
+def test_random_clusters_refuse_exactly_the_pods_two_selectors_match_and_keep_replicas_by_minion_and_name() -> None:
+    """ManifestError exactly when a pod on a reachable minion is matched by two controllers' selectors; otherwise
+    each controller (wanting more replicas than there are) keeps its matching replicas in (minion, name) order and
+    removes, in that order, those its selector no longer matches (relabelled ones)."""
+    rng = random.Random(11)
+
+    def some_labels() -> dict[str, str]:
+        return {k: rng.choice("ab") for k in rng.sample(["app", "tier", "env"], rng.randrange(1, 4))}
+
+    for _ in range(300):
+        rcs = [controller(9, name=f"rc{i}", selector=some_labels()) for i in range(rng.randrange(1, 4))]
+        seen = [
+            Seen(
+                f"rc{c}-{n}",
+                minion=rng.choice(["m1", "m2", "m3"]),
+                controller=f"rc{c}",
+                labels={**rcs[c].selector} if rng.random() < 0.7 else some_labels(),
+            )
+            for n in range(rng.randrange(6))
+            for c in [rng.randrange(len(rcs))]
+        ]
+        observed = cluster(*seen, minions=("m1", "m2"), unreachable=("m3",))
+        reachable = [s for s in seen if s.minion != "m3"]
+        twice = any(sum(all(s.labels.get(k) == v for k, v in rc.selector.items()) for rc in rcs) > 1 for s in reachable)
+        if twice:
+            with pytest.raises(ManifestError):
+                plan_replicas(rcs, [], observed)
+            continue
+        plan = plan_replicas(rcs, [], observed)
+        by_place = sorted(reachable, key=lambda s: (s.minion, s.name))
+        own_ok = [
+            s.name
+            for rc in rcs
+            for s in by_place
+            if s.controller == rc.name and rc.selector.items() <= s.labels.items()
+        ]
+        relabelled = [
+            s.name
+            for rc in rcs
+            for s in by_place
+            if s.controller == rc.name and not rc.selector.items() <= s.labels.items()
+        ]
+        assert [p.name for p in plan.keep] == own_ok
+        assert [r.pod.name for r in plan.remove] == relabelled

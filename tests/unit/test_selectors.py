@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from kubeplay.selectors import Requirement, Selector, format_selector, matches, parse_selector
+from kubeplay.selectors import Requirement, Selector, format_selector, matches, parse_selector, selecting
 
 REDIS = {"name": "redis", "tier": "backend", "env": "prod"}
 WEB = {"name": "web", "tier": "frontend"}
@@ -121,3 +123,24 @@ def test_a_selector_map_needs_every_pair_and_an_empty_one_selects_nothing(
 def test_format_selector(selector: dict[str, str], text: str) -> None:
     assert format_selector(selector) == text
     assert parse_selector(text).matches(selector) or not selector
+
+
+def _random_map(rng: random.Random) -> dict[str, str]:
+    return {rng.choice("abcd"): rng.choice(["x", "y", "", "x "]) for _ in range(rng.randrange(4))}
+
+
+def test_matches_and_selecting_agree_with_the_rule_written_plainly() -> None:
+    """``matches``: every pair of the selector present in the labels (``labels.get(key) == value``), an empty
+    selector none; ``selecting``: the indexes of the selectors that match, in order, each once."""
+    rng = random.Random(13)
+    for _ in range(300):
+        selectors = [_random_map(rng) for _ in range(rng.randrange(6))]
+        lookup = selecting(selectors)
+        for labels in (_random_map(rng) for _ in range(10)):
+            plain = [
+                n
+                for n, selector in enumerate(selectors)
+                if selector and all(labels.get(key) == value for key, value in selector.items())
+            ]
+            assert [n for n, s in enumerate(selectors) if matches(s, labels)] == plain
+            assert lookup(labels) == plain
