@@ -174,6 +174,9 @@ def ipv4_error(address: str) -> str | None:
     return None
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""A dotted-quad IPv4 address as ``ipaddress`` accepts one: four numbers 0-255, none with a leading zero."""
 _HOST_NAME = re.compile(r"[A-Za-z0-9_]([-A-Za-z0-9_.]*[A-Za-z0-9_])?")
 _LOGIN_NAME = r"[A-Za-z0-9_][-A-Za-z0-9_.@]*\$?"  # (compiled when first used)
 
@@ -181,6 +184,8 @@ _LOGIN_NAME = r"[A-Za-z0-9_][-A-Za-z0-9_.@]*\$?"  # (compiled when first used)
 def host_address_error(host: str) -> str | None:
     """Why ``host`` is neither an IP address (IPv6 without brackets) nor a host name. What passes is safe as one
     word of a command line: no whitespace, no leading '-', no shell metacharacters (OpenSSH's own rule for %h)."""
+    if _IPV4.fullmatch(host):  # (as ipaddress reads it, in a tenth of the time: a thousand minions)
+        return None
     address, _, scope = host.partition("%")  # an IPv6 zone: fe80::1%eth0
     try:
         ipaddress.ip_address(address)

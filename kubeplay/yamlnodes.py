@@ -128,6 +128,9 @@ def _bounded(convert: Callable[[str], object]) -> Callable[[str], object]:
 def parse_json(text: str, first_line: int = 1) -> Node:
     """The JSON document in ``text``, scalars by JSON's rules; ``first_line``: the line of its file ``text`` starts on
     (a document of several in one file)."""
+    read = _OneLine.read_text(text, first_line)
+    if read is not None:
+        return read
     value: object = _TooLong
     try:
         with paused_gc():
@@ -206,8 +209,8 @@ class _JsonLines:
     expanded size might pass its limit: the YAML composer then reads it and says what it says."""
 
     def __init__(self, text: str, first_line: int = 1) -> None:
-        if _is_not_plain(text) or _has_long_key(text) or 2 * len(text) > MAX_EXPANDED_SIZE.value():
-            raise _NotPlain  # (the expanded size of JSON is at most 2 per character)
+        if not _is_plain(text):
+            raise _NotPlain
         body = text.strip()
         if "\n" in body:
             lines: list[int] = []  # the line of each token: no token of valid JSON spans lines
@@ -246,6 +249,101 @@ class _JsonLines:
         if isinstance(value, list) or depth > self.max_depth:  # (_Pairs is a list)
             return self.build(value, depth)
         return _node(value, self.line())
+
+
+def _is_plain(text: str) -> bool:
+    """Whether composing ``text`` as YAML makes the tree ``_JsonLines`` makes (see there)."""
+    return not (_is_not_plain(text) or _has_long_key(text) or 2 * len(text) > MAX_EXPANDED_SIZE.value())
+    # (the expanded size of JSON is at most 2 per character)
+
+
+class _OneLine:
+    """``_JsonLines``'s tree of a JSON text on one line (as json.dumps writes it), made while json.loads reads the
+    text: each mapping's node is made as soon as it is read (its hook), every node is on the text's one line, and
+    equal strings and integers share one node (as YAML aliases do: nodes are never changed). The same tree, in
+    less time. Texts that may nest deeper than the depth limit allows are left to ``_JsonLines`` (see ``of``)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.strings: dict[str, Node] = {}
+        self.integers: dict[int, Node] = {}
+
+    @classmethod
+    def of(cls, text: str, first_line: int) -> _OneLine | None:
+        """The reader of ``text``, None unless it is one line of ASCII without an escaped quote (which
+        ``_nesting`` counts right) that ``_JsonLines`` would read, nesting within the depth limit."""
+        body = text.strip()
+        if "\n" in body or not text.isascii() or '\\"' in text or not _is_plain(text):
+            return None
+        if _nesting(body, MAX_DEPTH.value()) >= MAX_DEPTH.value():  # (a scalar in the deepest is one level more)
+            return None
+        return cls(first_line + text.count("\n", 0, len(text) - len(text.lstrip())))
+
+    @classmethod
+    def read_text(cls, text: str, first_line: int) -> Node | None:
+        """The tree of ``text`` when it is read so, else None (then read as any text, to the same tree, or to say
+        what is wrong)."""
+        one_line = cls.of(text, first_line)
+        if one_line is None:
+            return None
+        try:
+            with paused_gc():
+                return one_line.read(text)
+        except (json.JSONDecodeError, RecursionError, _TooLong):
+            return None
+
+    def read(self, text: str) -> Node:
+        """The tree of ``text``."""
+        loads = functools.partial(json.loads, parse_int=_bounded(int), parse_float=_bounded(float))
+        return self.node(loads(text, object_pairs_hook=self.mapping))
+
+    def mapping(self, pairs: list[tuple[str, object]]) -> Node:
+        """json.loads's ``object_pairs_hook``: the node of one mapping, whose values are read (the nodes of its
+        mappings made)."""
+        node = self.node
+        entries = {key: node(value) for key, value in pairs}
+        line = self.line
+        duplicates: list[tuple[str, int | None]] = []
+        if len(entries) < len(pairs):
+            given: set[str] = set()
+            for key, _ in pairs:
+                if key in given:
+                    duplicates.append((key, line))
+                given.add(key)
+        return _node(entries, line, dict.fromkeys(entries, line), tuple(duplicates))
+
+    def node(self, value: object) -> Node:
+        """The node of a value json.loads read (a mapping's node already made)."""
+        if isinstance(value, Node):
+            return value
+        if isinstance(value, str):
+            made = self.strings.get(value)
+            if made is None:
+                made = self.strings[value] = _node(value, self.line)
+            return made
+        if type(value) is int:  # (not a boolean: True == 1)
+            made = self.integers.get(value)
+            if made is None:
+                made = self.integers[value] = _node(value, self.line)
+            return made
+        if isinstance(value, list):
+            return _node([self.node(item) for item in value], self.line)
+        return _node(value, self.line)
+
+
+_BRACKETS = {code: None for code in range(128) if chr(code) not in '[]{}"'} | dict.fromkeys(map(ord, "[{"), "(")
+_BRACKETS |= dict.fromkeys(map(ord, "]}"), ")")
+"""An ASCII text's brackets (each as "(" or ")") and quotes, all else left out."""
+
+
+def _nesting(text: str, limit: int) -> int:
+    """How deep the brackets of a JSON text without escaped quotes nest outside its strings (up to ``limit``)."""
+    brackets = "".join(text.translate(_BRACKETS).split('"')[::2])
+    depth = 0
+    while brackets and depth < limit:
+        brackets = brackets.replace("()", "")  # (the innermost pairs: one level)
+        depth += 1
+    return depth
 
 
 def _is_not_plain(text: str) -> bool:

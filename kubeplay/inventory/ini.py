@@ -36,8 +36,15 @@ _PLAIN_HOST_LINE = re.compile(r"[^\s'\"\\#]+(?:[ \t]+[^\s'\"\\#]+)*")
 splits as ``str.split`` does (a thousand host lines: shlex reads character by character)."""
 
 
+_NO_LITERAL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+){2,}")
+"""Texts that are no Python literal but for True, False and None: a name (``ubuntu``, ``ssh``) or dotted numbers (an
+IPv4 address): told without compiling them (a thousand host lines' ``ansible_host``)."""
+
+
 def parse_value(text: str) -> object:
     """``22`` -> 22, ``True`` -> True, ``'{"a": "b"}'`` -> {"a": "b"}; anything else stays a string."""
+    if _NO_LITERAL.fullmatch(text) and text not in ("True", "False", "None"):
+        return text
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)

@@ -71,20 +71,19 @@ def too_many_objects(documents: Sequence[Document]) -> Problem | None:
 
 def duplicate_names(loaded: Sequence[Loaded]) -> list[Problem]:
     """A problem for each object whose kind and name were already used, naming both places."""
-    first: dict[tuple[str, str], Source] = {}
+    first: dict[tuple[str, str], Loaded] = {}
     problems: list[Problem] = []
     for item in loaded:
         name = item.object.name
-        source = item.object.source
-        here = Source(source.file, item.name_line)
-        key = (item.kind, name)
         if not name:
             continue
-        if key in first:
-            message = f'duplicate {item.kind} name "{name}": also defined at {first[key]}'
-            problems.append(Problem(source.file, message, here.line, f"{item.kind} {name}", item.name_field))
-        else:
-            first[key] = here
+        key = (item.kind, name)
+        earlier = first.setdefault(key, item)
+        if earlier is not item:
+            also = Source(earlier.object.source.file, earlier.name_line)
+            message = f'duplicate {item.kind} name "{name}": also defined at {also}'
+            file = item.object.source.file
+            problems.append(Problem(file, message, item.name_line, f"{item.kind} {name}", item.name_field))
     return problems
 
 

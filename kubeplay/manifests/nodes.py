@@ -238,24 +238,29 @@ class Fields:
             return {}
         result: dict[str, str] = {}
         for name, item in node.value.items():
-            item_path = f"{self.field_path(key)}.{name}"
-            line = node.key_lines.get(name) or item.line
             value = item.value
             if not isinstance(value, str):
                 hint = ' (quote it: "...")' if isinstance(value, int | float | bool) else ""
-                self.report.add(f"expected a string, got {describe(value)}{hint}", line, item_path)
+                self._label_problem(key, name, f"expected a string, got {describe(value)}{hint}")
                 continue
             parts: tuple[tuple[LabelPart, str], ...] = (("key", name), ("value", value))
             for part, text in parts:
                 refused, warned = rules.judge(part, text)
                 if refused:
-                    self.report.add(f"invalid {part} {excerpt(text)}: {refused}", line, item_path)
+                    self._label_problem(key, name, f"invalid {part} {excerpt(text)}: {refused}")
                 elif warned:
                     message = f"{part} {excerpt(text)} is accepted as {rules.era} accepted it"
-                    self.report.warn(f"{message}; today's Kubernetes refuses it: {warned}", line, item_path)
+                    self._label_problem(key, name, f"{message}; today's Kubernetes refuses it: {warned}", warn=True)
             result[name] = value
-        _report_duplicates(node, self.field_path(key), self.report)
+        if node.duplicate_keys:
+            _report_duplicates(node, self.field_path(key), self.report)
         return result
+
+    def _label_problem(self, key: str, name: str, message: str, *, warn: bool = False) -> None:
+        """A problem (or with ``warn`` a warning) with the entry ``name`` of the string map ``key``."""
+        node = self.entries[key]
+        line = node.key_lines.get(name) or node.value[name].line  # type: ignore[index]  # (a string map's node)
+        (self.report.warn if warn else self.report.add)(message, line, f"{self.field_path(key)}.{name}")
 
     def mapping(self, key: str, read: Callable[[Fields], T], *, required: bool = False) -> T | None:
         """Read a nested mapping with ``read``; None when absent or not a mapping."""
@@ -307,7 +312,8 @@ class Fields:
             if key not in self.known:
                 hint = f" ({self.hints[key]})" if key in self.hints else did_you_mean(key, self.known)
                 self.problem(key, f'unknown field "{key}"{hint}')
-        _report_duplicates(self.node, self.path, self.report)
+        if self.node.duplicate_keys:
+            _report_duplicates(self.node, self.path, self.report)
 
     def _integer(self, key: str, node: Node) -> int | None:
         if not isinstance(node.value, int) or isinstance(node.value, bool):
@@ -334,10 +340,12 @@ def _shape(node: Node) -> Hashable:
     """A node's content as a hashable value: equal for nodes read alike (lines aside), scalars with their type (1,
     1.0 and true are equal in Python, not in a manifest)."""
     value = node.value
+    if type(value) is str:
+        return value  # (the one shape that is no tuple)
     if isinstance(value, dict):
-        return (dict, tuple((key, _shape(item)) for key, item in value.items()), bool(node.duplicate_keys))
+        return (dict, tuple([(key, _shape(item)) for key, item in value.items()]), bool(node.duplicate_keys))
     if isinstance(value, list):
-        return (list, tuple(_shape(item) for item in value))
+        return (list, tuple([_shape(item) for item in value]))
     return (type(value), value)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import field, replace
+from dataclasses import field
 from functools import partial
 
 from kubeplay.dataclass import dataclass
@@ -249,10 +249,12 @@ def _read_v1_service_spec(service: Service, f: Fields) -> Service:
     ports_node = f.entries.get("ports")
     several = ports_node is not None and isinstance(ports_node.value, list) and len(ports_node.value) > 1
     seen = _ServicePorts(several)
-    return replace(
-        service,
-        selector=selector,
-        ports=tuple(f.each("ports", partial(_read_v1_service_port, seen), required=True)),
+    return Service(  # (not dataclasses.replace: 5,000 services)
+        service.name,
+        service.labels,
+        selector,
+        tuple(f.each("ports", partial(_read_v1_service_port, seen), required=True)),
+        service.source,
         portal_ip=_portal_ip(f, "clusterIP"),
         session_affinity=f.choice("sessionAffinity", SESSION_AFFINITIES, "None"),
         public_ips=f.strings("externalIPs", ipv4_error),

@@ -403,3 +403,49 @@ def test_limit_matching_nothing_is_an_error(pattern: str, message: str) -> None:
     inventory = load_inventory(str(PRECEDENCE))
     with pytest.raises(InventoryError, match=re.escape(message)):
         limit(inventory, pattern)
+
+
+def _literal_or_text(text: str) -> object:
+    """What parse_value makes of ``text`` by ast.literal_eval alone (its way before names and dotted numbers were
+    told apart without it)."""
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    return text if isinstance(value, bytes | complex | set | frozenset) or value is Ellipsis else value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("True", "False", "None", "Ellipsis", "__debug__", "if", "lambda", "match", "_", "ubuntu", "inf", "nan"),
+        *("j", "b", "1j", "0x1f", "1e5", "1_000", "1.5", "1.2.3", "1.2.3.4", "01.2.3", "1_0.2.3", "10.0.0.1 ", "1..2"),
+    ],
+)
+def test_a_value_is_the_literal_python_reads_or_the_text(text: str) -> None:
+    value = parse_value(text)
+    assert (type(value), value) == (type(_literal_or_text(text)), _literal_or_text(text))
+
+
+def test_an_ipv4_address_is_an_address_as_ipaddress_reads_it() -> None:
+    """host_address_error tells dotted quads apart itself: what it accepts so, ipaddress accepts."""
+    import ipaddress
+    import random
+
+    from kubeplay.names import _IPV4, host_address_error
+
+    numbers = [*map(str, range(300)), "00", "01", "010", "0255", "1000", "-1", "+1", " 1", "\u0661"]
+    rng = random.Random(13)
+    for _ in range(20_000):
+        host = ".".join(rng.choice(numbers) for _ in range(rng.choice([3, 4, 4, 5])))
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            assert not _IPV4.fullmatch(host), host
+        else:
+            assert _IPV4.fullmatch(host) and host_address_error(host) is None, host

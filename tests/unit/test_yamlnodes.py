@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
 
 import pytest
 import yaml
@@ -184,3 +185,83 @@ def test_json_is_read_with_the_lines_and_values_composing_it_as_yaml_gives(text:
         assert node.line is None  # YAML cannot read it: the values, without lines, as before
     else:
         assert node == yamlnodes._NodeBuilder("json").build(composed)
+
+
+def _random_value(rng: random.Random, depth: int) -> object:
+    """A JSON value of up to ``depth`` levels: repeated keys and equal scalars of every type (1, 1.0, true)."""
+    scalars: list[object] = ["a", "b", "", "[{", '"', "é", 1, 0, -0.0, 0.0, 1.0, True, False, None, 10**30, "1"]
+    kind = rng.randrange(4) if depth > 1 else 3
+    if kind == 0:
+        return [_random_value(rng, depth - 1) for _ in range(rng.randrange(4))]
+    if kind in (1, 2):
+        keys = rng.choices(["a", "b", "c", "d"], k=rng.randrange(5))
+        body = ", ".join(f"{json.dumps(k)}: {json.dumps(_random_value(rng, depth - 1))}" for k in keys)
+        return json.loads("{" + body + "}", object_pairs_hook=yamlnodes._Pairs)  # (keys repeated as written)
+    return rng.choice(scalars)
+
+
+def _dumps(value: object) -> str:
+    if isinstance(value, yamlnodes._Pairs):
+        return "{" + ", ".join(f"{json.dumps(k)}: {_dumps(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_dumps(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_json_on_one_line_is_read_to_the_tree_of_json_on_several_lines(seed: int) -> None:
+    """A text on one line (as json.dumps writes it) is read while json.loads reads it (``_OneLine``): the tree is
+    the one the line-counting reader (``_JsonLines``, tested against YAML above) makes of it."""
+    rng = random.Random(seed)
+    text = "\n" * rng.randrange(2) + _dumps(_random_value(rng, rng.randrange(1, 7))) + " " * rng.randrange(2)
+    value = json.loads(text, object_pairs_hook=yamlnodes._Pairs)
+    first_line = rng.randrange(1, 4)
+    expected = yamlnodes._JsonLines(text, first_line).build(value)
+    one_line = yamlnodes._OneLine.of(text, first_line)
+    assert (one_line is None) == (not text.isascii() or '\\"' in text)  # (else read as on several lines)
+    assert parse_json(text, first_line) == expected
+    assert _types(parse_json(text, first_line)) == _types(expected)
+
+
+def _types(node: Node) -> object:
+    """The tree with each scalar's type (trees equal in Python may hold 1 where the other holds true)."""
+    if isinstance(node.value, dict):
+        return {key: (node.key_lines[key], _types(item)) for key, item in node.value.items()}
+    if isinstance(node.value, list):
+        return [_types(item) for item in node.value]
+    return (type(node.value), repr(node.value), node.line)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": "x\\"y", "b": [1]}',
+        '{"a": "\\u00e9", "b": {"a": 1, "a": 2}}',
+        '{"a": "]]]]", "b": [[[[1]]]]}',
+        '{"a": 1e400, "b": NaN}',
+    ],
+)
+def test_json_on_one_line_is_read_alike_by_either_reader(text: str) -> None:
+    value = json.loads(text, object_pairs_hook=yamlnodes._Pairs)
+    assert _types(parse_json(text)) == _types(yamlnodes._JsonLines(text).build(value))
+
+
+@pytest.mark.parametrize("levels", [98, 99, 100, 101, 150])
+@pytest.mark.parametrize("leaf", ["1", "[]", "{}"])
+def test_json_on_one_line_nested_about_the_limit_is_read_or_refused_as_on_several_lines(levels: int, leaf: str) -> None:
+    """The depth limit holds for a one-line text as for any (the innermost scalar counts one level)."""
+    text = '{"a": ' * levels + leaf + "}" * levels
+    several = text.replace(" ", "\n ")
+    try:
+        expected: object = _types(parse_json(several))
+    except InvalidDocument as exc:
+        expected = exc.message
+    try:
+        got: object = _types(parse_json(text))
+    except InvalidDocument as exc:
+        got = exc.message
+    if isinstance(expected, str):
+        assert got == expected
+    else:
+        value = json.loads(text, object_pairs_hook=yamlnodes._Pairs)
+        assert got == _types(yamlnodes._JsonLines(text).build(value))
