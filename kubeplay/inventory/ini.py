@@ -45,6 +45,11 @@ def parse_value(text: str) -> object:
     """``22`` -> 22, ``True`` -> True, ``'{"a": "b"}'`` -> {"a": "b"}; anything else stays a string."""
     if _NO_LITERAL.fullmatch(text) and text not in ("True", "False", "None"):
         return text
+    return literal_or_text(text)
+
+
+def literal_or_text(text: str) -> object:
+    """What ``parse_value`` makes of ``text`` by ast.literal_eval alone (without telling names apart first)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)

@@ -9,7 +9,7 @@ import pytest
 
 from kubeplay.errors import InventoryError
 from kubeplay.inventory.declared import expand_host_pattern, split_port
-from kubeplay.inventory.ini import parse_value
+from kubeplay.inventory.ini import literal_or_text, parse_value
 from kubeplay.inventory.load import limit, load_inventory
 from kubeplay.inventory.variables import parse_bool, parse_cpu_capacity, parse_labels, parse_memory_capacity
 from kubeplay.model import Inventory
@@ -405,21 +405,6 @@ def test_limit_matching_nothing_is_an_error(pattern: str, message: str) -> None:
         limit(inventory, pattern)
 
 
-def _literal_or_text(text: str) -> object:
-    """What parse_value makes of ``text`` by ast.literal_eval alone (its way before names and dotted numbers were
-    told apart without it)."""
-    import ast
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)
-            value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
-    return text if isinstance(value, bytes | complex | set | frozenset) or value is Ellipsis else value
-
-
 @pytest.mark.parametrize(
     "text",
     [
@@ -429,7 +414,7 @@ def _literal_or_text(text: str) -> object:
 )
 def test_a_value_is_the_literal_python_reads_or_the_text(text: str) -> None:
     value = parse_value(text)
-    assert (type(value), value) == (type(_literal_or_text(text)), _literal_or_text(text))
+    assert (type(value), value) == (type(literal_or_text(text)), literal_or_text(text))
 
 
 def test_an_ipv4_address_is_an_address_as_ipaddress_reads_it() -> None:
