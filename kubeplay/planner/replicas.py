@@ -195,16 +195,19 @@ class _Context:
     def candidates(self, rc: ReplicationController) -> list[ObservedPod]:
         """The observed pods the controller has to look at, by minion and name: its own and those with one of its
         selector's labels (the pair indexed: a pod the selector matches has it)."""
-        pair = min(rc.selector.items()) if rc.selector else None
-        matching = self.pods_by_label.get(pair, ()) if pair else ()
+        pair, matching = self._indexed(rc)
         own = self.pods_by_controller.get(rc.name, ())
         others = [p for p in own if pair is None or pair not in p.labels.items()]  # (not in ``matching``)
         return sorted([*matching, *others], key=_place) if others else list(matching)
 
     def selected(self, rc: ReplicationController) -> list[ObservedPod]:
         """The observed pods the controller's selector matches, by minion and name."""
+        return [p for p in self._indexed(rc)[1] if matches(rc.selector, p.labels)]
+
+    def _indexed(self, rc: ReplicationController) -> tuple[tuple[str, str] | None, Sequence[ObservedPod]]:
+        """The selector's indexed pair (its least), and the observed pods that have it, by minion and name."""
         pair = min(rc.selector.items()) if rc.selector else None
-        return [p for p in self.pods_by_label.get(pair, ()) if matches(rc.selector, p.labels)] if pair else []
+        return pair, self.pods_by_label.get(pair, ()) if pair else ()
 
     def restart_policy(self, pod: ObservedPod, rc: ReplicationController) -> str:
         if pod.controller == rc.name:
