@@ -18,7 +18,10 @@ the rules and routes they hold after a converged run (their iptables-save text t
 real read), and printed per minion and times the minions.
 
 With --baseline (another checkout, e.g. /work/main) the same figures are measured there, in a child process of this
-script run with that checkout's kubeplay, and their ratios printed. Prints figures; asserts nothing.
+script run with that checkout's kubeplay, and their ratios printed. The child measured first after a pause read
+0.4-1 s slower than the next one, whichever checkout it ran: so one uncounted child runs first, as a warm-up, and
+the order of the two alternates from round to round (use an even number of --rounds). Prints figures; asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -393,16 +396,18 @@ def main() -> int:
         report("this", simulate(*sizes), args.minions)
         return 0
     sizes_argv = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k in SIZES]
+    roots = {"this": Path(__file__).resolve().parents[1], "baseline": args.baseline.resolve()}
     runs: dict[str, list[dict[str, float]]] = {"this": [], "baseline": []}
-    for _ in range(args.rounds):  # each in a child of its own, in turn
-        for label, root in (("this", Path(__file__).resolve().parents[1]), ("baseline", args.baseline.resolve())):
-            env = {**os.environ, "PYTHONPATH": str(root)}
-            argv = [sys.executable, __file__, "--json", *sizes_argv]
-            child = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
-            if child.returncode != 0:
-                print(f"  {label} failed: {child.stderr[-1500:]}")
+    order = ["this", "baseline"]
+    if child_figures(roots["this"], sizes_argv) is None:  # a warm-up, not counted (see --baseline above)
+        return 1
+    for _ in range(args.rounds):  # each in a child of its own, in turn; who goes first alternates
+        for label in order:
+            figures = child_figures(roots[label], sizes_argv)
+            if figures is None:
                 return 1
-            runs[label].append(json.loads(child.stdout))
+            runs[label].append(figures)
+        order.reverse()
     medians = {label: median_figures(figures) for label, figures in runs.items()}
     for label, figures in medians.items():
         report(label, figures, args.minions)
@@ -412,6 +417,18 @@ def main() -> int:
         if before.get(what) and now.get(what):
             print(f"    {what:<18} {before[what] / now[what]:.2f}x  ({before[what]:.2f} -> {now[what]:.2f} s CPU)")
     return 0
+
+
+def child_figures(root: Path, sizes_argv: list[str]) -> dict[str, float] | None:
+    """The figures of one simulated run with the kubeplay of checkout ``root``, in a child process of its own."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    argv = [sys.executable, __file__, "--json", *sizes_argv]
+    child = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        print(f"  {root} failed: {child.stderr[-1500:]}")
+        return None
+    figures: dict[str, float] = json.loads(child.stdout)
+    return figures
 
 
 def median_figures(runs: list[dict[str, float]]) -> dict[str, float]:
