@@ -37,12 +37,12 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from kubeplay import reconcile
 from kubeplay.connectors.base import ContainerConfig, DaemonFacts, MinionConnection
+from kubeplay.dataclass import replace
 from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler

@@ -18,12 +18,11 @@ import contextlib
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, MinionConnection
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.errors import KubeplayError, UntrustedHostKey
 from kubeplay.model import INFRA_CONTAINER, Minion, Observed, ObservedContainer, ObservedMinion
 from kubeplay.names import LOOSEST_LABEL_RULES, dns_label_error

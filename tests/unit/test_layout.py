@@ -93,6 +93,22 @@ def test_at_most_twelve_modules_lie_directly_in_the_package() -> None:
     assert len(flat) <= 12, flat
 
 
+def test_dataclasses_come_from_kubeplay_dataclass_not_from_the_standard_library() -> None:
+    """kubeplay.dataclass makes them without importing the standard library's ``dataclasses`` (see its docstring);
+    only it (for a class it leaves to the standard library) and the test comparing the two import that."""
+    allowed = {PACKAGE / "dataclass.py", PACKAGE.parent / "tests" / "unit" / "test_dataclass.py"}
+    importing = []
+    for folder in ("kubeplay", "tests", "bench"):
+        for path in sorted((PACKAGE.parent / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                if "dataclasses" in names and path not in allowed:
+                    importing.append(str(path.relative_to(PACKAGE.parent)))
+    assert importing == []
+
+
 @pytest.mark.parametrize(
     "argv",
     [
