@@ -9,13 +9,14 @@ does anything), then compiles each generated method with an ``exec`` of its own,
 Here a class is made by reading its annotations as text, and its ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__`` and, with ``order=True``, ``__lt__``, ``__le__``, ``__gt__``, ``__ge__`` are compiled from the text the
 standard library (3.11) compiles, the first time each is called (most classes are never shown, compared or hashed in
-a run, many never made); every later call goes straight to the compiled method, as fast as the standard library's.
+a run, many never made); every later call goes straight to the compiled method, the standard library's bytecode.
 A frozen class's ``__setattr__`` and ``__delattr__`` only raise FrozenInstanceError and are plain functions.
 
 Made so: fields with defaults, default factories, ``repr``/``hash``/``compare``/``metadata`` options, inheritance
 between such classes, ``__post_init__``, frozen classes, ``order=True``. A class with more (a ``ClassVar``, an
 ``InitVar``, ``KW_ONLY``, a field with ``init=False`` or ``kw_only=True``, or a base the standard library made) is
-left to the standard library whole, imported then; its instances have the standard library's FrozenInstanceError.
+left to the standard library whole, imported then; its instances have the standard library's FrozenInstanceError,
+and it cannot derive from a class made here (TypeError when it is made).
 
 Differences: ``inspect.signature`` of a class shows ``(*args, **kwargs)`` until its ``__init__`` has run once, and
 ``abc.update_abstractmethods`` is not called. The standard library's own functions (``dataclasses.fields``,
@@ -24,6 +25,8 @@ Differences: ``inspect.signature`` of a class shows ``(*args, **kwargs)`` until 
 
 from __future__ import annotations
 
+import _thread
+import functools
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -203,7 +206,8 @@ def _fields_made_cheaply(cls: type) -> dict[str, Field[Any]] | None:
             found.update(inherited)
     own = cls.__dict__
     for name, note in own.get("__annotations__", {}).items():
-        if any(word in str(note) for word in ("InitVar", "ClassVar", "KW_ONLY")):
+        text = str(note)
+        if "ClassVar" in text or "InitVar" in text or "KW_ONLY" in text:
             return None
         value = own.get(name, MISSING)
         if isinstance(value, Field):
@@ -391,19 +395,37 @@ def _compiled_when_called(cls: type, name: str, make: Callable[[], tuple[str, di
     def first_call(self: object, *args: Any, **kwargs: Any) -> Any:
         source, names = make()
         namespace: dict[str, Any] = {}
+        inner = source.replace("\n", "\n  ")  # (the names it uses are the outer function's: closure cells, as there)
+        source = f"def __create_fn__({', '.join(names)}):\n  {inner}\n  return {name}"
         code = compile(source, "<string>", "exec", dont_inherit=True)  # (not this module's __future__ import)
-        exec(code, names, namespace)  # the text dataclasses would have compiled when the class was made
-        method = namespace[name]
+        exec(code, {}, namespace)  # the text dataclasses would have compiled when the class was made
+        method = namespace["__create_fn__"](**names)
         method.__qualname__ = f"{cls.__qualname__}.{name}"
         if name == "__repr__":
-            import reprlib
-
-            method = reprlib.recursive_repr()(method)  # "..." for an instance within itself, as dataclasses shows it
+            method = _recursive_repr(method)
         setattr(cls, name, method)
         return method(self, *args, **kwargs)
 
     first_call.__qualname__ = f"{cls.__qualname__}.{name}"
     return first_call
+
+
+def _recursive_repr(shown: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``shown``, which shows "..." for an instance within itself (the standard library's ``_recursive_repr``)."""
+    running: set[tuple[int, int]] = set()
+
+    @functools.wraps(shown)
+    def wrapper(self: Any) -> str:
+        key = id(self), _thread.get_ident()
+        if key in running:
+            return "..."
+        running.add(key)
+        try:
+            return shown(self)
+        finally:
+            running.discard(key)
+
+    return wrapper
 
 
 def _freeze(cls: type[Any], names: frozenset[str]) -> None:

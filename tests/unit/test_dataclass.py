@@ -387,3 +387,26 @@ def test_making_and_using_a_class_does_not_import_the_standard_librarys_dataclas
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "False", done.stderr
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+@pytest.mark.parametrize("case", CASES)
+def test_the_methods_compiled_are_the_standard_librarys_bytecode(case: Any, frozen: bool) -> None:
+    """So that they run as fast: made on first use, then the same code as the standard library's."""
+    theirs, mine = both(case, frozen)
+    made = mine(*ARGS[mine.__name__][0])
+    assert made == made and repr(made) and hashed(made) is not None
+    names = ["__init__", "__eq__", "__repr__"] + (["__hash__"] if frozen else [])
+    if mine.__dataclass_params__.order:
+        assert made <= made
+        names.append("__le__")
+    for name in names:
+        method, expected = getattr(mine, name), getattr(theirs, name)
+        code = getattr(method, "__wrapped__", method).__code__
+        expected_code = getattr(expected, "__wrapped__", expected).__code__
+        assert (code.co_code, code.co_freevars, code.co_consts) == (
+            expected_code.co_code,
+            expected_code.co_freevars,
+            expected_code.co_consts,
+        ), name
+        assert method.__qualname__ == expected.__qualname__
