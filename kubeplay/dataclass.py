@@ -263,8 +263,8 @@ def _check(cls: type, found: dict[str, Field[Any]], frozen: bool) -> None:
     """The standard library's checks when a class is made (else some would raise only at the first instance)."""
     own = cls.__dict__
     notes = own.get("__annotations__", {})
-    for name, value in own.items():
-        if isinstance(value, Field) and name not in notes:
+    for name in [name for name, value in own.items() if type(value) is Field]:
+        if name not in notes:
             raise TypeError(f"{name!r} is a field but has no type annotation")
     seen_default = False
     for f in found.values():
@@ -377,6 +377,8 @@ def _signature(fields: tuple[Field[Any], ...]) -> str:
 
 def _annotation(note: Any) -> str:
     """``inspect.formatannotation``: how a signature shows an annotation."""
+    if type(note) is str:
+        return repr(note)  # (any annotation under ``from __future__ import annotations``)
     if getattr(note, "__module__", None) == "typing":
         import re
 
