@@ -93,6 +93,12 @@ class Field(Generic[T]):
         these classes), and then ``dataclasses`` is imported."""
         return sys.modules["dataclasses"]._FIELD
 
+    def __set_name__(self, owner: type, name: str) -> None:
+        """A default that is a descriptor is told its name, as by the standard library's Field."""
+        tell = getattr(type(self.default), "__set_name__", None)
+        if tell is not None:
+            tell(self.default, owner, name)
+
     def __repr__(self) -> str:
         shown = ",".join(f"{name}={getattr(self, name)!r}" for name in ("name", "type", "default", *_OPTIONS))
         return f"Field({shown},_field_type=_FIELD)"
@@ -464,7 +470,7 @@ def fields(class_or_instance: object) -> tuple[Field[Any], ...]:
         found = class_or_instance.__dataclass_fields__  # type: ignore[attr-defined]
     except AttributeError:
         raise TypeError("must be called with a dataclass type or instance") from None
-    if type(class_or_instance.__dataclass_params__) is not _Params:  # type: ignore[attr-defined]
+    if type(getattr(class_or_instance, "__dataclass_params__", None)) is not _Params:
         return sys.modules["dataclasses"].fields(class_or_instance)  # type: ignore[no-any-return]  # (made there)
     return tuple(found.values())
 

@@ -410,3 +410,15 @@ def test_the_methods_compiled_are_the_standard_librarys_bytecode(case: Any, froz
             expected_code.co_consts,
         ), name
         assert method.__qualname__ == expected.__qualname__
+
+
+def test_a_descriptor_given_as_a_fields_default_is_told_its_name_as_by_the_standard_library() -> None:
+    told: list[tuple[str, str]] = []
+
+    class Told:
+        def __set_name__(self, owner: type, name: str) -> None:
+            told.append((owner.__name__, name))
+
+    for lib in BOTH:
+        lib.dataclass(type("Made", (), {"__annotations__": {"a": "object"}, "a": lib.field(default=Told())}))
+    assert told == [("Made", "a"), ("Made", "a")]
