@@ -100,67 +100,44 @@ class Field(Generic[T]):
             tell(self.default, owner, name)
 
     def __repr__(self) -> str:
-        shown = ",".join(f"{name}={getattr(self, name)!r}" for name in ("name", "type", "default", *_OPTIONS))
+        shown = ",".join(
+            f"{name}={getattr(self, name)!r}" for name in ("name", "type", "default", "default_factory", *_OPTIONS)
+        )
         return f"Field({shown},_field_type=_FIELD)"
 
 
-_OPTIONS = ("default_factory", "init", "repr", "hash", "compare", "metadata", "kw_only")
-"""What ``field(...)`` sets besides the default, in the standard library's order."""
+_OPTIONS: dict[str, Any] = {
+    "init": True,
+    "repr": True,
+    "hash": None,
+    "compare": True,
+    "metadata": None,
+    "kw_only": MISSING,
+}
+"""``field``'s options but the default and default factory, with their defaults, in the standard library's order."""
 
 
 @overload
-def field(
-    *,
-    default: T,
-    init: bool = True,
-    repr: bool = True,
-    hash: bool | None = None,
-    compare: bool = True,
-    metadata: Mapping[Any, Any] | None = None,
-    kw_only: bool = ...,
-) -> T: ...
+def field(*, default: T, **options: Any) -> T: ...
 
 
 @overload
-def field(
-    *,
-    default_factory: Callable[[], T],
-    init: bool = True,
-    repr: bool = True,
-    hash: bool | None = None,
-    compare: bool = True,
-    metadata: Mapping[Any, Any] | None = None,
-    kw_only: bool = ...,
-) -> T: ...
+def field(*, default_factory: Callable[[], T], **options: Any) -> T: ...
 
 
 @overload
-def field(
-    *,
-    init: bool = True,
-    repr: bool = True,
-    hash: bool | None = None,
-    compare: bool = True,
-    metadata: Mapping[Any, Any] | None = None,
-    kw_only: bool = ...,
-) -> Any: ...
+def field(**options: Any) -> Any: ...
 
 
-def field(
-    *,
-    default: Any = MISSING,
-    default_factory: Any = MISSING,
-    init: bool = True,
-    repr: bool = True,
-    hash: bool | None = None,
-    compare: bool = True,
-    metadata: Mapping[Any, Any] | None = None,
-    kw_only: Any = MISSING,
-) -> Any:
-    """A field's default or default factory and options, as ``dataclasses.field``."""
+def field(*, default: Any = MISSING, default_factory: Any = MISSING, **options: Any) -> Any:
+    """A field's default or default factory and options (``init``, ``repr``, ``hash``, ``compare``, ``metadata``,
+    ``kw_only``), as ``dataclasses.field``."""
+    unknown = sorted(options.keys() - _OPTIONS.keys())
+    if unknown:
+        raise TypeError(f"field() got an unexpected keyword argument {unknown[0]!r}")
     if default is not MISSING and default_factory is not MISSING:
         raise ValueError("cannot specify both default and default_factory")
-    return Field(default, default_factory, init, repr, hash, compare, metadata, kw_only)
+    return Field(default, default_factory, **{**_OPTIONS, **options})
 
 
 class _Params:
@@ -240,7 +217,7 @@ def _by_the_standard_library(cls: type[T], frozen: bool, order: bool) -> type[T]
 
     for name, value in list(cls.__dict__.items()):
         if isinstance(value, Field):
-            options = {option: theirs(getattr(value, option)) for option in ("default", *_OPTIONS)}
+            options = {option: theirs(getattr(value, option)) for option in ("default", "default_factory", *_OPTIONS)}
             setattr(cls, name, dataclasses.field(**options))
     return dataclasses.dataclass(cls, frozen=frozen, order=order)
 

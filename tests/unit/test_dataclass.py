@@ -168,46 +168,62 @@ def test_asdict_goes_into_lists_tuples_dicts_and_named_tuples_and_copies_the_res
         ours.asdict(nested_class(ours, frozen=True))
 
 
-def test_mistakes_in_a_class_are_refused_when_it_is_made_with_the_standard_librarys_message() -> None:
-    def mutable_default(lib: Library) -> None:
-        @lib.dataclass
-        class Wrong:
-            items: list[int] = []  # noqa: RUF012
+def mutable_default(lib: Library) -> None:
+    @lib.dataclass
+    class Wrong:
+        items: list[int] = []  # noqa: RUF012
 
-    def default_then_none(lib: Library) -> None:
-        @lib.dataclass
-        class Wrong:
-            a: int = 0
-            b: int
 
-    def field_without_annotation(lib: Library) -> None:
-        @lib.dataclass
-        class Wrong:
-            a = lib.field(default=1)
+def default_then_none(lib: Library) -> None:
+    @lib.dataclass
+    class Wrong:
+        a: int = 0
+        b: int
 
-    def frozen_from_mutable(lib: Library) -> None:
-        lib.dataclass(frozen=True)(type("Wrong", (nested_class(lib, frozen=False),), {}))
 
-    def mutable_from_frozen(lib: Library) -> None:
-        lib.dataclass(type("Wrong", (nested_class(lib, frozen=True),), {}))
+def field_without_annotation(lib: Library) -> None:
+    @lib.dataclass
+    class Wrong:
+        a = lib.field(default=1)
 
-    def both_defaults(lib: Library) -> None:
-        lib.field(default=1, default_factory=int)
 
-    def own_order_method(lib: Library) -> None:
-        lib.dataclass(order=True)(type("Wrong", (), {"__annotations__": {"a": "int"}, "__lt__": lambda s, o: True}))
+def frozen_from_mutable(lib: Library) -> None:
+    lib.dataclass(frozen=True)(type("Wrong", (nested_class(lib, frozen=False),), {}))
 
-    def own_setattr_when_frozen(lib: Library) -> None:
-        lib.dataclass(frozen=True)(type("Wrong", (), {"__annotations__": {}, "__setattr__": object.__setattr__}))
 
-    mistakes = [mutable_default, default_then_none, field_without_annotation, frozen_from_mutable]
-    mistakes += [mutable_from_frozen, both_defaults, own_order_method, own_setattr_when_frozen]
-    for mistake in mistakes:
-        with pytest.raises((TypeError, ValueError)) as raised:
-            mistake(ours)
-        with pytest.raises((TypeError, ValueError)) as expected:
-            mistake(dataclasses)
-        assert (type(raised.value), str(raised.value)) == (type(expected.value), str(expected.value)), mistake
+def mutable_from_frozen(lib: Library) -> None:
+    lib.dataclass(type("Wrong", (nested_class(lib, frozen=True),), {}))
+
+
+def both_defaults(lib: Library) -> None:
+    lib.field(default=1, default_factory=int)
+
+
+def unknown_option(lib: Library) -> None:
+    lib.field(default=1, nope=2)
+
+
+def own_order_method(lib: Library) -> None:
+    lib.dataclass(order=True)(type("Wrong", (), {"__annotations__": {"a": "int"}, "__lt__": lambda s, o: True}))
+
+
+def own_setattr_when_frozen(lib: Library) -> None:
+    lib.dataclass(frozen=True)(type("Wrong", (), {"__annotations__": {}, "__setattr__": object.__setattr__}))
+
+
+MISTAKES = [mutable_default, default_then_none, field_without_annotation, frozen_from_mutable, mutable_from_frozen]
+MISTAKES += [both_defaults, unknown_option, own_order_method, own_setattr_when_frozen]
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_a_mistake_in_a_class_is_refused_when_it_is_made_with_the_standard_librarys_message(
+    mistake: Callable[[Library], None],
+) -> None:
+    with pytest.raises((TypeError, ValueError)) as raised:
+        mistake(ours)
+    with pytest.raises((TypeError, ValueError)) as expected:
+        mistake(dataclasses)
+    assert (type(raised.value), str(raised.value)) == (type(expected.value), str(expected.value)), mistake
 
 
 def test_each_instance_gets_its_own_default_from_a_factory() -> None:
