@@ -209,8 +209,9 @@ def _by_the_standard_library(cls: type[T], frozen: bool, order: bool) -> type[T]
     """The class made by ``dataclasses.dataclass``, its ``field(...)`` values turned into the standard library's."""
     import dataclasses
 
-    if any(type(getattr(base, "__dataclass_params__", None)) is _Params for base in cls.__mro__[1:]):
-        raise TypeError(f"{cls.__name__}: a dataclass kubeplay.dataclass made cannot have such a subclass")
+    ours = [base.__name__ for base in cls.__mro__[1:] if type(getattr(base, "__dataclass_params__", None)) is _Params]
+    if ours:
+        raise TypeError(f"{cls.__name__} needs the standard library's dataclass, which cannot derive from {ours[0]}")
 
     def theirs(value: Any) -> Any:
         return dataclasses.MISSING if value is MISSING else value
@@ -223,6 +224,7 @@ def _by_the_standard_library(cls: type[T], frozen: bool, order: bool) -> type[T]
 
 
 def _made_cheaply(cls: type[T], found: dict[str, Field[Any]], frozen: bool, order: bool) -> type[T]:
+    """The class as the standard library makes it, with the ``found`` fields (see the module's docstring)."""
     own = cls.__dict__
     _check(cls, found, frozen)
     for f in found.values():

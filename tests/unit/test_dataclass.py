@@ -345,7 +345,18 @@ def test_classvar_and_initvar_are_left_to_the_standard_library_with_kubeplays_fi
     assert [f.name for f in ours.fields(WithClassVar)] == ["a", "b"]
     assert ours.replace(WithClassVar(1), a=2) == WithClassVar(2)
     assert WithInitVar(3).a == 6 and ours.asdict(WithInitVar(3, 1)) == {"a": 3}
-    with pytest.raises(TypeError, match="cannot have such a subclass"):
+
+    @dataclasses.dataclass(frozen=True)
+    class TheirBase:
+        a: int
+
+    @dataclass(frozen=True)
+    class OnTheirs(TheirBase):
+        b: str = "x"
+
+    assert repr(OnTheirs(1)).endswith(".OnTheirs(a=1, b='x')")  # (made by the standard library: a base it made)
+    assert ours.fields(OnTheirs)[1].name == "b" and ours.replace(OnTheirs(1), b="y").b == "y"
+    with pytest.raises(TypeError, match="Sub needs the standard library's dataclass, which cannot derive from Pickled"):
 
         @dataclass(frozen=True)
         class Sub(Pickled):
