@@ -21,11 +21,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from labfloor import ROOT, Figures, LabRun, environment, kubeplay_argv, lab_parser, lab_run, print_figures, ssh_all
 
+from kubeplay.dataclass import dataclass, replace
 from kubeplay.lab.layout import LabLayout
 
 PROJECT = "bench-noop"

@@ -40,12 +40,16 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from kubeplay import reconcile
 from kubeplay.connectors.base import ContainerConfig, DaemonFacts, MinionConnection
+
+try:
+    from kubeplay.dataclass import replace
+except ImportError:  # (a --baseline checkout from before kubeplay.dataclass had it)
+    from dataclasses import replace  # type: ignore[assignment]
 from kubeplay.model import Minion
 from kubeplay.planner.pods import Plan
 from kubeplay.planner.scheduler import get_scheduler

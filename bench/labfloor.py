@@ -14,9 +14,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubeplay.dataclass import dataclass, field
 from kubeplay.lab import cluster
 from kubeplay.lab.layout import LabLayout
 

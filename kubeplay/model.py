@@ -9,10 +9,9 @@ and are never mutated after construction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import field, replace
 from typing import Any, Generic, Literal, Self, TypeVar, overload
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 
 T = TypeVar("T")
 

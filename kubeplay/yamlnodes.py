@@ -34,11 +34,10 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.limits import MAX_DEPTH, MAX_EXPANDED_SIZE, MAX_NUMBER_DIGITS, excerpt
 
 if TYPE_CHECKING:

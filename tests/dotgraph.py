@@ -5,7 +5,8 @@ break). Anything else in the text (an unknown character, an unclosed string or b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from kubeplay.dataclass import dataclass, field
 
 _TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<id>[A-Za-z_][A-Za-z_0-9]*|-?[0-9.]+)|(?P<op>->|[{}\[\];,=]))', re.S

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 from datetime import UTC, datetime
 
 from kubeplay import reconcile
@@ -26,7 +25,7 @@ from kubeplay.cli.commands import (
 )
 from kubeplay.cli.exitcodes import EXIT_OK
 from kubeplay.connectors.base import ContainerState, MinionConnection
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import DockerError, KubeplayError
 from kubeplay.kubelet.probe import run_probe
 from kubeplay.model import (

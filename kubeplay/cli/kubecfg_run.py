@@ -14,7 +14,6 @@ they hold their ports and resources, and are never acted on) and keeps every oth
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -24,6 +23,7 @@ from kubeplay.cli import render, views
 from kubeplay.cli.commands import connector_for, warn_ignored
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_USAGE, apply_exit_code
 from kubeplay.cli.kubecfg import DEFAULT_PROJECT, Path, usage_problem
+from kubeplay.dataclass import replace
 from kubeplay.errors import InputError, KubeplayError, Problem
 from kubeplay.kubelet import records
 from kubeplay.kubelet.lock import LockRequest, this_process
@@ -111,12 +111,12 @@ def kubecfg_view(observed: Observed, project: str, mine: Sequence[KubecfgObject]
     other = f"{project} (not kubecfg's)"
     return Observed(
         {
-            name: dataclasses.replace(
+            name: replace(
                 m,
                 containers=tuple(
                     c
                     if c.project != project or c.pod in pods or c.controller in controllers
-                    else dataclasses.replace(c, project=other)
+                    else replace(c, project=other)
                     for c in m.containers
                 ),
                 volumes=tuple(
@@ -212,7 +212,7 @@ def kubecfg(args: argparse.Namespace) -> int:
     extra_vars = reconcile.parse_extra_vars(args.extra_vars)
     inputs = reconcile.load(files, args.inventory, extra_vars, None, args.project, fallback_project=DEFAULT_PROJECT)
     created = created_objects(inputs.desired, path, args.config) if args.verb == "create" else []
-    inputs = dataclasses.replace(inputs, desired=Desired())
+    inputs = replace(inputs, desired=Desired())
     options = reconcile.ApplyOptions(scheduler=get_scheduler("default"), forks=args.forks, allow_empty=True)
     lock = LockRequest(this_process(args.command_line[1:]), args.lock_timeout)
     connect = connector_for(args, inputs)
@@ -292,8 +292,8 @@ def _plan(
     the view of the cluster to carry it out with, and the plan. Changes nothing; raises what apply's plan raises
     (a name of another project, colliding portal IPs, ...)."""
     desired = records.desired_of(now)
-    inputs = dataclasses.replace(inputs, desired=desired)
-    seen = dataclasses.replace(seen, observed=kubecfg_view(seen.observed, inputs.project, owned))
+    inputs = replace(inputs, desired=desired)
+    seen = replace(seen, observed=kubecfg_view(seen.observed, inputs.project, owned))
     run = reconcile.plan(inputs, seen, options)
     removed = frozenset([gone.name] if isinstance(gone, Service) else [])
     services = plan_services(
@@ -301,7 +301,7 @@ def _plan(
     )
     serving = serving_pods(seen.observed.pods, run.probe_failures)
     network_now = plan_sync(services, seen.observed.minions, serving, seen.networks)
-    return inputs, seen, dataclasses.replace(run, services=services, network_now=network_now)
+    return inputs, seen, replace(run, services=services, network_now=network_now)
 
 
 def _report(outcome: reconcile.Outcome) -> None:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from kubeplay.cli import render
 from kubeplay.cli.screen import rich_console
 from kubeplay.connectors.base import PullProgress
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.reconcile import ApplyView, Event, EventSink
 
 if TYPE_CHECKING:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kubeplay.cli.args import CONTROLLER_KINDS, command, count
 from kubeplay.cli.edited import apply_args
 from kubeplay.cli.exitcodes import EXIT_OK
+from kubeplay.dataclass import replace
 from kubeplay.errors import InputError, Problem
 
 if TYPE_CHECKING:

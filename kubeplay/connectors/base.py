@@ -8,10 +8,9 @@ SDK error crosses this boundary (``connectors/docker.py`` is the one implementat
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import field
 from typing import Protocol
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.model import Minion
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from kubeplay.connectors.base import FAULT_VARIABLE, Connector, MinionConnection
+from kubeplay.dataclass import replace
 from kubeplay.model import Inventory, Minion
 
 

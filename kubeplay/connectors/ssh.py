@@ -23,7 +23,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +52,7 @@ from kubeplay.connectors.sshconfig import (
     resolve,
 )
 from kubeplay.connectors.sshlib import paramiko
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.errors import ConnectionFailed, HostKeyChanged, HostKeyRevoked, InputError, Problem
 from kubeplay.model import Minion
 

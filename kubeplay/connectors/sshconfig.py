@@ -23,9 +23,8 @@ import os
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import field, replace
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.errors import Problem
 from kubeplay.model import Minion, SSHArguments
 from kubeplay.names import host_address_error, login_name_error

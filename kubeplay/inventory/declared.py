@@ -10,10 +10,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
-from dataclasses import field
 from typing import Literal
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import Problem
 from kubeplay.inventory.variables import Scope, Setting, check_var
 from kubeplay.limits import MAX_HOST_RANGE, excerpt

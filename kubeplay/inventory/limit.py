@@ -15,8 +15,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable
-from dataclasses import replace
 
+from kubeplay.dataclass import replace
 from kubeplay.errors import InventoryError, Problem
 from kubeplay.model import Inventory
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field, replace
 
 from kubeplay.connectors.base import ContainerConfig, ContainerSummary, MinionConnection, PullListener, PullProgress
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.errors import DockerConflict, DockerError
 from kubeplay.kubelet.observe import check_container, parse_container, pod_containers
 from kubeplay.kubelet.probe import probe_pod

@@ -39,11 +39,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, replace
 
 from kubeplay.connectors.base import HeldProcess, MinionConnection
 from kubeplay.connectors.held import HeldReader
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import asdict, dataclass, replace
 from kubeplay.errors import ConnectionFailed, Locked, MinionError
 from kubeplay.kubelet.observe import Session
 from kubeplay.parallel import Say, in_parallel

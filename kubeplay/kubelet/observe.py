@@ -19,11 +19,10 @@ import ipaddress
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field, replace
 from typing import TypeVar
 
 from kubeplay.connectors.base import Connector, ContainerSummary, DockerOps, MinionConnection
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.errors import KubeplayError, UntrustedHostKey
 from kubeplay.model import INFRA_CONTAINER, Minion, Observed, ObservedContainer, ObservedMinion
 from kubeplay.names import LOOSEST_LABEL_RULES, dns_label_error

@@ -16,13 +16,11 @@ from a minion: names and labels are checked, a record that does not read back is
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 
 from kubeplay.connectors.base import MinionConnection
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import asdict, dataclass, field, replace
 from kubeplay.errors import KubeplayError
 from kubeplay.manifests.objects import MAX_REPLICAS
 from kubeplay.model import Desired, Pod, PodTemplate, ReplicationController, Service, Source
@@ -79,7 +77,7 @@ def record_of(obj: KubecfgObject, project: str, created: str) -> Record:
         template = {"labels": obj.template.labels, "spec": spec_data(obj.template.spec, obj.template.labels)["spec"]}
         body = {"labels": obj.labels, "replicas": obj.replicas, "selector": obj.selector, "template": template}
     else:
-        body = {k: v for k, v in dataclasses.asdict(obj).items() if k not in ("name", "source")}
+        body = {k: v for k, v in asdict(obj).items() if k not in ("name", "source")}
     document = {"name": obj.name, **body, "created": created}
     return Record(kind_of(obj), obj.name, project, json.dumps(document, sort_keys=True, separators=(",", ":")))
 
@@ -102,7 +100,7 @@ def decode(record: Record) -> KubecfgObject:
         obj = ReplicationController(record.name, labels, replicas, _labels(data.get("selector", {})), pod, source)
     elif record.kind == SERVICES:
         fields = {k: v for k, v in data.items() if k != "created"}
-        obj = from_data(Service, {**fields, "source": dataclasses.asdict(source)})  # type: ignore[assignment]
+        obj = from_data(Service, {**fields, "source": asdict(source)})  # type: ignore[assignment]
     else:
         raise ValueError(f"unknown kind {record.kind!r}")
     _check_names(obj)
@@ -158,7 +156,7 @@ def merge(per_minion: Mapping[str, Mapping[str, Mapping[str, str]]]) -> Merged:
     for labels_of in per_minion.values():
         for volume, labels in labels_of.items():
             record = Record(labels.get(LABEL_KIND, ""), "", labels.get(LABEL_PROJECT, ""), labels.get(LABEL_OBJECT, ""))
-            record = dataclasses.replace(record, name=volume.removeprefix(f"kpcfg_{record.project}_{record.kind}_"))
+            record = replace(record, name=volume.removeprefix(f"kpcfg_{record.project}_{record.kind}_"))
             if record.volume == volume:
                 copies.setdefault(volume, []).append(record)
     records = {v: max(found, key=lambda r: (_created(r), r.body)) for v, found in copies.items()}

@@ -9,10 +9,9 @@ instead of raising, and ``read_mapping`` reports the fields nobody asked for as 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import field
 from typing import Any, TypeVar, cast
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import Problem
 from kubeplay.limits import excerpt
 from kubeplay.names import Checker, LabelPart, LabelRules

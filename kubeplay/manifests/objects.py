@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import field
 from functools import partial
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import Problem
 from kubeplay.limits import excerpt
 from kubeplay.manifests.nodes import Fields, Report, did_you_mean, read_mapping

@@ -8,11 +8,10 @@ each problem points at the exact field and line.
 
 from __future__ import annotations
 
-from dataclasses import field, replace
 from functools import partial
 from typing import Literal
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.limits import excerpt
 from kubeplay.manifests.nodes import Fields
 from kubeplay.model import (

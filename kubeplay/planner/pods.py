@@ -11,10 +11,9 @@ Per minion the actions run in this order: remove, provision, pull, replace, crea
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import field
 from typing import Literal
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import DEFAULT_PROJECT, INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod, Source
 from kubeplay.planner.replicas import ReplicaPlan, plan_replicas

@@ -16,9 +16,8 @@ rollout there, so the later steps are not placed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import field, replace
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.model import ObservedPod, Pod
 from kubeplay.planner.replicas import RolloutStep
 from kubeplay.planner.scheduler import MinionInfo, PlacedPod, Schedule, Scheduler

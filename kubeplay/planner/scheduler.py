@@ -40,10 +40,9 @@ from __future__ import annotations
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field, replace
 from typing import Protocol
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.model import Minion, ObservedMinion, ObservedPod, Pod
 from kubeplay.model import Protocol as PortProtocol
 from kubeplay.pods.hostpaths import host_path_refusal

@@ -8,7 +8,6 @@ are in the document (and so in the hash) as fingerprints only (kubeplay.pods.sec
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
 import types
@@ -16,6 +15,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from kubeplay.dataclass import fields, is_dataclass
 from kubeplay.model import Pod, PodSpec
 from kubeplay.pods.secrets import fingerprint, looks_secret
 
@@ -41,8 +41,8 @@ def _as_data(value: Any) -> Any:
     if kind in _SCALARS:
         return value
     names = _FIELDS.get(kind)
-    if names is None and dataclasses.is_dataclass(kind):
-        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    if names is None and is_dataclass(kind):
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
     if names is not None:
         return {name: _as_data(getattr(value, name)) for name in names}
     if kind is tuple or kind is list:
@@ -118,7 +118,7 @@ def spec_from_data(data: object) -> PodSpec:
 def from_data(kind: Any, data: object) -> object:
     """``data`` (JSON as dataclasses.asdict wrote it) as a value of the type ``kind``: a model dataclass, a tuple,
     a dict of strings, a union, a Literal, int, str or bool. Raises ValueError for data of another shape."""
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and is_dataclass(kind):
         return _dataclass(kind, data)
     decode = _DECODERS.get(typing.get_origin(kind))
     if decode is not None:
@@ -132,7 +132,7 @@ def _dataclass(kind: type[Any], data: object) -> object:
     if not isinstance(data, dict):
         raise ValueError(f"expected an object for {kind.__name__}, got {data!r:.40}")
     hints = typing.get_type_hints(kind)
-    unknown = set(data) - {f.name for f in dataclasses.fields(kind)}
+    unknown = set(data) - {f.name for f in fields(kind)}
     if unknown:
         raise ValueError(f"unknown field {sorted(unknown)[0]!r} in {kind.__name__}")
     try:

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import field
 from typing import TypeVar
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import DEFAULT_PROJECT, EnvVar, Inventory, Observed, ObservedMinion, ObservedPod, Service
 from kubeplay.proxy import routes as network

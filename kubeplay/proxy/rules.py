@@ -52,9 +52,8 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import field
 
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field
 from kubeplay.model import DEFAULT_PROJECT, Service, ServicePort
 from kubeplay.names import label_key_error, label_value_error
 from kubeplay.proxy.endpoints import Endpoint, endpoints_key, service_port_id

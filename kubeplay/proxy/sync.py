@@ -30,11 +30,10 @@ import re
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field, replace
 from functools import partial
 
 from kubeplay.connectors.base import MinionConnection
-from kubeplay.dataclass import dataclass
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.errors import KubeplayError
 from kubeplay.model import ObservedMinion, ObservedPod
 from kubeplay.parallel import Say, in_parallel

@@ -11,13 +11,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
 
+from kubeplay.dataclass import dataclass
 from kubeplay.lab import cluster
 from kubeplay.lab.layout import LabLayout
 

@@ -19,12 +19,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 
 from kubeplay import reconcile
+from kubeplay.dataclass import dataclass
 from kubeplay.pods.labels import LABEL_CONTAINER, LABEL_HASH, LABEL_POD
 from kubeplay.pods.spechash import spec_hash
 

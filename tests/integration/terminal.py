@@ -12,9 +12,9 @@ import subprocess
 import sys
 import termios
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubeplay.dataclass import dataclass, field
 from tests.integration.conftest import ROOT
 
 HIDE_CURSOR = b"\x1b[?25l"

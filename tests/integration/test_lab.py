@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kubeplay.connectors.ssh import SSHConnection, SSHOptions
+from kubeplay.dataclass import replace
 from kubeplay.errors import ConnectionFailed
 from kubeplay.inventory.load import load_inventory
 from kubeplay.lab import host

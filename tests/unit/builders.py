@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
+from kubeplay.dataclass import dataclass, field
 from kubeplay.model import (
     DEFAULT_PROJECT,
     INFRA_CONTAINER,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from kubeplay.connectors.base import (
     CommandResult,
@@ -26,6 +25,7 @@ from kubeplay.connectors.base import (
     PullProgress,
     Terminal,
 )
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import DockerConflict, DockerError, DockerNotFound
 from kubeplay.model import Minion
 from kubeplay.proxy.routes import SHOW_ROUTES

@@ -14,11 +14,11 @@ import os
 import socket
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError
 from kubeplay.inventory import load_inventory
 from kubeplay.limits import looks_like_private_key

@@ -7,13 +7,13 @@ before each of their changes in turn: the run after must converge, with no failu
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kubeplay import reconcile
 from kubeplay.connectors.base import ContainerConfig, MinionConnection
+from kubeplay.dataclass import replace
 from kubeplay.kubelet.execute import Environment, MinionExecutor
 from kubeplay.kubelet.observe import observe_minion
 from kubeplay.model import INFRA_CONTAINER, Container, Desired, Minion, Observed, Pod

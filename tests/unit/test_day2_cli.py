@@ -7,7 +7,6 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from kubeplay.cli import early, main
 from kubeplay.cli.logs import duration
 from kubeplay.connectors.base import Connector, ContainerState, LocalStreams, Terminal
 from kubeplay.connectors.ssh import pump
+from kubeplay.dataclass import dataclass
 from kubeplay.model import Inventory
 from tests.unit.fakes import Answer, FakeConnection
 from tests.unit.test_reconcile import INVENTORY, MANIFESTS, connect_to

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from kubeplay.cli import describing, views
 from kubeplay.connectors.base import ContainerState
+from kubeplay.dataclass import replace
 from kubeplay.model import Container, Desired, ObservedPod, Port, Service, ServicePort, Source
 from kubeplay.planner.pods import Options, plan_pods
 from kubeplay.planner.scheduler import get_scheduler

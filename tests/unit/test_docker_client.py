@@ -4,7 +4,6 @@ kubeplay's (on a stand-in for docker.APIClient: no daemon)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import docker.errors
@@ -13,6 +12,7 @@ import requests
 
 from kubeplay.connectors.base import ContainerState, PullProgress
 from kubeplay.connectors.docker import DockerClient, container_args, container_state, host_config_args
+from kubeplay.dataclass import replace
 from kubeplay.errors import DockerError, DockerNotFound
 from kubeplay.pods.dockerspec import app_config, infra_config
 from kubeplay.pods.infra import INFRA_IMAGE

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
 from kubeplay.connectors.base import ContainerConfig, PortBinding
+from kubeplay.dataclass import replace
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,

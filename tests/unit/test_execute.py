@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 
 import pytest
 
 from kubeplay.connectors.base import PullProgress
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.kubelet.execute import (
     DRAIN_SECONDS,
     PODS_AT_ONCE,

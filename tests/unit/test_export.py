@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import yaml
 from kubernetes.client import ApiClient, V1Container
 from kubernetes.utils import parse_quantity
 
+from kubeplay.dataclass import replace
 from kubeplay.manifests import load_manifests
 from kubeplay.manifests.kubernetes import Exported, export, inventory_notes, kubernetes_name, to_yaml
 from kubeplay.model import Container, Desired, PodSpec, Service, ServicePort, Source

@@ -3,13 +3,13 @@ the planner's replace in place, and the -e protection of the variables that gran
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kubeplay.cli import main
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK
+from kubeplay.dataclass import replace
 from kubeplay.errors import InventoryError
 from kubeplay.inventory import load_inventory
 from kubeplay.model import Container, Desired, Pod, PodSpec, Volume, VolumeMount

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kubeplay.connectors.ssh import SSHOptions
+from kubeplay.dataclass import replace
 from kubeplay.inventory import load_inventory
 from kubeplay.lab.cluster import inventory_text
 from kubeplay.lab.layout import layout

@@ -4,7 +4,6 @@ of the cluster it plans with."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 
 import pytest
@@ -21,6 +20,7 @@ from kubeplay.cli.kubecfg_run import (
 )
 from kubeplay.cli.main import build_parser
 from kubeplay.cli.views import ControllerRow, PodRow, ServiceRow, live_controller_rows
+from kubeplay.dataclass import replace
 from kubeplay.errors import InputError
 from kubeplay.kubelet import records
 from kubeplay.model import (
@@ -204,7 +204,7 @@ def test_a_kept_spec_reads_back_with_the_same_hash() -> None:
 def test_every_kind_reads_back_from_its_record(obj: records.KubecfgObject) -> None:
     record = records.record_of(obj, "kubecfg", "2026-11-30T00:00:00+00:00")
     back = records.decode(record)
-    assert dataclasses.replace(back, source=obj.source) == obj
+    assert replace(back, source=obj.source) == obj
     assert record.volume == f"kpcfg_kubecfg_{records.kind_of(obj)}_{obj.name}"
 
 
@@ -225,15 +225,15 @@ def test_records_merge_over_minions_the_newest_copy_winning_and_the_rest_rewritt
     pod_record = records.record_of(pod(), "kubecfg", "2026-11-30T10:00:00+00:00")
     merged = records.merge({"m1": _held(old, pod_record), "m2": _held(new), "m3": {}})
     assert merged.records[old.volume] == new
-    found = [dataclasses.replace(o, source=Source("x")) for o in merged.of_project("kubecfg")]
-    assert found == [dataclasses.replace(o, source=Source("x")) for o in (pod(), redis_controller(3))]
+    found = [replace(o, source=Source("x")) for o in merged.of_project("kubecfg")]
+    assert found == [replace(o, source=Source("x")) for o in (pod(), redis_controller(3))]
     assert merged.missing == {"m1": (new,), "m2": (pod_record,), "m3": (pod_record, new)}
     assert merged.of_project("other") == []
 
 
 def test_a_record_that_does_not_read_back_is_ignored_with_a_warning() -> None:
     good = records.record_of(pod(), "kubecfg", "t")
-    bad = dataclasses.replace(records.record_of(pod("evil"), "kubecfg", "t"), body='{"name": "evil", "spec": 3}')
+    bad = replace(records.record_of(pod("evil"), "kubecfg", "t"), body='{"name": "evil", "spec": 3}')
     renamed = records.Record("pods", "x", "kubecfg", good.body)  # its body names another pod
     merged = records.merge({"m1": _held(good, bad, renamed)})
     assert [o.name for o in merged.of_project("kubecfg")] == ["redis"]
@@ -293,10 +293,10 @@ def test_the_projects_pods_kubecfg_did_not_make_are_seen_as_another_projects() -
 
 
 def test_controllers_are_read_from_their_replicas_labels_and_from_kubecfgs_records() -> None:
-    web = dataclasses.replace(redis_controller(2), name="web", selector={"app": "web"})
-    web = dataclasses.replace(web, template=dataclasses.replace(web.template, labels={"app": "web"}))
+    web = replace(redis_controller(2), name="web", selector={"app": "web"})
+    web = replace(web, template=replace(web.template, labels={"app": "web"}))
     replicas = [Seen(web.replica(f"web-{s}"), minion=m, project="shop") for s, m in (("bcdfg", "m1"), ("ghjkl", "m2"))]
-    stopped = dataclasses.replace(replicas[1], state="exited", exit_code=1)
+    stopped = replace(replicas[1], state="exited", exit_code=1)
     observed = cluster(replicas[0], stopped, Seen(pod(), project="kubecfg"))
     rows = live_controller_rows(observed, [("kubecfg", redis_controller(1))])
     found = [(r.name, r.images, r.selector, r.replicas_text) for r in rows]

@@ -93,6 +93,26 @@ def test_at_most_twelve_modules_lie_directly_in_the_package() -> None:
     assert len(flat) <= 12, flat
 
 
+def test_dataclasses_come_from_kubeplay_dataclass_not_from_the_standard_library() -> None:
+    """kubeplay.dataclass makes them without importing the standard library's ``dataclasses`` (see its docstring);
+    only it (for a class it leaves to the standard library), the test and bench comparing the two, and a bench that
+    runs in older checkouts too import that."""
+    allowed = {PACKAGE / "dataclass.py"} | {
+        PACKAGE.parent / p
+        for p in ("tests/unit/test_dataclass.py", "bench/bench_dataclass.py", "bench/bench_simulated.py")
+    }  # (bench_simulated: for a --baseline checkout older than kubeplay.dataclass.replace)
+    importing = []
+    for folder in ("kubeplay", "tests", "bench"):
+        for path in sorted((PACKAGE.parent / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module or ""]
+                if "dataclasses" in names and path not in allowed:
+                    importing.append(str(path.relative_to(PACKAGE.parent)))
+    assert importing == []
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -4,13 +4,13 @@ cells and its JSON against the shipped schema; and the requests the scheduler re
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from importlib import resources
 
 import jsonschema
 import pytest
 
 from kubeplay.cli import render, views
+from kubeplay.dataclass import replace
 from kubeplay.model import Container, Desired, ObservedPod
 from kubeplay.planner.pods import Options, plan_pods
 from kubeplay.planner.scheduler import PlacedPod, get_scheduler

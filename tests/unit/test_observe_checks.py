@@ -3,10 +3,9 @@ are warnings, never a crash, never an iptables rule or a command."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
+from kubeplay.dataclass import replace
 from kubeplay.kubelet.execute import Environment, MinionExecutor
 from kubeplay.kubelet.observe import observe_minion
 from kubeplay.model import Container, Observed, Port, Service, Source

@@ -7,9 +7,7 @@ Docker list entries live in data/containers/, one per file: {"entry": <GET /cont
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 
 from kubeplay.cli.views import controller_rows, pod_status, recap_rows
 from kubeplay.connectors.dockerread import container_summary
+from kubeplay.dataclass import asdict, replace
 from kubeplay.kubelet.execute import Result
 from kubeplay.kubelet.observe import parse_container, utc_iso
 from kubeplay.kubelet.probe import desired_spec, http_status
@@ -54,8 +53,8 @@ REDIS = pod()
 def test_parse_container(path: Path) -> None:
     case = json.loads(path.read_text())
     parsed = parse_container(container_summary(case["entry"]))
-    observed = dataclasses.asdict(parsed)
-    observed["ports"] = [dataclasses.asdict(p) for p in parsed.ports]
+    observed = asdict(parsed)
+    observed["ports"] = [asdict(p) for p in parsed.ports]
     assert {k: observed[k] for k in case["expected"]} == case["expected"]
     assert observed["labels"] == case["entry"]["Labels"]
 

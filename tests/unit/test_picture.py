@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import replace
 
 import pytest
 
 from kubeplay.cli.picture import cluster_dot, dot_quote, picture_format
+from kubeplay.dataclass import replace
 from kubeplay.errors import InputError
 from kubeplay.model import INFRA_CONTAINER, Desired, Observed, ObservedMinion, Service, ServicePort, Source
 from tests.dotgraph import parse_dot, unquote

@@ -6,10 +6,10 @@ Each action is written as "minion verb subject: reason", in the order the plan g
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 
 import pytest
 
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.model import (
     INFRA_CONTAINER,
     Container,

@@ -4,12 +4,12 @@ empty-input guard, other projects' proxy rules kept as they are, and which files
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kubeplay import reconcile
+from kubeplay.dataclass import replace
 from kubeplay.errors import InputError
 from kubeplay.manifests import load_manifests
 from kubeplay.manifests.sources import is_manifest

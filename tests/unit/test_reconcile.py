@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from kubeplay import reconcile
 from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_ERROR, EXIT_UNREACHABLE, apply_exit_code
 from kubeplay.connectors.base import Connector, MinionConnection
+from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import ConnectionFailed, HostKeyChanged
 from kubeplay.kubelet.execute import DRAIN_SECONDS, Result, Waiting
 from kubeplay.model import Minion

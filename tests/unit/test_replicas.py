@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 
 import pytest
 
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.errors import ManifestError
 from kubeplay.model import (
     INFRA_CONTAINER,

@@ -4,10 +4,10 @@ pods' room fits them, stopped at the first step that fits nowhere."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 
 import pytest
 
+from kubeplay.dataclass import dataclass, field, replace
 from kubeplay.model import Container, Desired, ObservedPod, Pod, PodSpec, PodTemplate, Port, Source
 from kubeplay.planner.pods import Options, Plan, plan_pods
 from kubeplay.planner.replicas import RolloutStep

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 import pytest
 
+from kubeplay.dataclass import dataclass, field
 from kubeplay.model import Container, Pod, PodSpec, Port, Source
 from kubeplay.model import Protocol as PortProtocol
 from kubeplay.planner.scheduler import (

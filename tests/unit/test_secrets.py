@@ -4,11 +4,11 @@ kubeplay stores on a pod's containers, while a changed secret still changes the 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
 from kubeplay.cli import render
+from kubeplay.dataclass import replace
 from kubeplay.model import DEFAULT_PROJECT, Container, EnvVar, ObservedPod, Pod
 from kubeplay.planner.pods import Action, Plan
 from kubeplay.pods.diff import spec_diff

@@ -50,7 +50,7 @@ from kubeplay.cli import main
 
 code = main(["validate", "-f", sys.argv[1], "-i", sys.argv[2], "-p", "shop"])
 later = ("kubeplay.kubelet", "kubeplay.planner.pods", "kubeplay.proxy.plan", "kubeplay.proxy.sync", "paramiko", "rich")
-later += ("kubeplay.cli.views", "concurrent.futures", "difflib")
+later += ("kubeplay.cli.views", "concurrent.futures", "difflib", "dataclasses")
 print(code, sorted(m for m in sys.modules if m.startswith(later)))
 """
 
