@@ -12,6 +12,13 @@ paramiko's own modules take from the package (``LATER``'s names when first asked
 the package's ``.dist-info`` folder. The first time anything asks the package for another name (docker-py's
 ``paramiko.SSHConfig``, say), the real ``__init__`` runs, so ``paramiko`` then is the whole package. Where paramiko
 is laid out otherwise (no such folder, a module or a name missing), a plain ``import paramiko`` is done instead.
+
+What the client parts still do that kubeplay does not need (measured for issue 13, left as it is: each could only be
+avoided by patching paramiko's classes or modules while they are imported): Transport's class body generates X25519
+and ML-KEM keys, twice each, to learn whether they are available (4.8 M instructions, ~1 ms; the algorithms offered
+stay exactly a plain import's, tests/unit/test_sshlib.py); transport.py imports the SFTP client and the server side
+(~1.2 ms); client.py imports inspect for one isclass, which cryptography's serialization.ssh (paramiko.pkey's)
+imports anyway through dataclasses.
 """
 
 from __future__ import annotations
