@@ -14,9 +14,9 @@ the package's ``.dist-info`` folder. The first time anything asks the package fo
 is laid out otherwise (no such folder, a module or a name missing), a plain ``import paramiko`` is done instead.
 
 What the client parts still do that kubeplay does not need (measured for issue 13, left as it is: each could only be
-avoided by patching paramiko's classes or modules while they are imported): Transport's class body generates X25519
-and ML-KEM keys, twice each, to learn whether they are available (4.8 M instructions, ~1 ms; the algorithms offered
-stay exactly a plain import's, tests/unit/test_sshlib.py); transport.py imports the SFTP client and the server side
+avoided by patching paramiko's classes or modules while they are imported): Transport's class body runs its X25519
+and ML-KEM availability checks twice each, generating four X25519 keys and two ML-KEM ones (4.8 M instructions,
+~1 ms; the algorithms offered are exactly a plain import's, tests/unit/test_sshlib.py); transport.py imports the SFTP client and the server side
 (~1.2 ms); client.py imports inspect for one isclass, which cryptography's serialization.ssh (paramiko.pkey's)
 imports anyway through dataclasses.
 """
