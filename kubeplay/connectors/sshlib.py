@@ -16,9 +16,9 @@ is laid out otherwise (no such folder, a module or a name missing), a plain ``im
 What the client parts still do that kubeplay does not need (measured for issue 13, left as it is: each could only be
 avoided by patching paramiko's classes or modules while they are imported): Transport's class body runs its X25519
 and ML-KEM availability checks twice each, generating four X25519 keys and two ML-KEM ones (4.8 M instructions,
-~1 ms; the algorithms offered are exactly a plain import's, tests/unit/test_sshlib.py); transport.py imports the SFTP client and the server side
-(~1.2 ms); client.py imports inspect for one isclass, which cryptography's serialization.ssh (paramiko.pkey's)
-imports anyway through dataclasses.
+~1 ms; the algorithms offered are exactly a plain import's, tests/unit/test_sshlib.py); transport.py imports the
+SFTP client and the server side (~1.2 ms); client.py imports inspect for one isclass, which cryptography's
+serialization.ssh (paramiko.pkey's) imports anyway through dataclasses.
 """
 
 from __future__ import annotations
