@@ -1,6 +1,6 @@
 """Start-up: what `kubeplay --help`, `kubeplay validate` and a no-op `kubeplay apply` import, and how long it takes.
 
-    python bench/bench_startup.py [--runs 7] [--lab pf] [--baseline CHECKOUT] [--bytecode]
+    python bench/bench_startup.py [--runs 7] [--lab pf] [--baseline CHECKOUT] [--bytecode] [--instructions]
 
 Each command runs under `python -X importtime` (the apply path only with --lab: a converged no-op apply of one pod
 on that lab, its manifest once as JSON text in a .yaml file, as this bench always wrote it, and once written as YAML,
@@ -23,6 +23,9 @@ and `validate` load none of them; the apply path <= 120 ms). With --bytecode, mo
 compiled in a first round that is not measured, as an installed kubeplay's are (pip compiles them); without it, a
 checkout is compiled on every run when $PYTHONDONTWRITEBYTECODE is set, and compiling is most of its own modules'
 import time.
+With --instructions, each command also runs once per checkout under valgrind's callgrind, which counts the
+instructions the whole process executes (start-up, imports and the run, every thread): a figure load does not move,
+for a machine too busy for times to mean much.
 Prints figures; asserts nothing.
 """
 
@@ -105,6 +108,28 @@ def run(root: Path, args: list[str], env: dict[str, str]) -> tuple[float, float,
     return wall, float(cpu.stdout), set(names)
 
 
+def instructions(root: Path, args: list[str], env: dict[str, str], out: Path) -> float:
+    """Millions of instructions the process ``kubeplay ARGS`` of the checkout ``root`` executes (callgrind's total,
+    all threads), its data written to ``out``."""
+    argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *kubeplay_argv(*args)]
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"{args[0]} failed under valgrind in {root}: {done.stderr[-2000:]}")
+    totals = [line.split()[1] for line in out.read_text().splitlines() if line.startswith(("summary:", "totals:"))]
+    return int(totals[0]) / 1e6
+
+
+def count_instructions(
+    commands: dict[str, list[str]], roots: dict[str, Path], env: dict[str, str], out: Path
+) -> dict[tuple[str, str], float]:
+    """``instructions`` of each command in each checkout, once."""
+    return {
+        (what, label): instructions(root, argv, env, out)
+        for what, argv in commands.items()
+        for label, root in roots.items()
+    }
+
+
 def spread(ms: list[float]) -> str:
     return f"min {min(ms):6.1f}  median {statistics.median(ms):6.1f}  max {max(ms):6.1f} ms"
 
@@ -115,6 +140,7 @@ def report(
     loaded: dict[tuple[str, str], set[str]],
     commands: list[str],
     baseline: bool,
+    counted: dict[tuple[str, str], float],
 ) -> None:
     for (what, label), found in times.items():
         seen = loaded[(what, label)]  # (a package counts when any module of it was: sshlib makes paramiko's itself)
@@ -126,6 +152,10 @@ def report(
             for name, figures in (("importtime", times), ("import CPU", cpus)):
                 ratio = statistics.median(figures[(what, "this")]) / statistics.median(figures[(what, "baseline")])
                 print(f"{what:<14} this / baseline, {name} (medians): {ratio:.2f}")
+    for (what, label), millions in counted.items():
+        print(f"{what:<14} {label:<9} instructions {millions:8.1f} M (valgrind, the whole process)")
+        if label == "baseline":
+            print(f"{what:<14} this / baseline, instructions: {counted[(what, 'this')] / millions:.2f}")
 
 
 def main() -> int:
@@ -138,6 +168,9 @@ def main() -> int:
         action="store_true",
         help="import from bytecode compiled in a first, unmeasured round (as an installed kubeplay does), even when "
         "$PYTHONDONTWRITEBYTECODE is set: without it, a checkout under that setting is compiled on every run",
+    )
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count each command's instructions once, under valgrind"
     )
     args = parser.parse_args()
     roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
@@ -167,6 +200,7 @@ def main() -> int:
         times: dict[tuple[str, str], list[float]] = {}
         cpus: dict[tuple[str, str], list[float]] = {}
         loaded: dict[tuple[str, str], set[str]] = {}
+        counted: dict[tuple[str, str], float] = {}
         try:
             for measured in [False] * args.bytecode + [True] * args.runs:
                 for what, argv in commands.items():
@@ -177,6 +211,8 @@ def main() -> int:
                         times.setdefault((what, label), []).append(ms)
                         cpus.setdefault((what, label), []).append(cpu)
                         loaded[(what, label)] = seen
+            if args.instructions:
+                counted = count_instructions(commands, roots, env, Path(tmp) / "callgrind.out")
         finally:
             if args.lab:
                 empty = Path(tmp) / "empty"
@@ -184,7 +220,7 @@ def main() -> int:
                 run(
                     ROOT, ["apply", "-f", str(empty), "-i", commands["apply (no-op)"][4], "--yes", "--allow-empty"], env
                 )
-    report(times, cpus, loaded, list(commands), bool(args.baseline))
+    report(times, cpus, loaded, list(commands), bool(args.baseline), counted)
     print("targets: --help and validate import none of the heavy modules; the apply path <= 120 ms")
     print("(importtime: wall ms while some thread imports, see the docstring; import CPU: the modules, one thread)")
     return 0

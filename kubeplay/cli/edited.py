@@ -56,7 +56,7 @@ def apply_folder(args: argparse.Namespace, folder: str, inputs: Inputs | None = 
     from kubeplay.cli.commands import apply
     from kubeplay.cli.main import build_parser
 
-    options = build_parser().parse_args(["apply", f"--filename={folder}"])
+    options = build_parser("apply").parse_args(["apply", f"--filename={folder}"])
     for key, value in vars(args).items():
         if key in vars(options) and key not in ("command", "func", "filename"):
             setattr(options, key, value)

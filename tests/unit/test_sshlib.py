@@ -85,3 +85,37 @@ def test_a_paramiko_laid_out_otherwise_is_imported_whole() -> None:
     )
     assert seen["whole"] is True
     assert seen["client"] == "paramiko.client" and seen["version"]
+
+
+def test_the_algorithms_offered_and_their_order_are_those_of_a_plain_import() -> None:
+    """What a client offers the server (key exchanges, host key types, ciphers, MACs, compression, public key
+    signatures) and what it knows how to run, as the client parts imported here and as `import paramiko` has it:
+    negotiation picks the first of the client's list the server has, so the same lists negotiate the same."""
+    seen = run(
+        """
+        import json, socket, sys
+        def offered(paramiko):
+            ours, theirs = socket.socketpair()
+            transport = paramiko.Transport(ours)
+            options = transport.get_security_options()
+            found = {name: list(getattr(options, name)) for name in ("kex", "key_types", "ciphers", "digests")}
+            found["compression"] = list(options.compression)
+            found["pubkeys"] = list(transport.preferred_pubkeys)
+            for table in ("_kex_info", "_cipher_info", "_mac_info", "_key_info", "_compression_info"):
+                found[table] = sorted(getattr(paramiko.Transport, table))
+            found["transport"] = paramiko.Transport.__module__
+            transport.close(); theirs.close()
+            return found
+        from kubeplay.connectors.sshlib import paramiko
+        parts = offered(paramiko)
+        whole = "__getattr__" not in vars(paramiko)
+        for name in [n for n in sys.modules if n == "paramiko" or n.startswith("paramiko.")]:
+            del sys.modules[name]
+        import paramiko as plain
+        print(json.dumps({"parts": parts, "plain": offered(plain), "whole": whole}))
+        """
+    )
+    assert seen["whole"] is False  # (the client parts were what was compared)
+    assert seen["parts"] == seen["plain"]
+    parts = seen["parts"]
+    assert isinstance(parts, dict) and "curve25519-sha256@libssh.org" in parts["kex"]  # (its check at import ran)
