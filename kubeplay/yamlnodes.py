@@ -320,13 +320,14 @@ class _OneLine:
             else:
                 entries[key] = self.node(value)
         line = self.line
+        if len(entries) == len(pairs):  # (no key repeated)
+            return _node(entries, line, dict.fromkeys(entries, line))
         duplicates: list[tuple[str, int | None]] = []
-        if len(entries) < len(pairs):
-            given: set[str] = set()
-            for key, _ in pairs:
-                if key in given:
-                    duplicates.append((key, line))
-                given.add(key)
+        given: set[str] = set()
+        for key, _ in pairs:
+            if key in given:
+                duplicates.append((key, line))
+            given.add(key)
         return _node(entries, line, dict.fromkeys(entries, line), tuple(duplicates))
 
     def node(self, value: object) -> Node:
