@@ -364,7 +364,7 @@ def _is_not_plain(text: str) -> bool:
     if not text.isascii():
         return _not_plain().search(text) is not None
     return bool(
-        _NOT_PLAIN_ASCII.search(text)
+        (not text.strip("\t\n\r").isprintable() and _NOT_PLAIN_ASCII.search(text))  # (printable: 0x20-0x7e)
         or ("\r" in text and re.search(_LONE_CR, text))
         or ("\\u" in text and re.search(_SURROGATE_ESCAPE, text))
     )
