@@ -7,6 +7,7 @@ own context (file, object, field) around it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -127,6 +128,27 @@ class LabelRules:
         error, warning = (self.key_error, self.key_warning) if part == "key" else (self.value_error, self.value_warning)
         refused = error(text)
         return refused, None if refused else warning(text)
+
+    def accepts(self, key: str, value: str) -> bool:
+        """Whether ``key: value`` is neither refused nor warned about, as a label: ``judge`` of the key and the value,
+        each pair judged once (the checkers are pure; 5,000 services and their controllers give each pair three
+        times)."""
+        pair = (key, value)
+        fine = self._accepted.get(pair)
+        if fine is None:
+            fine = self.judge("key", key) == self.judge("value", value) == (None, None)
+            if len(self._accepted) < _MOST_REMEMBERED:
+                self._accepted[pair] = fine
+        return fine
+
+    @functools.cached_property
+    def _accepted(self) -> dict[tuple[str, str], bool]:
+        """``accepts`` so far."""
+        return {}
+
+
+_MOST_REMEMBERED = 100_000
+"""The most label pairs ``LabelRules.accepts`` remembers (a process that runs for long reads many)."""
 
 
 LABEL_RULES: dict[Era, LabelRules] = {

@@ -341,7 +341,10 @@ def resolve_path(setting: Setting) -> str:
 
 
 def _first(settings: Mapping[str, Setting], *names: str) -> Setting | None:
-    return next((settings[name] for name in names if name in settings), None)
+    for name in names:  # (not next() of a generator: 7 calls for each of 1,000 minions)
+        if name in settings:
+            return settings[name]
+    return None
 
 
 def _text(setting: Setting | None) -> str:

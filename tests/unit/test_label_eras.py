@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubeplay.errors import ManifestError
 from kubeplay.kubelet.execute import Environment, MinionExecutor
 from kubeplay.kubelet.observe import observe_minion
 from kubeplay.manifests import load_manifests
-from kubeplay.manifests.objects import LABEL_ERAS
+from kubeplay.manifests.objects import _ANNOTATION_RULES, LABEL_ERAS
 from kubeplay.model import Container, Port
 from kubeplay.names import LABEL_RULES, LABEL_TEXT_MAX
 from kubeplay.selectors import format_selector, matches
@@ -155,3 +157,17 @@ def test_such_labels_survive_dockers_labels_and_observation_and_are_counted_by_t
     assert minion.warnings == ()
     assert {c.container: c.pod_labels for c in minion.containers} == {"POD": labels, "php-redis": labels}
     assert all(matches({"name": "frontend"}, c.pod_labels) for c in minion.containers)
+
+
+_LABEL_TEXTS = st.text(alphabet=st.sampled_from("aZ9-_./\n é"), max_size=70) | st.sampled_from(["", "a" * 64])
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=_LABEL_TEXTS, value=_LABEL_TEXTS)
+def test_a_label_is_accepted_when_its_key_and_value_are_neither_refused_nor_warned(key: str, value: str) -> None:
+    """``LabelRules.accepts`` (remembered per pair, what a string map asks first) says what ``judge`` says, asked
+    twice (the second time remembered)."""
+    for rules in [*LABEL_RULES.values(), _ANNOTATION_RULES]:
+        plain = rules.judge("key", key) == rules.judge("value", value) == (None, None)
+        assert rules.accepts(key, value) == plain
+        assert rules.accepts(key, value) == plain

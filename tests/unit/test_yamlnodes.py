@@ -8,6 +8,8 @@ import random
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubeplay import yamlnodes
 from kubeplay.yamlnodes import InvalidDocument, Node, Scalars, parse_json, parse_yaml, parse_yaml_document
@@ -265,3 +267,10 @@ def test_json_on_one_line_nested_about_the_limit_is_read_or_refused_as_on_severa
     else:
         value = json.loads(text, object_pairs_hook=yamlnodes._Pairs)
         assert got == _types(yamlnodes._JsonLines(text).build(value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from('\t\n\r\x0b\x0c\x00\x1f\x7f ~a{"\\u'), max_size=12))
+def test_an_ascii_text_is_not_plain_exactly_where_the_regular_expressions_say(text: str) -> None:
+    """``_is_not_plain`` of an ASCII text (which asks ``isprintable`` first) says what ``_not_plain`` finds."""
+    assert yamlnodes._is_not_plain(text) == (yamlnodes._not_plain().search(text) is not None)
