@@ -180,8 +180,9 @@ class ReplicationController:
     source: Source
 
     def replica(self, name: str) -> Pod:
-        """A replica named ``name``: a pod made from the template, owned by this controller."""
-        return Pod(name, dict(self.template.labels), self.template.spec, self.source, self.name, dict(self.selector))
+        """A replica named ``name``: a pod made from the template, owned by this controller. It shares the template's
+        labels and the controller's selector (mappings here are never mutated), as it shares the template's spec."""
+        return Pod(name, self.template.labels, self.template.spec, self.source, self.name, self.selector)
 
 
 # --- desired state: services ---------------------------------------------------------------------------------

@@ -44,9 +44,13 @@ def _as_data(value: Any) -> Any:
     if names is None and dataclasses.is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
     if names is not None:
-        return {name: _as_data(getattr(value, name)) for name in names}
+        data = {}
+        for name in names:  # (a field's scalar value taken as it is, without a call: most of them)
+            item = getattr(value, name)
+            data[name] = item if type(item) in _SCALARS else _as_data(item)
+        return data
     if kind is tuple or kind is list:
-        return kind(_as_data(item) for item in value)
+        return kind([_as_data(item) for item in value])
     if kind is dict:
         return {_as_data(key): _as_data(item) for key, item in value.items()}
     return copy.deepcopy(value)  # (as asdict does)
@@ -61,8 +65,11 @@ def spec_document(spec: PodSpec, labels: dict[str, str]) -> str:
 
     The spec's part is made once per spec object (a controller's replicas share their template's): this is
     ``json.dumps(spec_data(spec, labels), sort_keys=True, separators=(",", ":"))``, "labels" sorting first."""
-    labels_json = json.dumps(dict(sorted(labels.items())), sort_keys=True, separators=(",", ":"))
-    return f'{{"labels":{labels_json},"spec":{_spec_json(spec)}}}'
+    return f'{{"labels":{_COMPACT.encode(labels)},"spec":{_spec_json(spec)}}}'
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+"""``json.dumps(value, sort_keys=True, separators=(",", ":"))``, without making an encoder for each value."""
 
 
 _SPEC_JSON: dict[int, tuple[PodSpec, str]] = {}
@@ -75,7 +82,7 @@ def _spec_json(spec: PodSpec) -> str:
         return found[1]
     if len(_SPEC_JSON) >= 65536:
         _SPEC_JSON.clear()
-    made = json.dumps(spec_data(spec, {})["spec"], sort_keys=True, separators=(",", ":"))
+    made = _COMPACT.encode(spec_data(spec, {})["spec"])
     _SPEC_JSON[id(spec)] = (spec, made)
     return made
 
