@@ -125,12 +125,9 @@ def _check_observed(controllers: Sequence[ReplicationController], observed: Obse
     """A pod on the cluster that two controllers' selectors both match: each would count it (the manifests' own
     conflicts are found when they are loaded, see kubeplay.manifests.controllers). Each controller's pods are
     found by its selector's indexed pair; only when a pod is found twice are the pods gone through one by one."""
-    found: set[int] = set()
-    for rc in controllers:
-        for pod in context.selected(rc):
-            if id(pod) in found:
-                return _check_every_pod(controllers, observed)
-            found.add(id(pod))
+    found = [id(pod) for rc in controllers for pod in context.selected(rc)]
+    if len(set(found)) < len(found):
+        _check_every_pod(controllers, observed)
 
 
 def _check_every_pod(controllers: Sequence[ReplicationController], observed: Observed) -> None:

@@ -95,15 +95,26 @@ def spec_hash(spec: PodSpec, labels: dict[str, str]) -> str:
     """A short stable hash of a pod spec and its labels (labels live on containers, so they are part of it).
 
     Made once per spec object and labels (a controller's replicas share their template's spec and labels)."""
+    same = _SPEC_HASH_OF_OBJECTS.get((id(spec), id(labels)))
+    if same is not None and same[0] is spec and same[1] is labels:
+        return same[2]
     key = (id(spec), tuple(sorted(labels.items())))
     found = _SPEC_HASH.get(key)
     if found is not None and found[0] is spec:
-        return found[1]
-    if len(_SPEC_HASH) >= 65536:
+        made = found[1]
+    else:
+        made = hashlib.sha256(spec_document(spec, labels).encode()).hexdigest()[:16]
+    if len(_SPEC_HASH) >= 65536 or len(_SPEC_HASH_OF_OBJECTS) >= 65536:
         _SPEC_HASH.clear()
-    made = hashlib.sha256(spec_document(spec, labels).encode()).hexdigest()[:16]
+        _SPEC_HASH_OF_OBJECTS.clear()
     _SPEC_HASH[key] = (spec, made)
+    _SPEC_HASH_OF_OBJECTS[id(spec), id(labels)] = (spec, labels, made)
     return made
+
+
+_SPEC_HASH_OF_OBJECTS: dict[tuple[int, int], tuple[PodSpec, dict[str, str], str]] = {}
+"""(id(spec), id(labels)) -> both (kept, so their ids are not reused meanwhile) and the hash: the same two objects
+again (a controller's replicas share its template's) are found without sorting the labels (never mutated)."""
 
 
 def pod_hash(pod: Pod) -> str:
