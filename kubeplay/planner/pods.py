@@ -130,10 +130,11 @@ def _broken(pod: ObservedPod, desired: Pod) -> str:
 
     A whole pod is exactly one infra container and one container per container of the spec, all made from the
     same spec, each started at least once and none dead (Docker could not stop or remove it)."""
-    names = [c.container for c in pod.containers]
-    wanted = [INFRA_CONTAINER, *(c.name for c in desired.spec.containers)]
-    named = set(names)
-    if not (len(names) == len(wanted) == len(named) and named == set(wanted)):  # (else each is there once)
+    containers, spec = pod.containers, desired.spec.containers
+    named = {c.container for c in containers}
+    if not (len(containers) == len(spec) + 1 == len(named) and named == {INFRA_CONTAINER, *(c.name for c in spec)}):
+        names = [c.container for c in containers]  # (else each is there once)
+        wanted = [INFRA_CONTAINER, *(c.name for c in spec)]
         missing = [n for n in wanted if n not in names]
         if INFRA_CONTAINER in missing:
             return "infra container missing"
@@ -142,16 +143,16 @@ def _broken(pod: ObservedPod, desired: Pod) -> str:
         extra = sorted({n or "(unlabelled)" for n in names if n not in wanted or names.count(n) > 1})
         if extra:
             return "unexpected container " + ", ".join(extra)
-    if len({c.spec_hash for c in pod.containers}) > 1:
+    if len({c.spec_hash for c in containers}) > 1:
         return "containers made from different specs"
     if pod.running:  # (every container running: none created or dead)
         return ""
-    states = {c.state for c in pod.containers}
+    states = {c.state for c in containers}
     if "created" not in states and "dead" not in states:  # (a whole pod)
         return ""
     for state, why in (("created", "never started"), ("dead", "dead")):
         if state in states:
-            found = sorted(c.container for c in pod.containers if c.state == state)
+            found = sorted(c.container for c in containers if c.state == state)
             return "container " + ", ".join(found) + f" {why}"
     return ""
 
