@@ -24,9 +24,9 @@ def refused_everywhere(desired: Desired, inventory: Inventory) -> list[Problem]:
     once per pod and minion (5,000 controllers over 1,000 minions)."""
     for kind, pod in _pods(desired):
         key = consent_class(pod)
-        if key not in asked:
-            asked[key] = [r for r in (consent_refusal(pod, m) for m in minions) if r is not None]
-        refusals = asked[key]
+        refusals = asked.get(key)  # (one look-up: a class is hashed and compared field by field)
+        if refusals is None:
+            refusals = asked[key] = [r for r in (consent_refusal(pod, m) for m in minions) if r is not None]
         if minions and len(refusals) == len(minions):
             counted = ", ".join(f"{n} {reason}" for reason, n in Counter(refusals).most_common())
             message = f"no minion of the inventory allows this pod: {counted}"

@@ -17,8 +17,8 @@ from kubeplay.dataclass import dataclass, field
 from kubeplay.errors import InputError, Problem
 from kubeplay.model import DEFAULT_PROJECT, INFRA_CONTAINER, Desired, Inventory, Observed, ObservedPod, Pod, Source
 from kubeplay.planner.replicas import ReplicaPlan, plan_replicas
-from kubeplay.planner.rollout import PlacedStep, place_rollout
-from kubeplay.planner.scheduler import MinionInfo, PlacedPod, Scheduler, consent_refusal, minion_info
+from kubeplay.planner.rollout import PlacedStep, RolloutPlacement, place_rollout
+from kubeplay.planner.scheduler import MinionInfo, PlacedPod, Schedule, Scheduler, consent_refusal, minion_info
 from kubeplay.pods.dockerspec import image_ref
 from kubeplay.pods.infra import INFRA_IMAGE
 from kubeplay.pods.spechash import pod_hash
@@ -96,6 +96,8 @@ class Options:
 
 def _restartable(pod: ObservedPod, desired: Pod) -> tuple[str, ...]:
     """Ids of the pod's stopped containers that its restart policy brings back (infra first)."""
+    if pod.running:  # (every container running: none stopped, known without a scan)
+        return ()
     policy = desired.spec.restart_policy
     stopped = [c for c in pod.containers if c.state == "exited"]  # created or dead: replaced (_broken)
     if not stopped:
@@ -127,10 +129,11 @@ def _broken(pod: ObservedPod, desired: Pod) -> str:
 
     A whole pod is exactly one infra container and one container per container of the spec, all made from the
     same spec, each started at least once and none dead (Docker could not stop or remove it)."""
-    names = [c.container for c in pod.containers]
-    wanted = [INFRA_CONTAINER, *(c.name for c in desired.spec.containers)]
-    named = set(names)
-    if not (len(names) == len(wanted) == len(named) and named == set(wanted)):  # (else each is there once)
+    containers, spec = pod.containers, desired.spec.containers
+    named = {c.container for c in containers}
+    if not (len(containers) == len(spec) + 1 == len(named) and named == {INFRA_CONTAINER, *(c.name for c in spec)}):
+        names = [c.container for c in containers]  # (else each is there once)
+        wanted = [INFRA_CONTAINER, *(c.name for c in spec)]
         missing = [n for n in wanted if n not in names]
         if INFRA_CONTAINER in missing:
             return "infra container missing"
@@ -139,14 +142,16 @@ def _broken(pod: ObservedPod, desired: Pod) -> str:
         extra = sorted({n or "(unlabelled)" for n in names if n not in wanted or names.count(n) > 1})
         if extra:
             return "unexpected container " + ", ".join(extra)
-    if len({c.spec_hash for c in pod.containers}) > 1:
+    if len({c.spec_hash for c in containers}) > 1:
         return "containers made from different specs"
-    states = {c.state for c in pod.containers}
+    if pod.running:  # (every container running: none created or dead)
+        return ""
+    states = {c.state for c in containers}
     if "created" not in states and "dead" not in states:  # (a whole pod)
         return ""
     for state, why in (("created", "never started"), ("dead", "dead")):
         if state in states:
-            found = sorted(c.container for c in pod.containers if c.state == state)
+            found = sorted(c.container for c in containers if c.state == state)
             return "container " + ", ".join(found) + f" {why}"
     return ""
 
@@ -161,7 +166,8 @@ class _PlanBuilder:
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     converged: dict[str, int] = field(default_factory=dict)
-    placed: list[PlacedPod] = field(default_factory=list)
+    kept: list[tuple[Pod, str]] = field(default_factory=list)
+    """Each desired pod found on the cluster, with the minion where it stays (for the scheduler, see ``_placed``)."""
     new: list[Pod] = field(default_factory=list)
     removed: set[tuple[str, str]] = field(default_factory=set)
 
@@ -184,15 +190,18 @@ class _PlanBuilder:
         keep, extra = pods[0], pods[1:]
         for dup in extra:
             self.remove(dup, f"duplicate of {keep.name} on {keep.minion}")
-        reason = _replace_reason(keep, desired, self.options.probe_failures.get((keep.minion, keep.name), ""))
-        self.placed.append(PlacedPod.of(desired, keep.minion))
-        minion = self.minions.get(keep.minion)
-        refusal = consent_refusal(desired, minion) if reason and minion else None
-        if refusal:
-            if self.acts_on((keep.minion,)):
-                self.failures.append(Failure(keep.minion, desired.name, f"cannot be replaced ({reason}): {refusal}"))
-            return
+        probe_failures = self.options.probe_failures
+        probe_failure = probe_failures.get((keep.minion, keep.name), "") if probe_failures else ""
+        reason = _replace_reason(keep, desired, probe_failure)
+        self.kept.append((desired, keep.minion))
         if reason:
+            minion = self.minions.get(keep.minion)
+            refusal = consent_refusal(desired, minion) if minion else None
+            if refusal:
+                if self.acts_on((keep.minion,)):
+                    why = f"cannot be replaced ({reason}): {refusal}"
+                    self.failures.append(Failure(keep.minion, desired.name, why))
+                return
             self.act(Action("replace", keep.minion, reason, pod=desired.name, desired=desired, observed=keep))
             return
         stopped = _restartable(keep, desired)
@@ -227,19 +236,18 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
     keep = {p.name for p in wanted} | {p.name for p in replicas.create} | set(replicas.rolling)
     _remove_unwanted(b, replicas, keep, {rc.name for rc in desired.controllers})
     _remove_leftover_volumes(b)
-    wanted_names = {p.name for p in wanted}
-    for pod in observed.pods:
-        if (pod.minion, pod.name) not in b.removed and pod.name not in wanted_names:
-            b.placed.append(PlacedPod.observed(pod))
 
     minions = [info for info in infos.values() if options.limit is None or info.name in options.limit]
     unknown: tuple[str, ...] = ()
     if not any(m.reachable for m in minions):  # nothing can be placed, and nothing is known to be missing
         unknown, b.new[:] = tuple(p.name for p in b.new), []
-    schedule = options.scheduler(b.new, minions, b.placed, options.spread_selectors)
-    placed_now = [*b.placed, *(PlacedPod.of(p, m) for p in b.new if (m := schedule.placements.get(p.name)))]
     steps = tuple(s for s in replicas.rollout if b.acts_on(o.minion for o in s.remove))
-    rollout = place_rollout(steps, options.scheduler, minions, placed_now, options.spread_selectors)
+    schedule, rollout = Schedule({}, {}), RolloutPlacement((), {})
+    if b.new or steps:  # (else there is nothing to place: the placed pods of a converged cluster go unread)
+        placed = _placed(b, observed, {p.name for p in wanted})
+        schedule = options.scheduler(b.new, minions, placed, options.spread_selectors)
+        placed_now = [*placed, *(PlacedPod.of(p, m) for p in b.new if (m := schedule.placements.get(p.name)))]
+        rollout = place_rollout(steps, options.scheduler, minions, placed_now, options.spread_selectors)
     for new in b.new:
         where = schedule.placements.get(new.name)
         if where:
@@ -261,6 +269,16 @@ def plan_pods(desired: Desired, observed: Observed, inventory: Inventory, option
         project=options.project,
         unknown=unknown,
     )
+
+
+def _placed(b: _PlanBuilder, observed: Observed, wanted: Set[str]) -> list[PlacedPod]:
+    """The pods that stay where they are, as the scheduler sees them: the desired pods found on the cluster, then
+    every other observed pod (other projects' too) not removed."""
+    placed = [PlacedPod.of(desired, minion) for desired, minion in b.kept]
+    for pod in observed.pods:
+        if (pod.minion, pod.name) not in b.removed and pod.name not in wanted:
+            placed.append(PlacedPod.observed(pod))
+    return placed
 
 
 def foreign_names(desired: Desired, observed: Observed, project: str) -> list[Problem]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import ManifestError
@@ -124,12 +125,9 @@ def _check_observed(controllers: Sequence[ReplicationController], observed: Obse
     """A pod on the cluster that two controllers' selectors both match: each would count it (the manifests' own
     conflicts are found when they are loaded, see kubeplay.manifests.controllers). Each controller's pods are
     found by its selector's indexed pair; only when a pod is found twice are the pods gone through one by one."""
-    found: set[int] = set()
-    for rc in controllers:
-        for pod in context.selected(rc):
-            if id(pod) in found:
-                return _check_every_pod(controllers, observed)
-            found.add(id(pod))
+    found = [id(pod) for rc in controllers for pod in context.selected(rc)]
+    if len(set(found)) < len(found):
+        _check_every_pod(controllers, observed)
 
 
 def _check_every_pod(controllers: Sequence[ReplicationController], observed: Observed) -> None:
@@ -232,8 +230,8 @@ class _Context:
                 return name
 
 
-def _place(pod: ObservedPod) -> tuple[str, str]:
-    return pod.minion, pod.name
+_place = attrgetter("minion", "name")
+"""A pod's (minion, name): the order of the pods a controller looks at."""
 
 
 def replica_suffix(controller: str, sequence: int, salt: str = "") -> str:
@@ -322,14 +320,15 @@ def _live_pods(rc: ReplicationController, context: _Context) -> tuple[list[Obser
     removals: list[Removal] = []
     for pod in context.candidates(rc):
         selected = matches(rc.selector, pod.labels)
-        if pod.controller == rc.name and not selected:
+        own = pod.controller == rc.name
+        if own and not selected:
             reason = f"replica of {rc.name} no longer matches its selector {format_selector(rc.selector)}"
             removals.append(Removal(pod, reason))
-        elif not selected or not context.stays(pod):
+        elif not selected or not (own or context.stays(pod)):  # (its own replicas stay: it is in the manifests)
             continue
-        elif not terminated_for_good(pod, context.restart_policy(pod, rc)):
+        elif pod.running or not terminated_for_good(pod, context.restart_policy(pod, rc)):  # (running: not, known)
             live.append(pod)
-        elif pod.controller == rc.name:
+        elif own:
             policy = rc.template.spec.restart_policy
             removals.append(Removal(pod, f"terminated under restartPolicy {policy}: replaced"))
     return live, removals

@@ -44,9 +44,13 @@ def _as_data(value: Any) -> Any:
     if names is None and is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
     if names is not None:
-        return {name: _as_data(getattr(value, name)) for name in names}
+        data = {}
+        for name in names:  # (a field's scalar value taken as it is, without a call: most of them)
+            item = getattr(value, name)
+            data[name] = item if type(item) in _SCALARS else _as_data(item)
+        return data
     if kind is tuple or kind is list:
-        return kind(_as_data(item) for item in value)
+        return kind([_as_data(item) for item in value])
     if kind is dict:
         return {_as_data(key): _as_data(item) for key, item in value.items()}
     return copy.deepcopy(value)  # (as asdict does)
@@ -61,8 +65,11 @@ def spec_document(spec: PodSpec, labels: dict[str, str]) -> str:
 
     The spec's part is made once per spec object (a controller's replicas share their template's): this is
     ``json.dumps(spec_data(spec, labels), sort_keys=True, separators=(",", ":"))``, "labels" sorting first."""
-    labels_json = json.dumps(dict(sorted(labels.items())), sort_keys=True, separators=(",", ":"))
-    return f'{{"labels":{labels_json},"spec":{_spec_json(spec)}}}'
+    return f'{{"labels":{_COMPACT.encode(labels)},"spec":{_spec_json(spec)}}}'
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+"""``json.dumps(value, sort_keys=True, separators=(",", ":"))``, without making an encoder for each value."""
 
 
 _SPEC_JSON: dict[int, tuple[PodSpec, str]] = {}
@@ -75,7 +82,7 @@ def _spec_json(spec: PodSpec) -> str:
         return found[1]
     if len(_SPEC_JSON) >= 65536:
         _SPEC_JSON.clear()
-    made = json.dumps(spec_data(spec, {})["spec"], sort_keys=True, separators=(",", ":"))
+    made = _COMPACT.encode(spec_data(spec, {})["spec"])
     _SPEC_JSON[id(spec)] = (spec, made)
     return made
 
@@ -88,15 +95,26 @@ def spec_hash(spec: PodSpec, labels: dict[str, str]) -> str:
     """A short stable hash of a pod spec and its labels (labels live on containers, so they are part of it).
 
     Made once per spec object and labels (a controller's replicas share their template's spec and labels)."""
+    same = _SPEC_HASH_OF_OBJECTS.get((id(spec), id(labels)))
+    if same is not None and same[0] is spec and same[1] is labels:
+        return same[2]
     key = (id(spec), tuple(sorted(labels.items())))
     found = _SPEC_HASH.get(key)
     if found is not None and found[0] is spec:
-        return found[1]
-    if len(_SPEC_HASH) >= 65536:
+        made = found[1]
+    else:
+        made = hashlib.sha256(spec_document(spec, labels).encode()).hexdigest()[:16]
+    if len(_SPEC_HASH) >= 65536 or len(_SPEC_HASH_OF_OBJECTS) >= 65536:
         _SPEC_HASH.clear()
-    made = hashlib.sha256(spec_document(spec, labels).encode()).hexdigest()[:16]
+        _SPEC_HASH_OF_OBJECTS.clear()
     _SPEC_HASH[key] = (spec, made)
+    _SPEC_HASH_OF_OBJECTS[id(spec), id(labels)] = (spec, labels, made)
     return made
+
+
+_SPEC_HASH_OF_OBJECTS: dict[tuple[int, int], tuple[PodSpec, dict[str, str], str]] = {}
+"""(id(spec), id(labels)) -> both (kept, so their ids are not reused meanwhile) and the hash: the same two objects
+again (a controller's replicas share its template's) are found without sorting the labels (never mutated)."""
 
 
 def pod_hash(pod: Pod) -> str:
