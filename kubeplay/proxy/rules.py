@@ -337,6 +337,13 @@ def chain_name(kind: str, key: str) -> str:
     return f"{head}{_base32(hashlib.sha256(key.encode()).digest()[:size])}"[:MAX_CHAIN_NAME]
 
 
+def _chain_names(kind: str, keys: Iterable[str]) -> list[str]:
+    """``chain_name(kind, key)`` of each key (a service port's endpoints: the kind's parts looked up once)."""
+    head, size = _name_parts(kind)
+    sha256, base32 = hashlib.sha256, _base32
+    return [f"{head}{base32(sha256(key.encode()).digest()[:size])}"[:MAX_CHAIN_NAME] for key in keys]
+
+
 @functools.cache
 def _name_parts(kind: str) -> tuple[str, int]:
     """A kind's chain name head, and how many bytes of the hash its name keeps: base32 turns each 5 bytes into 8
@@ -365,11 +372,16 @@ def _shifts(size: int) -> tuple[int, ...]:
 
 
 def service_chain(service: Service, port: ServicePort) -> str:
-    return chain_name("SVC", f"{service_port_id(service, port)}/{port.protocol}")
+    return chain_name("SVC", _chain_key(service, port))
 
 
 def endpoint_chain(service: Service, port: ServicePort, endpoint: Endpoint) -> str:
-    return chain_name("SEP", f"{service_port_id(service, port)}/{port.protocol}:{endpoint}")
+    return chain_name("SEP", f"{_chain_key(service, port)}:{endpoint}")
+
+
+def _chain_key(service: Service, port: ServicePort) -> str:
+    """What a service port's chain name is the hash of; its endpoints' are this and ``:<endpoint>``."""
+    return f"{service_port_id(service, port)}/{port.protocol}"
 
 
 @functools.cache
@@ -589,7 +601,8 @@ def _render_service_port(
                 "filter", FILTER_CHAIN, f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable"
             )
         return
-    svc = service_chain(service, port)
+    key = _chain_key(service, port)
+    svc = chain_name("SVC", key)
     builder.declare("nat", svc)
     portal_match = _destination_match(portal, port, addresses[0][1])
     builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
@@ -597,11 +610,10 @@ def _render_service_port(
         match = _destination_match(ip, port, comment)
         builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {MARK_MASQ_CHAIN}")
         builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {svc}")
-    seps = [endpoint_chain(service, port, e) for e in endpoints]
+    seps = _chain_names("SEP", [f"{key}:{e.ip}:{e.port}" for e in endpoints])  # (endpoint_chain's, str(e) spelt out)
     affinity = service.session_affinity == "ClientIP"
     _render_balancing(builder, svc, seps, affinity)
-    for sep, endpoint in zip(seps, endpoints, strict=True):
-        _render_endpoint(builder, sep, endpoint, affinity)
+    _render_endpoints(builder.chains["nat"], seps, endpoints, affinity)
 
 
 def _portal_comment(name: str, portal: str, selector: Mapping[str, str]) -> str:
@@ -635,11 +647,21 @@ def _render_balancing(builder: _RulesetBuilder, svc: str, seps: list[str], affin
     rules.append(f"-A {svc} -j {seps[last]}")
 
 
-def _render_endpoint(builder: _RulesetBuilder, sep: str, endpoint: Endpoint, affinity: bool) -> None:
-    remember = f" -m recent --set --name {sep} --mask 255.255.255.255 --rsource" if affinity else ""
-    builder.rule_in(
-        "nat", sep, f"-A {sep} -p {endpoint.protocol.lower()}{remember} -j DNAT --to-destination {endpoint}"
-    )
+def _render_endpoints(
+    nat: dict[str, list[str]], seps: Sequence[str], endpoints: Sequence[Endpoint], affinity: bool
+) -> None:
+    """Each endpoint's chain (``seps``, in order) in ``nat`` (a builder's table), with its DNAT rule appended (an
+    endpoint listed twice, its chain gets it twice, as ``_RulesetBuilder.rule_in`` would append it)."""
+    for sep, endpoint in zip(seps, endpoints, strict=True):
+        remember = f" -m recent --set --name {sep} --mask 255.255.255.255 --rsource" if affinity else ""
+        rule = (
+            f"-A {sep} -p {endpoint.protocol.lower()}{remember} -j DNAT --to-destination {endpoint.ip}:{endpoint.port}"
+        )
+        rules = nat.get(sep)
+        if rules is None:
+            nat[sep] = [rule]
+        else:
+            rules.append(rule)
 
 
 # --- parse ---------------------------------------------------------------------------------------------------
