@@ -468,17 +468,20 @@ def render_minion(
     ``shared_view`` already made it for another minion; referenced, not copied), then its own few: the rule naming
     its pod subnet, its hairpin rules (its local endpoints) and ``extra``'s other chains and jumps. Its own part is
     a few rules plus one per local endpoint, whatever the number of services."""
-    builder = _RulesetBuilder()
-    _render_base(builder)
     hairpin = _local_ips(shared.endpoint_ips, local_pod_subnet)
+    if kept:
+        more = {ip for service in kept for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet)}
+        hairpin = sorted(more.union(hairpin), key=socket.inet_aton)
+    outside: tuple[str, ...] = ()
     if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
-        subnet = parsed_network(local_pod_subnet)
-        builder.rule("nat", f"-A {MASQ_OUTSIDE_CHAIN} ! -s {subnet} -j {MARK_MASQ_CHAIN}")
-    for service in kept:
-        hairpin.update(ip for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet))
-    _render_hairpin(builder, hairpin)
+        outside = (f"-A {MASQ_OUTSIDE_CHAIN} ! -s {parsed_network(local_pod_subnet)} -j {MARK_MASQ_CHAIN}",)
+    nat = {
+        MARK_MASQ_CHAIN: _BASE_RULES[MARK_MASQ_CHAIN],
+        MASQ_OUTSIDE_CHAIN: outside,
+        POSTROUTING_CHAIN: (*_BASE_RULES[POSTROUTING_CHAIN], *_hairpin_rules(hairpin)),
+    }
     extra_own = {t: {c: r for c, r in chains.items() if not shared_chain(c)} for t, chains in extra.chains.items()}
-    own = builder.build().merged(Ruleset({t: c for t, c in extra_own.items() if c}, extra.jumps))
+    own = Ruleset({"nat": nat}, _BASE_JUMPS).merged(Ruleset({t: c for t, c in extra_own.items() if c}, extra.jumps))
     return with_shared(own, view if view is not None else shared_view(shared, kept, extra))
 
 
@@ -512,13 +515,14 @@ def _merged_with_kept(shared: SharedRules, kept: Sequence[KeptService]) -> tuple
     return tuple(r for _, nat, _ in items for r in nat), tuple(r for _, _, filter_rules in items for r in filter_rules)
 
 
-def _local_ips(ips: Sequence[tuple[int, str]], local_pod_subnet: str) -> set[str]:
-    """The IPs of ``ips`` (numbered, in address order) in the subnet; all of them when it is not known."""
-    if not local_pod_subnet:
-        return {ip for _, ip in ips}
-    subnet = parsed_network(local_pod_subnet)
-    low, high = int(subnet.network_address), int(subnet.broadcast_address)
-    return {ip for _, ip in ips[bisect.bisect_left(ips, (low, "")) : bisect.bisect_right(ips, (high + 1, ""))]}
+def _local_ips(ips: Sequence[tuple[int, str]], local_pod_subnet: str) -> list[str]:
+    """The IPs of ``ips`` (numbered, in address order) in the subnet, in that order; all of them when it is not
+    known."""
+    if local_pod_subnet:
+        subnet = parsed_network(local_pod_subnet)
+        low, high = int(subnet.network_address), int(subnet.broadcast_address)
+        ips = ips[bisect.bisect_left(ips, (low, "")) : bisect.bisect_right(ips, (high + 1, ""))]
+    return [ip for _, ip in ips]
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -555,31 +559,37 @@ def _comment_prefix(project: str) -> str:
     return "" if project == DEFAULT_PROJECT else f"{project}/"
 
 
-def _render_hairpin(builder: _RulesetBuilder, ips: Iterable[str]) -> None:
+def _hairpin_rules(ips: Iterable[str]) -> list[str]:
     """Masquerade a local endpoint's packets to itself (see the module docstring): ``ips``, the endpoints in the
-    minion's pod subnet (every endpoint when it is not known: a rule for a remote IP never matches)."""
-    for ip in sorted(ips, key=socket.inet_aton):
-        builder.rule_in("nat", POSTROUTING_CHAIN, f"-A {POSTROUTING_CHAIN} -s {ip}/32 -d {ip}/32 -j MASQUERADE")
+    minion's pod subnet in address order (every endpoint when it is not known: a rule for a remote IP never
+    matches)."""
+    return [f"-A {POSTROUTING_CHAIN} -s {ip}/32 -d {ip}/32 -j MASQUERADE" for ip in ips]
 
 
-def _render_base(builder: _RulesetBuilder) -> None:
-    """A minion's own chains but its hairpin rules, and kubeplay's jumps (KUBEPLAY-SERVICES and KUBEPLAY-FILTER are
-    in the shared part)."""
-    for chain in (MARK_MASQ_CHAIN, MASQ_OUTSIDE_CHAIN, POSTROUTING_CHAIN):
-        builder.declare("nat", chain)
-    builder.rule("nat", f"-A {MARK_MASQ_CHAIN} -j MARK --set-xmark {MASQ_MARK}")
-    builder.rule(
-        "nat",
+_BASE_RULES = {
+    MARK_MASQ_CHAIN: (f"-A {MARK_MASQ_CHAIN} -j MARK --set-xmark {MASQ_MARK}",),
+    POSTROUTING_CHAIN: (
         f'-A {POSTROUTING_CHAIN} -m comment --comment "kubeplay service traffic requiring SNAT"'
         f" -m mark --mark {MASQ_MARK} -j MASQUERADE",
-    )
-    for chain in ("PREROUTING", "OUTPUT"):
-        builder.jump("nat", f'-A {chain} -m comment --comment "kubeplay service portals" -j {SERVICES_CHAIN}')
-    builder.jump("nat", f'-A POSTROUTING -m comment --comment "kubeplay service SNAT" -j {POSTROUTING_CHAIN}')
-    for chain in ("INPUT", "FORWARD", "OUTPUT"):
-        builder.jump(
-            "filter", f'-A {chain} -m comment --comment "kubeplay services without endpoints" -j {FILTER_CHAIN}'
-        )
+    ),
+}
+"""A minion's own chains' first rules (the hairpin rules follow in POSTROUTING's; KUBEPLAY-MASQ-OUTSIDE's names its
+pod subnet)."""
+_BASE_JUMPS = {
+    "nat": {
+        **{
+            chain: (f'-A {chain} -m comment --comment "kubeplay service portals" -j {SERVICES_CHAIN}',)
+            for chain in ("PREROUTING", "OUTPUT")
+        },
+        "POSTROUTING": (f'-A POSTROUTING -m comment --comment "kubeplay service SNAT" -j {POSTROUTING_CHAIN}',),
+    },
+    "filter": {
+        chain: (f'-A {chain} -m comment --comment "kubeplay services without endpoints" -j {FILTER_CHAIN}',)
+        for chain in ("INPUT", "FORWARD", "OUTPUT")
+    },
+}
+"""kubeplay's jumps in the built-in chains, the same on every minion (KUBEPLAY-SERVICES and KUBEPLAY-FILTER are in
+the shared part). ``Ruleset.merged`` copies the tables it adds jumps to."""
 
 
 def _render_service_port(
