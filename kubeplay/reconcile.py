@@ -605,7 +605,7 @@ def _run_pods(
     from kubeplay.pods.infra import INFRA_IMAGE
 
     environment = Environment(
-        run.services.env,
+        tuple(run.services.env),
         run.services.hosts,
         infra_image=inputs.inventory.infra_image or INFRA_IMAGE,
         project=inputs.project,

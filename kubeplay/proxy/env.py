@@ -18,7 +18,8 @@ did once services had several ports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import overload
 
 from kubeplay.model import EnvVar, Service, ServicePort
 
@@ -36,6 +37,49 @@ def service_environment(services: Sequence[Service], portals: Mapping[str, str])
         if ip and service.ports:
             result.extend(_service_variables(service, ip))
     return tuple(result)
+
+
+class ServiceEnvironment(Sequence[EnvVar]):
+    """``service_environment(services, portals)``, made when first read: only a run that creates containers reads it
+    (a no-op over 5,000 services would make 35,000 variables for nothing). Shown and compared as the tuple it is."""
+
+    __slots__ = ("_portals", "_services", "_variables")
+
+    def __init__(self, services: Sequence[Service], portals: Mapping[str, str]) -> None:
+        self._services, self._portals = services, portals
+        self._variables: tuple[EnvVar, ...] | None = None
+
+    @property
+    def variables(self) -> tuple[EnvVar, ...]:
+        if self._variables is None:
+            self._variables = service_environment(self._services, self._portals)
+        return self._variables
+
+    @overload
+    def __getitem__(self, index: int) -> EnvVar: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[EnvVar, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> EnvVar | tuple[EnvVar, ...]:
+        return self.variables[index]
+
+    def __len__(self) -> int:
+        return len(self.variables)
+
+    def __iter__(self) -> Iterator[EnvVar]:
+        return iter(self.variables)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ServiceEnvironment):
+            other = other.variables
+        return self.variables == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.variables)
+
+    def __repr__(self) -> str:
+        return repr(self.variables)
 
 
 def hosts_entries(services: Sequence[Service], portals: Mapping[str, str]) -> list[tuple[str, str]]:

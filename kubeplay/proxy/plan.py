@@ -28,7 +28,7 @@ from kubeplay.model import DEFAULT_PROJECT, EnvVar, Inventory, Observed, Observe
 from kubeplay.proxy import routes as network
 from kubeplay.proxy import rules as proxy
 from kubeplay.proxy.endpoints import compute_endpoints
-from kubeplay.proxy.env import hosts_entries, service_environment
+from kubeplay.proxy.env import ServiceEnvironment, hosts_entries
 from kubeplay.proxy.portals import allocate_portals, merge_observed
 from kubeplay.proxy.routes import Route
 from kubeplay.proxy.rules import Ruleset, SharedRules
@@ -51,7 +51,8 @@ class ServicePlan:
     services: tuple[Service, ...]
     portals: Mapping[str, str]
     """Service name -> portal IP."""
-    env: tuple[EnvVar, ...]
+    env: Sequence[EnvVar]
+    """The variables of every service, for new containers (``ServiceEnvironment``: made when first read)."""
     hosts: Mapping[str, str]
     """Service name -> portal IP, for /etc/hosts."""
     routes: Mapping[str, tuple[Route, ...]]
@@ -122,7 +123,7 @@ def plan_services(
     return ServicePlan(
         services=tuple(sorted(services, key=lambda s: s.name)),
         portals=portals,
-        env=service_environment(services, portals),
+        env=ServiceEnvironment(services, portals),
         hosts=dict(hosts_entries(services, portals)),
         routes=routes,
         pod_network=inventory.pod_network,

@@ -336,6 +336,13 @@ def chain_name(kind: str, key: str) -> str:
     return f"{head}{_base32(hashlib.sha256(key.encode()).digest()[:size])}"[:MAX_CHAIN_NAME]
 
 
+def _chain_names(kind: str, keys: Iterable[str]) -> list[str]:
+    """``chain_name(kind, key)`` of each key (a service port's endpoints: the kind's parts looked up once)."""
+    head, size = _name_parts(kind)
+    sha256, base32 = hashlib.sha256, _base32
+    return [f"{head}{base32(sha256(key.encode()).digest()[:size])}"[:MAX_CHAIN_NAME] for key in keys]
+
+
 @functools.cache
 def _name_parts(kind: str) -> tuple[str, int]:
     """A kind's chain name head, and how many bytes of the hash its name keeps: base32 turns each 5 bytes into 8
@@ -364,11 +371,16 @@ def _shifts(size: int) -> tuple[int, ...]:
 
 
 def service_chain(service: Service, port: ServicePort) -> str:
-    return chain_name("SVC", f"{service_port_id(service, port)}/{port.protocol}")
+    return chain_name("SVC", _chain_key(service, port))
 
 
 def endpoint_chain(service: Service, port: ServicePort, endpoint: Endpoint) -> str:
-    return chain_name("SEP", f"{service_port_id(service, port)}/{port.protocol}:{endpoint}")
+    return chain_name("SEP", f"{_chain_key(service, port)}:{endpoint}")
+
+
+def _chain_key(service: Service, port: ServicePort) -> str:
+    """What a service port's chain name is the hash of; its endpoints' are this and ``:<endpoint>``."""
+    return f"{service_port_id(service, port)}/{port.protocol}"
 
 
 @functools.cache
@@ -455,17 +467,20 @@ def render_minion(
     ``shared_view`` already made it for another minion; referenced, not copied), then its own few: the rule naming
     its pod subnet, its hairpin rules (its local endpoints) and ``extra``'s other chains and jumps. Its own part is
     a few rules plus one per local endpoint, whatever the number of services."""
-    builder = _RulesetBuilder()
-    _render_base(builder)
     hairpin = _local_ips(shared.endpoint_ips, local_pod_subnet)
+    if kept:
+        more = {ip for service in kept for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet)}
+        hairpin = sorted(more.union(hairpin), key=socket.inet_aton)
+    outside: tuple[str, ...] = ()
     if local_pod_subnet:  # as iptables-save prints it: the network address, e.g. 172.21.0.1/16 -> 172.21.0.0/16
-        subnet = parsed_network(local_pod_subnet)
-        builder.rule("nat", f"-A {MASQ_OUTSIDE_CHAIN} ! -s {subnet} -j {MARK_MASQ_CHAIN}")
-    for service in kept:
-        hairpin.update(ip for ip in service.endpoint_ips if _in_subnet(ip, local_pod_subnet))
-    _render_hairpin(builder, hairpin)
+        outside = (f"-A {MASQ_OUTSIDE_CHAIN} ! -s {parsed_network(local_pod_subnet)} -j {MARK_MASQ_CHAIN}",)
+    nat = {
+        MARK_MASQ_CHAIN: _BASE_RULES[MARK_MASQ_CHAIN],
+        MASQ_OUTSIDE_CHAIN: outside,
+        POSTROUTING_CHAIN: (*_BASE_RULES[POSTROUTING_CHAIN], *_hairpin_rules(hairpin)),
+    }
     extra_own = {t: {c: r for c, r in chains.items() if not shared_chain(c)} for t, chains in extra.chains.items()}
-    own = builder.build().merged(Ruleset({t: c for t, c in extra_own.items() if c}, extra.jumps))
+    own = Ruleset({"nat": nat}, _BASE_JUMPS).merged(Ruleset({t: c for t, c in extra_own.items() if c}, extra.jumps))
     return with_shared(own, view if view is not None else shared_view(shared, kept, extra))
 
 
@@ -499,13 +514,14 @@ def _merged_with_kept(shared: SharedRules, kept: Sequence[KeptService]) -> tuple
     return tuple(r for _, nat, _ in items for r in nat), tuple(r for _, _, filter_rules in items for r in filter_rules)
 
 
-def _local_ips(ips: Sequence[tuple[int, str]], local_pod_subnet: str) -> set[str]:
-    """The IPs of ``ips`` (numbered, in address order) in the subnet; all of them when it is not known."""
-    if not local_pod_subnet:
-        return {ip for _, ip in ips}
-    subnet = parsed_network(local_pod_subnet)
-    low, high = int(subnet.network_address), int(subnet.broadcast_address)
-    return {ip for _, ip in ips[bisect.bisect_left(ips, (low, "")) : bisect.bisect_right(ips, (high + 1, ""))]}
+def _local_ips(ips: Sequence[tuple[int, str]], local_pod_subnet: str) -> list[str]:
+    """The IPs of ``ips`` (numbered, in address order) in the subnet, in that order; all of them when it is not
+    known."""
+    if local_pod_subnet:
+        subnet = parsed_network(local_pod_subnet)
+        low, high = int(subnet.network_address), int(subnet.broadcast_address)
+        ips = ips[bisect.bisect_left(ips, (low, "")) : bisect.bisect_right(ips, (high + 1, ""))]
+    return [ip for _, ip in ips]
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -542,31 +558,37 @@ def _comment_prefix(project: str) -> str:
     return "" if project == DEFAULT_PROJECT else f"{project}/"
 
 
-def _render_hairpin(builder: _RulesetBuilder, ips: Iterable[str]) -> None:
+def _hairpin_rules(ips: Iterable[str]) -> list[str]:
     """Masquerade a local endpoint's packets to itself (see the module docstring): ``ips``, the endpoints in the
-    minion's pod subnet (every endpoint when it is not known: a rule for a remote IP never matches)."""
-    for ip in sorted(ips, key=socket.inet_aton):
-        builder.rule_in("nat", POSTROUTING_CHAIN, f"-A {POSTROUTING_CHAIN} -s {ip}/32 -d {ip}/32 -j MASQUERADE")
+    minion's pod subnet in address order (every endpoint when it is not known: a rule for a remote IP never
+    matches)."""
+    return [f"-A {POSTROUTING_CHAIN} -s {ip}/32 -d {ip}/32 -j MASQUERADE" for ip in ips]
 
 
-def _render_base(builder: _RulesetBuilder) -> None:
-    """A minion's own chains but its hairpin rules, and kubeplay's jumps (KUBEPLAY-SERVICES and KUBEPLAY-FILTER are
-    in the shared part)."""
-    for chain in (MARK_MASQ_CHAIN, MASQ_OUTSIDE_CHAIN, POSTROUTING_CHAIN):
-        builder.declare("nat", chain)
-    builder.rule("nat", f"-A {MARK_MASQ_CHAIN} -j MARK --set-xmark {MASQ_MARK}")
-    builder.rule(
-        "nat",
+_BASE_RULES = {
+    MARK_MASQ_CHAIN: (f"-A {MARK_MASQ_CHAIN} -j MARK --set-xmark {MASQ_MARK}",),
+    POSTROUTING_CHAIN: (
         f'-A {POSTROUTING_CHAIN} -m comment --comment "kubeplay service traffic requiring SNAT"'
         f" -m mark --mark {MASQ_MARK} -j MASQUERADE",
-    )
-    for chain in ("PREROUTING", "OUTPUT"):
-        builder.jump("nat", f'-A {chain} -m comment --comment "kubeplay service portals" -j {SERVICES_CHAIN}')
-    builder.jump("nat", f'-A POSTROUTING -m comment --comment "kubeplay service SNAT" -j {POSTROUTING_CHAIN}')
-    for chain in ("INPUT", "FORWARD", "OUTPUT"):
-        builder.jump(
-            "filter", f'-A {chain} -m comment --comment "kubeplay services without endpoints" -j {FILTER_CHAIN}'
-        )
+    ),
+}
+"""A minion's own chains' first rules (the hairpin rules follow in POSTROUTING's; KUBEPLAY-MASQ-OUTSIDE's names its
+pod subnet)."""
+_BASE_JUMPS = {
+    "nat": {
+        **{
+            chain: (f'-A {chain} -m comment --comment "kubeplay service portals" -j {SERVICES_CHAIN}',)
+            for chain in ("PREROUTING", "OUTPUT")
+        },
+        "POSTROUTING": (f'-A POSTROUTING -m comment --comment "kubeplay service SNAT" -j {POSTROUTING_CHAIN}',),
+    },
+    "filter": {
+        chain: (f'-A {chain} -m comment --comment "kubeplay services without endpoints" -j {FILTER_CHAIN}',)
+        for chain in ("INPUT", "FORWARD", "OUTPUT")
+    },
+}
+"""kubeplay's jumps in the built-in chains, the same on every minion (KUBEPLAY-SERVICES and KUBEPLAY-FILTER are in
+the shared part). ``Ruleset.merged`` copies the tables it adds jumps to."""
 
 
 def _render_service_port(
@@ -588,7 +610,8 @@ def _render_service_port(
                 "filter", FILTER_CHAIN, f"-A {FILTER_CHAIN} {match} -j REJECT --reject-with icmp-port-unreachable"
             )
         return
-    svc = service_chain(service, port)
+    key = _chain_key(service, port)
+    svc = chain_name("SVC", key)
     builder.declare("nat", svc)
     portal_match = _destination_match(portal, port, addresses[0][1])
     builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {portal_match} -j {svc}")
@@ -596,11 +619,10 @@ def _render_service_port(
         match = _destination_match(ip, port, comment)
         builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {MARK_MASQ_CHAIN}")
         builder.rule_in("nat", SERVICES_CHAIN, f"-A {SERVICES_CHAIN} {match} -j {svc}")
-    seps = [endpoint_chain(service, port, e) for e in endpoints]
+    seps = _chain_names("SEP", [f"{key}:{e.ip}:{e.port}" for e in endpoints])  # (endpoint_chain's, str(e) spelt out)
     affinity = service.session_affinity == "ClientIP"
     _render_balancing(builder, svc, seps, affinity)
-    for sep, endpoint in zip(seps, endpoints, strict=True):
-        _render_endpoint(builder, sep, endpoint, affinity)
+    _render_endpoints(builder.chains["nat"], seps, endpoints, affinity)
 
 
 def _portal_comment(name: str, portal: str, selector: Mapping[str, str]) -> str:
@@ -634,11 +656,21 @@ def _render_balancing(builder: _RulesetBuilder, svc: str, seps: list[str], affin
     rules.append(f"-A {svc} -j {seps[last]}")
 
 
-def _render_endpoint(builder: _RulesetBuilder, sep: str, endpoint: Endpoint, affinity: bool) -> None:
-    remember = f" -m recent --set --name {sep} --mask 255.255.255.255 --rsource" if affinity else ""
-    builder.rule_in(
-        "nat", sep, f"-A {sep} -p {endpoint.protocol.lower()}{remember} -j DNAT --to-destination {endpoint}"
-    )
+def _render_endpoints(
+    nat: dict[str, list[str]], seps: Sequence[str], endpoints: Sequence[Endpoint], affinity: bool
+) -> None:
+    """Each endpoint's chain (``seps``, in order) in ``nat`` (a builder's table), with its DNAT rule appended (an
+    endpoint listed twice, its chain gets it twice, as ``_RulesetBuilder.rule_in`` would append it)."""
+    for sep, endpoint in zip(seps, endpoints, strict=True):
+        remember = f" -m recent --set --name {sep} --mask 255.255.255.255 --rsource" if affinity else ""
+        rule = (
+            f"-A {sep} -p {endpoint.protocol.lower()}{remember} -j DNAT --to-destination {endpoint.ip}:{endpoint.port}"
+        )
+        rules = nat.get(sep)
+        if rules is None:
+            nat[sep] = [rule]
+        else:
+            rules.append(rule)
 
 
 # --- parse ---------------------------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import ipaddress
+import random
 
 import pytest
 
 from kubeplay.errors import ManifestError
 from kubeplay.model import Service, ServicePort, Source
-from kubeplay.proxy.portals import allocate_portals, merge_observed
+from kubeplay.proxy.portals import _PortalNetwork, allocate_portals, merge_observed
 
 
 def service(name: str, portal_ip: str = "", file: str = "") -> Service:
@@ -110,3 +111,12 @@ def test_every_bad_explicit_portal_ip_is_reported() -> None:
 )
 def test_merge_observed(per_minion: list[dict[str, str]], expected: dict[str, str]) -> None:
     assert merge_observed(per_minion) == expected
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/24", "0.0.0.0/30", "255.255.255.0/24", "10.0.0.0/31", "172.16.0.0/12"])
+def test_a_new_portal_ip_is_written_as_ipaddress_writes_it(cidr: str) -> None:
+    """Each index of the portal network's usable addresses (wrapping around) as ``str(IPv4Address)`` spells it."""
+    network = _PortalNetwork(cidr)
+    rng = random.Random(cidr)
+    for index in [0, 1, network.size - 1, network.size, *(rng.randrange(4 * network.size) for _ in range(200))]:
+        assert network.address(index) == str(ipaddress.IPv4Address(network.first + index % network.size))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -372,6 +373,34 @@ def test_chain_names_are_the_base32_of_the_keys_sha256(key: str) -> None:
         head = f"KUBEPLAY-{kind}-"
         digest = hashlib.sha256(key.encode()).digest()
         assert proxy.chain_name(kind, key) == (head + base64.b32encode(digest).decode())[: proxy.MAX_CHAIN_NAME]
+
+
+def test_endpoint_chains_of_random_services_are_the_rule_written_plainly() -> None:
+    """Each endpoint of a service port (the same one listed twice too) has its chain, named ``endpoint_chain``, with
+    its DNAT rule (once per listing, affinity remembered), and the service port's chain jumps to them in order."""
+    rng = random.Random(13)
+    for _ in range(300):
+        ports = [
+            ServicePort(80 + n, 8080, rng.choice(["TCP", "UDP"]), name=f"p{n}") for n in range(rng.randrange(1, 3))
+        ]
+        web = service("web", ports, session_affinity=rng.choice(["None", "ClientIP"]))
+        ips = [f"172.21.{rng.randrange(2)}.{rng.randrange(2, 6)}" for _ in range(rng.randrange(1, 6))]
+        endpoints = {
+            f"web:{p.name}" if len(ports) > 1 else "web": tuple(
+                Endpoint(f"w{i}", ip, 8080, p.protocol) for i, ip in enumerate(ips)
+            )
+            for p in ports
+        }
+        nat = proxy.render_shared([web], {"web": "10.0.0.7"}, endpoints).chains
+        for port, found in zip(ports, endpoints.values(), strict=True):
+            seps = [proxy.endpoint_chain(web, port, e) for e in found]
+            recent = " -m recent --set --name {} --mask 255.255.255.255 --rsource"
+            for sep in dict.fromkeys(seps):
+                remember = recent.format(sep) if web.session_affinity == "ClientIP" else ""
+                dnat = [f"-A {sep} -p {e.protocol.lower()}{remember} -j DNAT --to-destination {e}" for e in found]
+                assert nat[sep] == tuple(r for r, name in zip(dnat, seps, strict=True) if name == sep)
+            targets = [r.rsplit(" -j ", 1)[1] for r in nat[proxy.service_chain(web, port)]]
+            assert targets[-len(seps) :] == seps
 
 
 def test_merged_rejects_a_chain_defined_twice() -> None:

@@ -75,3 +75,26 @@ def test_hosts_entries() -> None:
 @pytest.mark.parametrize(("name", "expected"), [("redis", "REDIS"), ("redis-master-2", "REDIS_MASTER_2")])
 def test_env_name(name: str, expected: str) -> None:
     assert env_name(name) == expected
+
+
+def test_the_lazy_environment_is_the_variables_and_made_once_when_first_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a run's service plan holds (``ServiceEnvironment``) reads, shows and compares as ``service_environment``'s
+    tuple, which is made once, when it is first read (a run creating no container never makes it)."""
+    from kubeplay.proxy import env as module
+
+    services = [service("web", ServicePort(80, 8080)), service("db", ServicePort(5432, 5432), ServicePort(1, 2, "UDP"))]
+    portals = {"web": "10.0.0.2", "db": "10.0.0.3"}
+    made: list[int] = []
+    plain = service_environment(services, portals)
+
+    def counted(*args: object) -> tuple[EnvVar, ...]:
+        made.append(1)
+        return plain
+
+    monkeypatch.setattr(module, "service_environment", counted)
+    lazy = module.ServiceEnvironment(services, portals)
+    assert not made
+    assert lazy == plain and plain == lazy and repr(lazy) == repr(plain) and hash(lazy) == hash(plain)
+    assert list(lazy) == list(plain) and len(lazy) == len(plain) and lazy[1] == plain[1] and lazy[-2:] == plain[-2:]
+    assert lazy != plain[1:] and lazy == module.ServiceEnvironment(services, portals)
+    assert made == [1, 1]  # (once for each of the two)
