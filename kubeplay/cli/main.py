@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except (Exception, KeyboardInterrupt) as exc:  # the one boundary: one message and its exit code, no traceback
-        render.ended = True
+        render.end()
         if isinstance(exc, InputError):
             render.input_error(exc)
         elif isinstance(exc, KubeplayError):

@@ -7,6 +7,7 @@ out what cli/views.py computes and what a run returns.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -60,14 +61,27 @@ a field changes meaning or goes away, not when one is added."""
 
 
 ended = False
-"""Set by cli/main.py once the run's last message is due (its error): the progress lines of threads still at work
-when the run ended (a Ctrl-C does not wait for them) are no longer shown, so that message stays the last line."""
+"""Set by ``end`` once the run's last message is due (its error): the progress lines of threads still at work when
+the run ended (a Ctrl-C does not wait for them) are no longer shown, so that message stays the last line."""
+
+_lines = threading.Lock()
+"""Held while a progress line is checked and printed, and while the run ends: a thread's line is either printed
+before the run's last message or not at all."""
 
 
 def progress(message: str, level: int = NORMAL) -> None:
     """A line on stderr when the verbosity is at least ``level`` (none once the run ``ended``)."""
-    if verbosity >= level and not ended:
-        err.print(f"[dim]kubeplay:[/dim] {escape(printable(message))}")
+    if verbosity >= level:
+        with _lines:
+            if not ended:
+                err.print(f"[dim]kubeplay:[/dim] {escape(printable(message))}")
+
+
+def end() -> None:
+    """The run's last message is due: a progress line being printed is finished first, later ones are not shown."""
+    global ended
+    with _lines:
+        ended = True
 
 
 def detail(message: str) -> None:

@@ -104,3 +104,34 @@ def test_after_ctrl_c_the_interrupted_line_stays_last_whatever_threads_still_at_
     monkeypatch.setattr(commands, "validate", said)
     assert main(["validate"]) == 0  # (a next run in the same process says what it says)
     assert capsys.readouterr().err.splitlines() == ["kubeplay: next run"]
+
+
+def test_a_progress_line_being_printed_when_the_run_ends_is_finished_before_the_last_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from kubeplay.cli import render
+
+    printing, release, lines = threading.Event(), threading.Event(), []
+
+    class SlowConsole:  # (a thread's line takes its time to print)
+        def print(self, text: str, **options: object) -> None:
+            printing.set()
+            release.wait(5)
+            lines.append(text)
+
+    monkeypatch.setattr(render, "err", SlowConsole())
+    monkeypatch.setattr(render, "ended", False)
+    worker = threading.Thread(target=render.progress, args=("minion-1: proxy rules: FAILED",))
+    worker.start()
+    assert printing.wait(5)
+    ending = threading.Thread(target=render.end)
+    ending.start()
+    ending.join(0.3)
+    assert ending.is_alive()  # the run's end waits for the line in flight...
+    release.set()
+    ending.join(5)
+    worker.join(5)
+    render.progress("minion-2: proxy rules: FAILED")  # ...and no line comes after it
+    assert lines == ["[dim]kubeplay:[/dim] minion-1: proxy rules: FAILED"]
