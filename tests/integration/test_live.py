@@ -153,10 +153,10 @@ def test_get_pods_watch_without_a_terminal_prints_each_round_after_a_blank_line(
             if select.select([proc.stdout], [], [], 1)[0]:
                 out += os.read(proc.stdout.fileno(), 65536)
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=120)
+        rest, said = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 0
+    assert proc.returncode == 0, said.decode(errors="replace")
     rounds = (out + rest).decode().split("\n\n")
     assert len(rounds) >= 2
     assert all(r.startswith("ID ") for r in rounds[:2]), rounds
