@@ -20,6 +20,7 @@ Every problem found is collected and raised as one ``InventoryError``; nothing i
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 
 from kubeplay.dataclass import dataclass
@@ -154,10 +155,12 @@ def _read_unknown_format(text: str, file: str, declared: Declared) -> None:
     Stricter than Ansible here: an INI host line such as ``m1 kubeplay_labels={"a": "b"}`` happens to be a YAML
     mapping too, so YAML only wins when every value is a group body (a mapping or empty), or it names a plugin.
     A text with none of ":", "{", "?" and "!" is no YAML mapping (no key, flow mapping, complex key or tag): INI,
-    without PyYAML being imported.
+    without PyYAML being imported. So is a text whose first line, after blank and comment lines, is an INI group
+    header such as ``[minions]`` or ``[web:children]`` (``_STARTS_WITH_GROUP_HEADER``): to YAML that line is a flow
+    sequence, the document's top node, as it could only be a mapping's key with a ":" after it on the same line.
     """
     try:
-        data = read_yaml(text) if any(mark in text for mark in ":{?!") else None
+        data = read_yaml(text) if _may_be_yaml_mapping(text) else None
     except InvalidDocument:
         data = None
     groups = data.value if data is not None else None
@@ -167,6 +170,16 @@ def _read_unknown_format(text: str, file: str, declared: Declared) -> None:
         parse_yaml_inventory(data, file, declared)
     else:
         parse_ini(text, file, declared)
+
+
+_STARTS_WITH_GROUP_HEADER = r"(?:[ \t]*(?:#[^\r\n]*)?\r?\n)*\[[^\[\]{}\"'#\r\n]*\][ \t]*(?:\r?\n|$)"
+"""Blank and comment lines, then an INI group header: a "[" closed on its line by the first "]", with nothing but
+blanks after it (no quote, bracket, brace or "#" inside, which could carry the sequence on to a later line)."""
+
+
+def _may_be_yaml_mapping(text: str) -> bool:
+    """Whether YAML could read ``text`` as a mapping (see ``_read_unknown_format``)."""
+    return any(mark in text for mark in ":{?!") and re.match(_STARTS_WITH_GROUP_HEADER, text) is None
 
 
 def _read_vars_dirs(folder: str, declared: Declared) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from kubeplay.inventory.declared import expand_host_pattern, split_port
 from kubeplay.inventory.ini import literal_or_text, parse_value
 from kubeplay.inventory.load import limit, load_inventory
 from kubeplay.inventory.variables import parse_bool, parse_cpu_capacity, parse_labels, parse_memory_capacity
+from kubeplay.inventory.yaml import read_yaml
 from kubeplay.model import Inventory
+from kubeplay.yamlnodes import InvalidDocument
 
 DATA = Path(__file__).parent / "data" / "inventory"
 BAD = Path(__file__).parents[1] / "bad" / "inventory"
@@ -320,6 +323,23 @@ def test_an_extensionless_yaml_file_is_read_as_yaml(tmp_path: Path) -> None:
 def test_an_extensionless_ini_file_that_is_also_valid_yaml_is_read_as_ini(tmp_path: Path) -> None:
     (tmp_path / "hosts").write_text("m1 note='time: 10'\n")  # YAML reads {"m1 note='time": "10'"}
     assert load_inventory(str(tmp_path / "hosts")).minion("m1").vars["note"] == "time: 10"
+
+
+GROUP_HEADED = [
+    "[minions]\nm1 ansible_host=10.1.1.1 registry=10.1.1.1:5000\n",
+    "# written by hand\n\n[web:children]\nminions\n\n[minions]\nm1 note='time: 10'\n",
+    "[minions]\r\nm1 registry=10.1.1.1:5000\r\n",
+]
+
+
+@pytest.mark.parametrize("text", GROUP_HEADED)
+def test_an_extensionless_file_that_starts_with_a_group_header_is_ini_and_no_yaml_mapping(
+    tmp_path: Path, text: str
+) -> None:
+    (tmp_path / "hosts").write_text(text, newline="")
+    assert [m.name for m in load_inventory(str(tmp_path / "hosts")).minions] == ["m1"]
+    with contextlib.suppress(InvalidDocument):  # (so it is read as INI without asking PyYAML)
+        assert not isinstance(getattr(read_yaml(text), "value", None), dict)
 
 
 def test_a_missing_inventory_is_an_error(tmp_path: Path) -> None:

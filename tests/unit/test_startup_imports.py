@@ -107,3 +107,11 @@ def test_a_yaml_file_of_json_documents_is_read_without_pyyaml(tmp_path: Path) ->
         pod["spec"] = {"containers": [{"name": "web", "image": "nginx"}]}
     (tmp_path / "pods.yaml").write_text("---\n" + "\n---\n".join(json.dumps(pod, indent=2) for pod in pods))
     assert run(LOAD, str(tmp_path / "pods.yaml")) == ["['a', 'b'] False"]
+
+
+def test_an_ini_inventory_without_a_suffix_is_read_without_pyyaml(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts"  # (as `kubeplay lab up` writes it: its values hold ":")
+    hosts.write_text("[minions]\nm1 ansible_host=10.1.1.1\n\n[all:vars]\nlab_registry=10.1.1.1:5000\n")
+    script = "import sys\nfrom kubeplay.inventory import load_inventory\n"
+    script += "print(load_inventory(sys.argv[1]).minion('m1').host, 'yaml' in sys.modules)"
+    assert run(script, str(hosts)) == ["10.1.1.1 False"]
