@@ -8,8 +8,9 @@ does anything), then compiles each generated method with an ``exec`` of its own,
 
 Here a class is made by reading its annotations as text, and its ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__`` and, with ``order=True``, ``__lt__``, ``__le__``, ``__gt__``, ``__ge__`` are compiled from the text the
-standard library (3.11) compiles, the first time each is called (most classes are never shown, compared or hashed in
-a run, many never made); every later call goes straight to the compiled method, the standard library's bytecode.
+standard library (3.11) compiles (``__init__``'s annotations set, not compiled), the first time each is called (most
+classes are never shown, compared or hashed in a run, many never made); every later call goes straight to the
+compiled method, the standard library's bytecode.
 A frozen class's ``__setattr__`` and ``__delattr__`` only raise FrozenInstanceError and are plain functions.
 
 Made so: fields with defaults, default factories, ``repr``/``hash``/``compare``/``metadata`` options, inheritance
@@ -33,6 +34,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, dataclass_transform, overload
 
 T = TypeVar("T")
+_Source = tuple[str, dict[str, Any], dict[str, Any]]
+"""A method's text, the names it uses (closure cells, as the standard library's) and its annotations."""
 
 
 class _Missing:
@@ -271,9 +274,9 @@ def _check(cls: type, found: dict[str, Field[Any]], frozen: bool) -> None:
 def _add_methods(cls: type, fields: tuple[Field[Any], ...], frozen: bool, order: bool) -> None:
     """The methods the standard library gives the class, each compiled when first called (see the docstring)."""
     own = cls.__dict__
-    makers: dict[str, Callable[[], tuple[str, dict[str, Any]]]] = {
+    makers: dict[str, Callable[[], _Source]] = {
         "__init__": lambda: _init_source(cls, fields, frozen),
-        "__repr__": lambda: (_repr_source(fields), {}),
+        "__repr__": lambda: (_repr_source(fields), {}, {}),
         "__eq__": _comparison("__eq__", "==", fields),
     }
     if order:
@@ -288,7 +291,9 @@ def _add_methods(cls: type, fields: tuple[Field[Any], ...], frozen: bool, order:
         if name not in own:
             setattr(cls, name, _compiled_when_called(cls, name, make))
     if frozen and not explicit_hash:  # (also over the None Python sets when the class writes __eq__ only)
-        hashing = _compiled_when_called(cls, "__hash__", lambda: (f"def __hash__(self):\n return {_hash(fields)}", {}))
+        hashing = _compiled_when_called(
+            cls, "__hash__", lambda: (f"def __hash__(self):\n return {_hash(fields)}", {}, {})
+        )
         cls.__hash__ = hashing  # type: ignore[method-assign]
     if frozen:
         _freeze(cls, frozenset(f.name for f in fields))
@@ -296,13 +301,14 @@ def _add_methods(cls: type, fields: tuple[Field[Any], ...], frozen: bool, order:
         cls.__hash__ = None  # type: ignore[assignment]  # mutable and compared by value: unhashable, as the stdlib makes it
 
 
-def _init_source(cls: type, fields: tuple[Field[Any], ...], frozen: bool) -> tuple[str, dict[str, Any]]:
-    """The standard library's ``__init__`` (3.11's ``_init_fn`` for fields that are all init, none keyword-only)."""
+def _init_source(cls: type, fields: tuple[Field[Any], ...], frozen: bool) -> _Source:
+    """The standard library's ``__init__`` (3.11's ``_init_fn`` for fields that are all init, none keyword-only), its
+    annotations (``name:_type_name``, ``-> None``) given apart: compiled, they only build that dict (in the function
+    that makes the method: the method's own code is the same), and compiling them was a third of the work."""
     names: dict[str, Any] = {"_HAS_DEFAULT_FACTORY": _HAS_DEFAULT_FACTORY, "__dataclass_builtins_object__": object}
     me = "__dataclass_self__" if any(f.name == "self" for f in fields) else "self"
     params, lines = [me], []
     for f in fields:
-        names[f"_type_{f.name}"] = f.type
         value, default = f.name, ""
         if f.default_factory is not MISSING:
             names[f"_dflt_{f.name}"] = f.default_factory
@@ -311,7 +317,7 @@ def _init_source(cls: type, fields: tuple[Field[Any], ...], frozen: bool) -> tup
         elif f.default is not MISSING:
             names[f"_dflt_{f.name}"] = f.default
             default = f"=_dflt_{f.name}"
-        params.append(f"{f.name}:_type_{f.name}{default}")
+        params.append(f"{f.name}{default}")
         assign = (
             f"__dataclass_builtins_object__.__setattr__({me},{f.name!r},{value})"
             if frozen
@@ -321,7 +327,8 @@ def _init_source(cls: type, fields: tuple[Field[Any], ...], frozen: bool) -> tup
     if hasattr(cls, "__post_init__"):
         lines.append(f"{me}.__post_init__()")
     body = "\n".join(f"  {line}" for line in lines or ["pass"])
-    return f"def __init__({','.join(params)}) -> None:\n{body}", names
+    annotations = {f.name: f.type for f in fields} | {"return": None}
+    return f"def __init__({','.join(params)}):\n{body}", names, annotations
 
 
 def _repr_source(fields: tuple[Field[Any], ...]) -> str:
@@ -329,13 +336,13 @@ def _repr_source(fields: tuple[Field[Any], ...]) -> str:
     return f'def __repr__(self):\n return self.__class__.__qualname__ + f"({shown})"'
 
 
-def _comparison(name: str, operator: str, fields: tuple[Field[Any], ...]) -> Callable[[], tuple[str, dict[str, Any]]]:
+def _comparison(name: str, operator: str, fields: tuple[Field[Any], ...]) -> Callable[[], _Source]:
     """What makes, when called, the standard library's ``__eq__`` (``operator`` "==") or an order method."""
 
-    def make() -> tuple[str, dict[str, Any]]:
+    def make() -> _Source:
         compared = f"{_tuple('self', fields, 'compare')}{operator}{_tuple('other', fields, 'compare')}"
         same_class = "if other.__class__ is self.__class__"
-        return f"def {name}(self, other):\n {same_class}:\n  return {compared}\n return NotImplemented", {}
+        return f"def {name}(self, other):\n {same_class}:\n  return {compared}\n return NotImplemented", {}, {}
 
     return make
 
@@ -375,12 +382,13 @@ def _annotation(note: Any) -> str:
     return repr(note)
 
 
-def _compiled_when_called(cls: type, name: str, make: Callable[[], tuple[str, dict[str, Any]]]) -> Callable[..., Any]:
-    """A method that, called once, compiles the source ``make`` returns (with the names it needs), puts the result on
-    ``cls`` in its place and returns what it returns; every later call goes straight to the compiled method."""
+def _compiled_when_called(cls: type, name: str, make: Callable[[], _Source]) -> Callable[..., Any]:
+    """A method that, called once, compiles the source ``make`` returns (with the names it needs and its annotations),
+    puts the result on ``cls`` in its place and returns what it returns; every later call goes straight to the
+    compiled method."""
 
     def first_call(self: object, *args: Any, **kwargs: Any) -> Any:
-        source, names = make()
+        source, names, annotations = make()
         namespace: dict[str, Any] = {}
         inner = source.replace("\n", "\n  ")  # (the names it uses are the outer function's: closure cells, as there)
         source = f"def __create_fn__({', '.join(names)}):\n  {inner}\n  return {name}"
@@ -388,6 +396,7 @@ def _compiled_when_called(cls: type, name: str, make: Callable[[], tuple[str, di
         exec(code, {}, namespace)  # the text dataclasses would have compiled when the class was made
         method = namespace["__create_fn__"](**names)
         method.__qualname__ = f"{cls.__qualname__}.{name}"
+        method.__annotations__ = annotations
         if name == "__repr__":
             method = _recursive_repr(method)
         setattr(cls, name, method)

@@ -60,6 +60,7 @@ def test_a_class_is_made_as_the_standard_librarys(case: Any, frozen: bool) -> No
     assert (mine.__hash__ is None) == (theirs.__hash__ is None)
     mine(*ARGS[mine.__name__][0])
     assert str(inspect.signature(mine)) == str(inspect.signature(theirs))
+    assert mine.__init__.__annotations__ == theirs.__init__.__annotations__
 
 
 @pytest.mark.parametrize("frozen", [True, False])
