@@ -9,8 +9,9 @@ does anything), then compiles each generated method with an ``exec`` of its own,
 Here a class is made by reading its annotations as text, and its ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__`` and, with ``order=True``, ``__lt__``, ``__le__``, ``__gt__``, ``__ge__`` are compiled from the text the
 standard library (3.11) compiles (``__init__``'s annotations set, not compiled), the first time each is called (most
-classes are never shown, compared or hashed in a run, many never made); every later call goes straight to the
-compiled method, the standard library's bytecode.
+classes are never shown, compared or hashed in a run, many never made), ``__init__`` only after its first
+``CALLS_BEFORE_COMPILING`` calls, which set the fields in Python (most classes are made a few times in a run); every
+later call goes straight to the compiled method, the standard library's bytecode.
 A frozen class's ``__setattr__`` and ``__delattr__`` only raise FrozenInstanceError and are plain functions.
 
 Made so: fields with defaults, default factories, ``repr``/``hash``/``compare``/``metadata`` options, inheritance
@@ -19,7 +20,7 @@ between such classes, ``__post_init__``, frozen classes, ``order=True``. A class
 left to the standard library whole, imported then; its instances have the standard library's FrozenInstanceError,
 and it cannot derive from a class made here (TypeError when it is made).
 
-Differences: ``inspect.signature`` of a class shows ``(*args, **kwargs)`` until its ``__init__`` has run once, and
+Differences: ``inspect.signature`` of a class shows ``(*args, **kwargs)`` until its ``__init__`` is compiled, and
 ``abc.update_abstractmethods`` is not called. The standard library's own functions (``dataclasses.fields``,
 ``replace``, ``asdict``) work on these classes too.
 """
@@ -289,7 +290,8 @@ def _add_methods(cls: type, fields: tuple[Field[Any], ...], frozen: bool, order:
     explicit_hash = not (own_hash is MISSING or (own_hash is None and "__eq__" in own))
     for name, make in makers.items():
         if name not in own:
-            setattr(cls, name, _compiled_when_called(cls, name, make))
+            made = _compiled_when_called(cls, name, make)
+            setattr(cls, name, _bound_until_compiled(cls, fields, frozen, made) if name == "__init__" else made)
     if frozen and not explicit_hash:  # (also over the None Python sets when the class writes __eq__ only)
         hashing = _compiled_when_called(
             cls, "__hash__", lambda: (f"def __hash__(self):\n return {_hash(fields)}", {}, {})
@@ -387,7 +389,7 @@ def _compiled_when_called(cls: type, name: str, make: Callable[[], _Source]) -> 
     puts the result on ``cls`` in its place and returns what it returns; every later call goes straight to the
     compiled method."""
 
-    def first_call(self: object, *args: Any, **kwargs: Any) -> Any:
+    def first_call(self: object, /, *args: Any, **kwargs: Any) -> Any:
         source, names, annotations = make()
         namespace: dict[str, Any] = {}
         inner = source.replace("\n", "\n  ")  # (the names it uses are the outer function's: closure cells, as there)
@@ -404,6 +406,54 @@ def _compiled_when_called(cls: type, name: str, make: Callable[[], _Source]) -> 
 
     first_call.__qualname__ = f"{cls.__qualname__}.{name}"
     return first_call
+
+
+CALLS_BEFORE_COMPILING = 8
+"""The calls of a class's ``__init__`` that bind their arguments in Python (``_bound_until_compiled``) before its text
+is compiled: most classes are made a few times in a run, and compiling one ``__init__`` costs as much as some 100
+such calls (a no-op apply compiled 66 of them, ~10% of its instructions)."""
+
+
+def _bound_until_compiled(
+    cls: type, fields: tuple[Field[Any], ...], frozen: bool, compiled: Callable[..., Any]
+) -> Callable[..., Any]:
+    """The class's ``__init__`` for its first CALLS_BEFORE_COMPILING calls: sets the fields as the standard library's
+    does, in their order (defaults, factories called, ``__post_init__`` last); a call that is any other than arguments
+    in order then by name, each field given at most once, every field without default given, is left to ``compiled``
+    (the standard library's ``__init__``, compiled when first called: it raises the same TypeError), as is every call
+    after those."""
+    place = {f.name: index for index, f in enumerate(fields)}
+    assign = object.__setattr__ if frozen else setattr
+    calls = 0
+
+    def __init__(self: object, /, *args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        values = list(args)
+        if (
+            calls > CALLS_BEFORE_COMPILING
+            or len(args) > len(fields)
+            or any(place.get(k, -1) < len(args) for k in kwargs)
+        ):
+            return compiled(self, *args, **kwargs)  # type: ignore[no-any-return]
+        for f in fields[len(args) :]:
+            if f.name in kwargs:
+                values.append(kwargs[f.name])
+            elif f.default_factory is not MISSING:
+                values.append(_HAS_DEFAULT_FACTORY)
+            elif f.default is not MISSING:
+                values.append(f.default)
+            else:  # (missing)
+                return compiled(self, *args, **kwargs)  # type: ignore[no-any-return]
+        for f, value in zip(fields, values, strict=True):
+            made = f.default_factory() if value is _HAS_DEFAULT_FACTORY and f.default_factory is not MISSING else value
+            assign(self, f.name, made)
+        if hasattr(cls, "__post_init__"):
+            self.__post_init__()  # type: ignore[attr-defined]
+        return None
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
 
 
 def _recursive_repr(shown: Callable[[Any], str]) -> Callable[[Any], str]:

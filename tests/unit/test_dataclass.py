@@ -37,6 +37,13 @@ def hashed(made: object) -> object:
         return str(exc)
 
 
+def past_binding(made: Any) -> Any:
+    """The class ``made`` once its ``__init__`` is compiled: made past the calls that bind their arguments in Python."""
+    for _ in range(ours.CALLS_BEFORE_COMPILING + 1):
+        made(*ARGS[made.__name__][0])
+    return made
+
+
 def field_view(f: Any) -> tuple[Any, ...]:
     """A field's attributes, each library's MISSING as None."""
     values = [getattr(f, name) for name in ("name", "type", "default", "default_factory", "init", "repr", "hash")]
@@ -58,7 +65,7 @@ def test_a_class_is_made_as_the_standard_librarys(case: Any, frozen: bool) -> No
     }  # (the defaults as class attributes, no Field left there)
     assert ours.is_dataclass(mine) and ours.is_dataclass(mine(*ARGS[mine.__name__][0]))
     assert (mine.__hash__ is None) == (theirs.__hash__ is None)
-    mine(*ARGS[mine.__name__][0])
+    past_binding(mine)
     assert str(inspect.signature(mine)) == str(inspect.signature(theirs))
     assert mine.__init__.__annotations__ == theirs.__init__.__annotations__
 
@@ -385,7 +392,12 @@ def test_a_class_is_made_without_compiling_and_its_methods_once_each() -> None:
         made = ordered_class(ours, frozen=True)
         assert compiled == []
         a = made(1)
-        b = made(1)
+        b = made(1, minor=0)
+        for _ in range(ours.CALLS_BEFORE_COMPILING - 2):
+            made(1)
+        assert compiled == []  # (the arguments bound in Python)
+        made(1)
+        made(1)
         assert compiled == ["exec"]  # __init__, once
         assert a == b and repr(a) and a == b and hash(a) == hash(b) and a <= b and a <= b
         assert len(compiled) == 5  # __eq__, __repr__, __hash__ and __le__, once each
@@ -422,7 +434,7 @@ def test_making_and_using_a_class_does_not_import_the_standard_librarys_dataclas
 def test_the_methods_compiled_are_the_standard_librarys_bytecode(case: Any, frozen: bool) -> None:
     """So that they run as fast: made on first use, then the same code as the standard library's."""
     theirs, mine = both(case, frozen)
-    made = mine(*ARGS[mine.__name__][0])
+    made = past_binding(mine)(*ARGS[mine.__name__][0])
     assert made == made and repr(made) and hashed(made) is not None
     names = ["__init__", "__eq__", "__repr__"] + (["__hash__"] if frozen else [])
     if mine.__dataclass_params__.order:
@@ -450,3 +462,38 @@ def test_a_descriptor_given_as_a_fields_default_is_told_its_name_as_by_the_stand
     for lib in BOTH:
         lib.dataclass(type("Made", (), {"__annotations__": {"a": "object"}, "a": lib.field(default=Told())}))
     assert told == [("Made", "a"), ("Made", "a")]
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+@pytest.mark.parametrize("case", CASES)
+def test_the_first_calls_set_the_fields_as_the_compiled_init_does(case: Any, frozen: bool) -> None:
+    """Arguments in order, by name, or both, defaults and factories: each call made by a fresh class (bound in
+    Python) and by one whose __init__ is compiled makes what the standard library's makes."""
+    theirs = case(THEIRS, frozen)
+    names = [f.name for f in dataclasses.fields(theirs)]
+    for args in ARGS[theirs.__name__]:
+        for by_name in range(len(args) + 1):
+            split = len(args) - by_name
+            positional, named = args[:split], dict(zip(names[split : len(args)], args[split:], strict=True))
+            expected = vars(theirs(*positional, **named))
+            assert vars(case(ours, frozen)(*positional, **named)) == expected
+            assert vars(past_binding(case(ours, frozen))(*positional, **named)) == expected
+
+
+def test_the_first_calls_refuse_wrong_arguments_as_the_standard_library() -> None:
+    theirs, mine = both(port_class, frozen=True)
+    wrong: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((), {}),
+        ((1, 2, 3, {}, 1.0, "", 6), {}),
+        ((1,), {"nope": 2}),
+        ((1,), {"container_port": 2}),
+        ((), {"host_port": 2}),
+    ]
+    for args, kwargs in wrong:
+        with pytest.raises(TypeError) as raised:
+            port_class(ours, frozen=True)(*args, **kwargs)  # (a fresh class: its first call)
+        with pytest.raises(TypeError) as expected:
+            theirs(*args, **kwargs)
+        assert str(raised.value).replace(mine.__qualname__, "X") == str(expected.value).replace(
+            theirs.__qualname__, "X"
+        )
