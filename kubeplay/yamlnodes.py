@@ -239,15 +239,15 @@ class _JsonLines:
                     duplicates.append((key, key_line))
                 key_lines[key] = key_line
                 entries[key] = self._item(item, depth + 1)
-            return _node(entries, line, key_lines, tuple(duplicates))
+            return make_node(entries, line, key_lines, tuple(duplicates))
         if isinstance(value, list):
-            return _node([self._item(item, depth + 1) for item in value], line)
-        return _node(value, line)
+            return make_node([self._item(item, depth + 1) for item in value], line)
+        return make_node(value, line)
 
     def _item(self, value: object, depth: int) -> Node:
         if isinstance(value, list) or depth > self.max_depth:  # (_Pairs is a list)
             return self.build(value, depth)
-        return _node(value, self.line())
+        return make_node(value, self.line())
 
 
 def _is_plain(text: str) -> bool:
@@ -303,7 +303,7 @@ class _OneLine:
         value = int(text)
         made = self.integers.get(value)
         if made is None:
-            made = self.integers[value] = _node(value, self.line)
+            made = self.integers[value] = make_node(value, self.line)
         return made
 
     def mapping(self, pairs: list[tuple[str, object]]) -> Node:
@@ -320,14 +320,14 @@ class _OneLine:
                 entries[key] = self.node(value)
         line = self.line
         if len(entries) == len(pairs):  # (no key repeated)
-            return _node(entries, line, dict.fromkeys(entries, line))
+            return make_node(entries, line, dict.fromkeys(entries, line))
         duplicates: list[tuple[str, int | None]] = []
         given: set[str] = set()
         for key, _ in pairs:
             if key in given:
                 duplicates.append((key, line))
             given.add(key)
-        return _node(entries, line, dict.fromkeys(entries, line), tuple(duplicates))
+        return make_node(entries, line, dict.fromkeys(entries, line), tuple(duplicates))
 
     def node(self, value: object) -> Node:
         """The node of a value json.loads read (a mapping's or integer's node already made)."""
@@ -336,11 +336,11 @@ class _OneLine:
         if isinstance(value, str):
             made = self.strings.get(value)
             if made is None:
-                made = self.strings[value] = _node(value, self.line)
+                made = self.strings[value] = make_node(value, self.line)
             return made
         if isinstance(value, list):
-            return _node([self.node(item) for item in value], self.line)
-        return _node(value, self.line)
+            return make_node([self.node(item) for item in value], self.line)
+        return make_node(value, self.line)
 
 
 _BRACKETS = {code: None for code in range(128) if chr(code) not in '[]{}"'} | dict.fromkeys(map(ord, "[{"), "(")
@@ -377,9 +377,9 @@ def _has_long_key(text: str) -> bool:
 _NO_KEYS: Mapping[str, int | None] = MappingProxyType({})
 
 
-def _node(
+def make_node(
     value: object,
-    line: int,
+    line: int | None,
     key_lines: Mapping[str, int | None] = _NO_KEYS,
     duplicate_keys: tuple[tuple[str, int | None], ...] = (),
 ) -> Node:
