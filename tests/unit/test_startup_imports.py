@@ -107,3 +107,11 @@ def test_a_yaml_file_of_json_documents_is_read_without_pyyaml(tmp_path: Path) ->
         pod["spec"] = {"containers": [{"name": "web", "image": "nginx"}]}
     (tmp_path / "pods.yaml").write_text("---\n" + "\n---\n".join(json.dumps(pod, indent=2) for pod in pods))
     assert run(LOAD, str(tmp_path / "pods.yaml")) == ["['a', 'b'] False"]
+
+
+def test_a_yaml_manifest_in_the_plain_block_style_is_read_without_pyyaml(tmp_path: Path) -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n    - name: web\n      image: nginx\n"
+    (tmp_path / "pod.yaml").write_text(pod)
+    assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] False"]
+    (tmp_path / "pod.yaml").write_text(pod + "      ports: [{containerPort: 80}]\n")  # (a flow collection)
+    assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] True"]
