@@ -196,6 +196,6 @@ def _value_of(text: str) -> object:
     if quote.isdigit():
         if re.fullmatch(_DECIMAL, text) and len(text) <= MAX_NUMBER_DIGITS.value():
             return int(text)
-        if _NUMERIC.issuperset(text):
+        if _NUMERIC.issuperset(text) and text.count(".") < 2:  # (an address: each of those has one dot at most)
             raise _NotPlain  # (maybe a float, an integer YAML 1.1 reads otherwise than JSON, a date)
     return text

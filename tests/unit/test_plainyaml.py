@@ -55,6 +55,7 @@ SCALARS = [
     *("x", "a b", "a  b", "dockerfile/redis", "a:b", "http://h:80/p", "sh -c 'echo hi'", "a, b", "a{b}", "a ?", "~x"),
     *("yes", "No", "TRUE", "on", "Off", "y", "null", "NULL", "~", "", "nULL"),
     *("0", "42", "-1", "+1", "007", "0x1F", "0b1", "1e3", "1.5", ".5", ".inf", "1:30", "2014-10-01", "12abc", "10Mi"),
+    *("10.0.0.80", "1.2.3", "1.2e+3", "1_0.5", "190:20:30.15", "2001-12-14 21:59:43.10 -5"),
     *("'it''s'", "''", "'a", '"a b"', '"a\'b"', '"a\\tb"', '"x" y', "'#'", "a #c", "a#b", "# c", "\"a\" # c", "a: b"),
     *("a:", "1" * 101),
     *("[a]", "{a: 1}", "&x a", "*x", "!!str 1", "|", ">", "-", "- x", "@x", "%x", "=", "<<", "a\tb", "é", "\\x"),
@@ -140,6 +141,7 @@ def test_a_manifest_as_people_write_it_is_read_to_its_values_and_lines() -> None
     assert read_alike(text)
     first, second = plain_documents(text) or []
     assert isinstance(first.value, dict)
+    assert plain_documents("portalIP: 10.0.0.80\nhostIP: 192.168.1.10") is not None  # (addresses: strings)
     assert first.plain() == {
         "apiVersion": "v1",
         "kind": "ReplicationController",
