@@ -118,12 +118,7 @@ def parse(text: str, form: Format) -> list[Node]:
         form = "json" if text.lstrip()[:1] in ("{", "[") and _is_json(text) else "yaml"
     if form == "json":
         return [parse_json(text)]
-    documents = _json_documents(text)
-    if documents is None:
-        from kubeplay.manifests.plainyaml import plain_documents  # (YAML texts only)
-
-        documents = plain_documents(text)
-    return parse_yaml(text) if documents is None else documents
+    return _json_documents(text) or parse_yaml(text)
 
 
 _DOCUMENT_START = re.compile(r"^---[ ]*$", re.MULTILINE)

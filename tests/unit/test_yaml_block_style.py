@@ -1,6 +1,7 @@
-"""YAML manifests in the plain block style are read without PyYAML (kubeplay.manifests.plainyaml) to exactly the tree
-``parse_yaml`` makes of them: values and their types, lines, key lines, repeated keys; every other text is left to
-``parse_yaml``, so what it reads and every error it reports stay as they were."""
+"""YAML in the simple block style (most manifests and variables files) is read without PyYAML
+(``yamlnodes._simple_documents``) to exactly the trees PyYAML's composer and ``_NodeBuilder`` make of it, for
+Kubernetes and for Ansible: values and their types, lines, key lines, repeated keys; every other text is left to
+PyYAML, so what it reads and every error it reports stay as they were."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import random
 from pathlib import Path
 
 import pytest
+import yaml
 
-from kubeplay.manifests.plainyaml import plain_documents
-from kubeplay.yamlnodes import InvalidDocument, Node, parse_yaml
+from kubeplay import yamlnodes
+from kubeplay.yamlnodes import InvalidDocument, Node, parse_yaml, parse_yaml_document
 
 ROOT = Path(__file__).resolve().parents[2]
 YAML_FILES = sorted(
@@ -36,17 +38,33 @@ def differences(mine: Node, theirs: Node, path: str = "$") -> list[str]:
     return [] if mine.value == theirs.value else [f"{path}: {mine.value!r}, {theirs.value!r}"]
 
 
+def plain_documents(text: str) -> list[Node] | None:
+    """The documents the simple reader reads in ``text``, None when it leaves the text to PyYAML."""
+    simple = yamlnodes._simple_documents(text)
+    return None if simple is None else [node for node in simple if node is not None]
+
+
 def read_alike(text: str) -> bool:
-    """Whether the plain reader took ``text``; fails the test where it read it otherwise than PyYAML."""
-    mine = plain_documents(text)
-    if mine is None:
+    """Whether the simple reader took ``text``; fails the test where it read it otherwise than PyYAML, as a
+    stream of documents (both scalar rules) or as one document (an inventory's)."""
+    simple = yamlnodes._simple_documents(text)
+    if simple is None:
         return False
-    try:
-        theirs = parse_yaml(text)
-    except InvalidDocument as exc:
-        raise AssertionError(f"read a text PyYAML refuses ({exc.message}): {text!r}") from exc
-    assert len(mine) == len(theirs), text
-    assert [d for a, b in zip(mine, theirs, strict=True) for d in differences(a, b)] == [], text
+    for scalars in ("kubernetes", "ansible"):
+        try:
+            theirs = yamlnodes._composed_documents(text, scalars)
+        except InvalidDocument as exc:
+            raise AssertionError(f"read a text PyYAML refuses ({exc.message}): {text!r}") from exc
+        mine = parse_yaml(text, scalars)
+        assert len(mine) == len(theirs), text
+        assert [d for a, b in zip(mine, theirs, strict=True) for d in differences(a, b)] == [], text
+        if len(simple) == 1:
+            composed = yamlnodes._composed(lambda loader: yaml.compose(text, Loader=loader))
+            one = parse_yaml_document(text, scalars)
+            if composed is None or one is None:
+                assert composed is None and one is None, text
+            else:
+                assert differences(one, yamlnodes._NodeBuilder(scalars).build(composed)) == [], text
     return True
 
 
@@ -186,7 +204,7 @@ def test_a_manifest_as_people_write_it_is_read_to_its_values_and_lines() -> None
     ],
 )
 def test_anything_else_is_left_to_pyyaml(text: str) -> None:
-    assert plain_documents(text) is None
+    assert yamlnodes._simple_documents(text) is None
 
 
 def test_nesting_near_the_depth_limit_is_left_to_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
