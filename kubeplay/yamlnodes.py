@@ -763,7 +763,7 @@ def _document_lines(text: str) -> list[list[_ContentLine]]:
     """The lines with content of each document."""
     documents: list[list[_ContentLine]] = [[]]
     for number, line in enumerate(text.split("\n"), 1):
-        if not line.isprintable() or len(line) >= 1000:  # (a tab, \r, a control; PyYAML's longest key is 1,024)
+        if len(line) >= 1000 or not line.isprintable():  # (PyYAML's longest key is 1,024; a tab, \r, a control)
             raise _NotSimple
         if "#" in line:
             line = _uncommented(line)
