@@ -844,7 +844,7 @@ class _BlockDocument:
     def _value(self, text: str, number: int, indent: int, depth: int) -> Node:
         """A key's value: ``text`` after its colon, or the block on the lines after it."""
         if text:
-            return self._scalar(text, number, indent)
+            return self._scalar(text, number, indent, depth)
         following = self._next_indent()
         if following > indent or (following == indent and _is_item(self.lines[self.at][2])):
             return self._block(following, depth)  # (a list may start where its key does)
@@ -864,14 +864,101 @@ class _BlockDocument:
                 items.append(self._mapping(self.lines[self.at][1], depth + 1))
             else:
                 self.at += 1
-                items.append(self._scalar(text, number, indent))
+                items.append(self._scalar(text, number, indent, depth + 1))
         return make_node(items, first)
 
-    def _scalar(self, text: str, number: int, indent: int) -> Node:
-        """The scalar ``text`` on line ``number`` of a collection indented by ``indent``."""
+    def _scalar(self, text: str, number: int, indent: int, depth: int) -> Node:
+        """The value ``text`` (a scalar or a collection in flow style) on line ``number`` of a collection indented
+        by ``indent``."""
         if self._next_indent() > indent:
-            raise _NotSimple  # (the scalar may go on on that line)
+            raise _NotSimple  # (the value may go on on that line)
+        if text[0] in "[{":
+            self._check_depth(depth)
+            return _FlowLine(text, number, self.deepest).read(depth)
         return make_node(_simple_scalar(text), number)
+
+
+_FLOW_TOKEN = r""" *(?:([\[\]{},])|'((?:[^']|'')*)'|"([^"\\]*)"|([A-Za-z0-9_/~][A-Za-z0-9_./~-]*)(: +)?)"""
+"""A token of a collection in flow style read here (after spaces): a bracket or comma, a quoted scalar, a word,
+which is a key when a colon and a space follow it (compiled when first used, by re's cache)."""
+
+
+class _FlowLine:
+    """A collection in flow style on one line (``[a, b]``, ``{app: web, port: 80}``, nested): its tree, every node
+    on that line. Words are typed as plain scalars (``_simple_scalar``); an empty item or value, a trailing comma,
+    a pair in a list or anything else is left to PyYAML."""
+
+    def __init__(self, text: str, number: int, deepest: int) -> None:
+        self.number = number
+        self.deepest = deepest
+        self.tokens: list[tuple[str | None, ...]] = []
+        token, at = re.compile(_FLOW_TOKEN).match, 0
+        while at < len(text):
+            found = token(text, at)
+            if found is None or found.end() == at:
+                raise _NotSimple
+            self.tokens.append(found.groups())
+            at = found.end()
+        self.tokens.append((None,) * 5)  # (the end)
+        self.at = 0
+
+    def read(self, depth: int) -> Node:
+        node = self._node(depth)
+        if self.tokens[self.at][0] is not None or self.at != len(self.tokens) - 1:
+            raise _NotSimple  # (something after the collection)
+        return node
+
+    def _take(self) -> tuple[str | None, ...]:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def _node(self, depth: int) -> Node:
+        bracket, single, double, word, colon = self._take()
+        if colon or (bracket is None and single is None and double is None and word is None):
+            raise _NotSimple  # (a key where a value is, or the end)
+        if bracket in ("[", "{"):
+            if depth > self.deepest:
+                raise _NotSimple
+            return self._list(depth) if bracket == "[" else self._mapping(depth)
+        if bracket is not None:
+            raise _NotSimple
+        if single is not None:
+            return make_node(single.replace("''", "'"), self.number)
+        return make_node(double if double is not None else _simple_scalar(str(word)), self.number)
+
+    def _list(self, depth: int) -> Node:
+        items: list[Node] = []
+        if self.tokens[self.at][0] == "]":
+            self.at += 1
+            return make_node(items, self.number)
+        while True:
+            items.append(self._node(depth + 1))
+            if self._closed("]"):
+                return make_node(items, self.number)
+
+    def _mapping(self, depth: int) -> Node:
+        entries: dict[str, Node] = {}
+        duplicates: list[tuple[str, int | None]] = []
+        if self.tokens[self.at][0] == "}":
+            self.at += 1
+            return make_node(entries, self.number)
+        while True:
+            _, _, _, key, colon = self._take()
+            if key is None or not colon or key[0] not in _KEY_START or not _KEY_CHARACTERS.issuperset(key):
+                raise _NotSimple
+            if key in entries:
+                duplicates.append((key, self.number))
+            entries[key] = self._node(depth + 1)
+            if self._closed("}"):
+                return make_node(entries, self.number, dict.fromkeys(entries, self.number), tuple(duplicates))
+
+    def _closed(self, bracket: str) -> bool:
+        """Whether the next token closes the collection (``bracket``), not a comma before its next entry."""
+        after = self._take()[0]
+        if after != bracket and after != ",":
+            raise _NotSimple
+        return after == bracket
 
 
 def _is_item(body: str) -> bool:
@@ -881,7 +968,7 @@ def _is_item(body: str) -> bool:
 def _is_key(text: str) -> bool:
     """Whether ``text`` starts with a key and its colon (a mapping), not a scalar."""
     colon = text.find(":")
-    return colon > 0 and text[colon + 1 : colon + 2] in ("", " ") and text[0] not in "'\""
+    return colon > 0 and text[colon + 1 : colon + 2] in ("", " ") and text[0] not in "'\"[{"
 
 
 def _simple_scalar(text: str) -> object:

@@ -113,5 +113,7 @@ def test_a_yaml_manifest_in_the_plain_block_style_is_read_without_pyyaml(tmp_pat
     pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n    - name: web\n      image: nginx\n"
     (tmp_path / "pod.yaml").write_text(pod)
     assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] False"]
-    (tmp_path / "pod.yaml").write_text(pod + "      ports: [{containerPort: 80}]\n")  # (a flow collection)
+    (tmp_path / "pod.yaml").write_text(pod + "      ports: [{containerPort: 80}]\n")  # (flow style on one line)
+    assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] False"]
+    (tmp_path / "pod.yaml").write_text(pod.replace("nginx", "&image nginx"))  # (an anchor: PyYAML reads it)
     assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] True"]

@@ -72,6 +72,9 @@ KEYS = ["name", "image", "a-b", "x.io/y", "_k", "8080", "1.5", "true", "null", "
 SCALARS = [
     *("x", "a b", "a  b", "dockerfile/redis", "a:b", "http://h:80/p", "sh -c 'echo hi'", "a, b", "a{b}", "a ?", "~x"),
     *("yes", "No", "TRUE", "on", "Off", "y", "null", "NULL", "~", "", "nULL"),
+    *("[]", "{}", "[a, b]", "{a: 1, b: yes}", "[{name: x, port: 80}]", "[a,b]", "[ a ]", "{a: 1, a: 2}"),
+    *("[[a], {b: [c]}]",),
+    *("['x', \"y\"]", "[~, null, 0, 007]", "[x, ]", "{a: }", "[a: b]", "[1.5]", "[b c]", '{"b": 1}', "[a] b", "{a:b}"),
     *("0", "42", "-1", "+1", "007", "0x1F", "0b1", "1e3", "1.5", ".5", ".inf", "1:30", "2014-10-01", "12abc", "10Mi"),
     *("10.0.0.80", "1.2.3", "1.2e+3", "1_0.5", "190:20:30.15", "2001-12-14 21:59:43.10 -5"),
     *("'it''s'", "''", "'a", '"a b"', '"a\'b"', '"a\\tb"', '"x" y', "'#'", "a #c", "a#b", "# c", "\"a\" # c", "a: b"),
@@ -83,7 +86,7 @@ SCALARS = [
 def random_text(rng: random.Random) -> str:
     """A text of the shapes manifests have (mappings, lists, lists of mappings starting on the dash's line, lists
     where their key starts, comments, documents), often valid, then maybe broken by small edits."""
-    keys, scalars = (KEYS[:10], SCALARS[:30]) if rng.random() < 0.6 else (KEYS, SCALARS)
+    keys, scalars = (KEYS[:10], SCALARS[:40]) if rng.random() < 0.6 else (KEYS, SCALARS)
     lines: list[str] = []
 
     def block(indent: int, depth: int) -> None:
@@ -142,6 +145,7 @@ def test_a_manifest_as_people_write_it_is_read_to_its_values_and_lines() -> None
         "kind: ReplicationController\n"
         "metadata:\n"
         "  name: web  # the controller\n"
+        "  labels: {app: web, tier: [front, 1]}\n"
         "spec:\n"
         "  replicas: 3\n"
         "  template:\n"
@@ -152,10 +156,10 @@ def test_a_manifest_as_people_write_it_is_read_to_its_values_and_lines() -> None
         "        ports:\n"
         "          - containerPort: 80\n"
         "            hostPort:\n"
-        "        resources: {}\n"
+        "        resources: &limits {}\n"
     )
-    assert plain_documents(text) is None  # (a flow mapping: left to PyYAML)
-    text = text.replace("{}", "\n          memory: 64Mi\n          privileged: yes\n---\n---\nkind: Service")
+    assert plain_documents(text) is None  # (an anchor: left to PyYAML)
+    text = text.replace("&limits {}", "\n          memory: 64Mi\n          privileged: yes\n---\n---\nkind: Service")
     assert read_alike(text)
     first, second = plain_documents(text) or []
     assert isinstance(first.value, dict)
@@ -163,7 +167,7 @@ def test_a_manifest_as_people_write_it_is_read_to_its_values_and_lines() -> None
     assert first.plain() == {
         "apiVersion": "v1",
         "kind": "ReplicationController",
-        "metadata": {"name": "web"},
+        "metadata": {"name": "web", "labels": {"app": "web", "tier": ["front", 1]}},
         "spec": {
             "replicas": 3,
             "template": {
@@ -180,7 +184,7 @@ def test_a_manifest_as_people_write_it_is_read_to_its_values_and_lines() -> None
             },
         },
     }
-    assert (first.line, first.value["spec"].line_of("replicas"), second.line) == (2, 7, 21)
+    assert (first.line, first.value["spec"].line_of("replicas"), second.line) == (2, 8, 22)
 
 
 @pytest.mark.parametrize(
@@ -191,7 +195,7 @@ def test_a_manifest_as_people_write_it_is_read_to_its_values_and_lines() -> None
         "day: 2014-10-01",  # a date
         "a: &x 1\nb: *x",  # anchors
         "a: !!str 1",  # a tag
-        "a: [1]",  # a flow collection
+        "a: [1, ]",  # a flow collection with an empty item
         "a: |\n  x",  # a block scalar
         "a: b\n  c",  # a scalar on two lines
         'a: "\\t"',  # an escape
