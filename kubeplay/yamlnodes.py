@@ -254,15 +254,15 @@ class _JsonLines:
                     duplicates.append((key, key_line))
                 key_lines[key] = key_line
                 entries[key] = self._item(item, depth + 1)
-            return make_node(entries, line, key_lines, tuple(duplicates))
+            return _node(entries, line, key_lines, tuple(duplicates))
         if isinstance(value, list):
-            return make_node([self._item(item, depth + 1) for item in value], line)
-        return make_node(value, line)
+            return _node([self._item(item, depth + 1) for item in value], line)
+        return _node(value, line)
 
     def _item(self, value: object, depth: int) -> Node:
         if isinstance(value, list) or depth > self.max_depth:  # (_Pairs is a list)
             return self.build(value, depth)
-        return make_node(value, self.line())
+        return _node(value, self.line())
 
 
 def _is_plain(text: str) -> bool:
@@ -318,7 +318,7 @@ class _OneLine:
         value = int(text)
         made = self.integers.get(value)
         if made is None:
-            made = self.integers[value] = make_node(value, self.line)
+            made = self.integers[value] = _node(value, self.line)
         return made
 
     def mapping(self, pairs: list[tuple[str, object]]) -> Node:
@@ -335,14 +335,14 @@ class _OneLine:
                 entries[key] = self.node(value)
         line = self.line
         if len(entries) == len(pairs):  # (no key repeated)
-            return make_node(entries, line, dict.fromkeys(entries, line))
+            return _node(entries, line, dict.fromkeys(entries, line))
         duplicates: list[tuple[str, int | None]] = []
         given: set[str] = set()
         for key, _ in pairs:
             if key in given:
                 duplicates.append((key, line))
             given.add(key)
-        return make_node(entries, line, dict.fromkeys(entries, line), tuple(duplicates))
+        return _node(entries, line, dict.fromkeys(entries, line), tuple(duplicates))
 
     def node(self, value: object) -> Node:
         """The node of a value json.loads read (a mapping's or integer's node already made)."""
@@ -351,11 +351,11 @@ class _OneLine:
         if isinstance(value, str):
             made = self.strings.get(value)
             if made is None:
-                made = self.strings[value] = make_node(value, self.line)
+                made = self.strings[value] = _node(value, self.line)
             return made
         if isinstance(value, list):
-            return make_node([self.node(item) for item in value], self.line)
-        return make_node(value, self.line)
+            return _node([self.node(item) for item in value], self.line)
+        return _node(value, self.line)
 
 
 _BRACKETS = {code: None for code in range(128) if chr(code) not in '[]{}"'} | dict.fromkeys(map(ord, "[{"), "(")
@@ -394,9 +394,9 @@ def _has_long_key(text: str) -> bool:
 _NO_KEYS: Mapping[str, int | None] = MappingProxyType({})
 
 
-def make_node(
+def _node(
     value: object,
-    line: int | None,
+    line: int,
     key_lines: Mapping[str, int | None] = _NO_KEYS,
     duplicate_keys: tuple[tuple[str, int | None], ...] = (),
 ) -> Node:
@@ -839,7 +839,7 @@ class _BlockDocument:
                 duplicates.append((key, number))
             key_lines[key] = number
             entries[key] = self._value(rest.lstrip(" "), number, indent, depth + 1)
-        return make_node(entries, first, key_lines, tuple(duplicates))
+        return _node(entries, first, key_lines, tuple(duplicates))
 
     def _value(self, text: str, number: int, indent: int, depth: int) -> Node:
         """A key's value: ``text`` after its colon, or the block on the lines after it."""
@@ -848,7 +848,7 @@ class _BlockDocument:
         following = self._next_indent()
         if following > indent or (following == indent and _is_item(self.lines[self.at][2])):
             return self._block(following, depth)  # (a list may start where its key does)
-        return make_node(None, number)
+        return _node(None, number)
 
     def _list(self, indent: int, depth: int) -> Node:
         self._check_depth(depth)
@@ -865,7 +865,7 @@ class _BlockDocument:
             else:
                 self.at += 1
                 items.append(self._scalar(text, number, indent, depth + 1))
-        return make_node(items, first)
+        return _node(items, first)
 
     def _scalar(self, text: str, number: int, indent: int, depth: int) -> Node:
         """The value ``text`` (a scalar or a collection in flow style) on line ``number`` of a collection indented
@@ -875,7 +875,7 @@ class _BlockDocument:
         if text[0] in "[{":
             self._check_depth(depth)
             return _FlowLine(text, number, self.deepest).read(depth)
-        return make_node(_simple_scalar(text), number)
+        return _node(_simple_scalar(text), number)
 
 
 _FLOW_TOKEN = r""" *(?:([\[\]{},])|'((?:[^']|'')*)'|"([^"\\]*)"|([A-Za-z0-9_/~][A-Za-z0-9_./~-]*)(: +)?)"""
@@ -903,7 +903,7 @@ class _FlowLine:
         self.at = 0
 
     def read(self, depth: int) -> Node:
-        node = self._node(depth)
+        node = self._value(depth)
         if self.tokens[self.at][0] is not None or self.at != len(self.tokens) - 1:
             raise _NotSimple  # (something after the collection)
         return node
@@ -913,7 +913,7 @@ class _FlowLine:
         self.at += 1
         return token
 
-    def _node(self, depth: int) -> Node:
+    def _value(self, depth: int) -> Node:
         bracket, single, double, word, colon = self._take()
         if colon or (bracket is None and single is None and double is None and word is None):
             raise _NotSimple  # (a key where a value is, or the end)
@@ -924,34 +924,34 @@ class _FlowLine:
         if bracket is not None:
             raise _NotSimple
         if single is not None:
-            return make_node(single.replace("''", "'"), self.number)
-        return make_node(double if double is not None else _simple_scalar(str(word)), self.number)
+            return _node(single.replace("''", "'"), self.number)
+        return _node(double if double is not None else _simple_scalar(str(word)), self.number)
 
     def _list(self, depth: int) -> Node:
         items: list[Node] = []
         if self.tokens[self.at][0] == "]":
             self.at += 1
-            return make_node(items, self.number)
+            return _node(items, self.number)
         while True:
-            items.append(self._node(depth + 1))
+            items.append(self._value(depth + 1))
             if self._closed("]"):
-                return make_node(items, self.number)
+                return _node(items, self.number)
 
     def _mapping(self, depth: int) -> Node:
         entries: dict[str, Node] = {}
         duplicates: list[tuple[str, int | None]] = []
         if self.tokens[self.at][0] == "}":
             self.at += 1
-            return make_node(entries, self.number)
+            return _node(entries, self.number)
         while True:
             _, _, _, key, colon = self._take()
             if key is None or not colon or key[0] not in _KEY_START or not _KEY_CHARACTERS.issuperset(key):
                 raise _NotSimple
             if key in entries:
                 duplicates.append((key, self.number))
-            entries[key] = self._node(depth + 1)
+            entries[key] = self._value(depth + 1)
             if self._closed("}"):
-                return make_node(entries, self.number, dict.fromkeys(entries, self.number), tuple(duplicates))
+                return _node(entries, self.number, dict.fromkeys(entries, self.number), tuple(duplicates))
 
     def _closed(self, bracket: str) -> bool:
         """Whether the next token closes the collection (``bracket``), not a comma before its next entry."""
