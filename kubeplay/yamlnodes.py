@@ -22,7 +22,10 @@ Speed: where PyYAML was built with libyaml, its C parser reads the text into eve
 where ~90% of the time went: 10,000 pods took 14-20 s) and PyYAML's own composer builds the nodes from them, so the
 depth limit above holds unchanged; scalar tags are resolved once per distinct value. A document the C parser
 refuses is read again by the pure-Python reader, so errors keep their exact message and line. PyYAML is imported
-the first time a text is read as YAML (``_pyyaml``): JSON manifests and INI inventories never load it.
+the first time a text is read as YAML (``_pyyaml``): JSON manifests and INI inventories never load it, nor do
+texts in the simple block style most manifests and variables files are written in (mappings and lists of one-word
+keys and one-line scalars, ``_simple_documents``), read here to the same trees (its import, regular expressions
+compiled, takes longer than reading such a text).
 """
 
 from __future__ import annotations
@@ -77,6 +80,14 @@ class InvalidDocument(Exception):
 
 def parse_yaml(text: str, scalars: Scalars = "kubernetes") -> list[Node]:
     """Every document in ``text``, empty and null documents left out."""
+    simple = _simple_documents(text) if scalars != "json" else None
+    if simple is not None:
+        return [node for node in simple if node is not None]
+    return _composed_documents(text, scalars)
+
+
+def _composed_documents(text: str, scalars: Scalars) -> list[Node]:
+    """``parse_yaml``'s documents, composed by PyYAML."""
     _pyyaml()
     try:
         composed = _composed(lambda loader: list(yaml.compose_all(text, Loader=loader)))
@@ -88,6 +99,9 @@ def parse_yaml(text: str, scalars: Scalars = "kubernetes") -> list[Node]:
 
 def parse_yaml_document(text: str, scalars: Scalars = "kubernetes") -> Node | None:
     """The one document in ``text`` (more than one is an error), None when there is none."""
+    simple = _simple_documents(text) if scalars != "json" else None
+    if simple is not None and len(simple) == 1:  # (a text with a "---" line is left to PyYAML: it says what it says)
+        return simple[0]
     _pyyaml()
     try:
         composed = _composed(lambda loader: yaml.compose(text, Loader=loader))
@@ -170,18 +184,18 @@ class _NotPlain(Exception):
     """A JSON text ``_JsonLines`` leaves to the YAML composer (see there)."""
 
 
-_JSON_TOKEN = re.compile(r'[{\[]|"[^"\\]*+(?:\\.[^"\\]*+)*+"|[^\s,:\]}\[{"]++')
+_JSON_TOKEN = r'[{\[]|"[^"\\]*+(?:\\.[^"\\]*+)*+"|[^\s,:\]}\[{"]++'  # (compiled when first used)
 """Where each value and key of a JSON text starts: an opening bracket, a string, a number or a literal (the string
 "unrolled" and possessive: the same matches as ``"(?:[^"\\]|\\.)*"``, in half the time)."""
 _AFTER_TOKEN = ",:]}[{"
 """In valid JSON every token but an opening bracket is followed (past whitespace) by one of ``,:]}`` or the end: a
 text has at most one token more than it has of these characters and the opening brackets."""
-_NOT_PLAIN_ASCII = re.compile(r"[^\x09\x0a\x0d\x20-\x7e]")
+_NOT_PLAIN_ASCII = r"[^\x09\x0a\x0d\x20-\x7e]"  # (this and the next two compiled when first used, by re's cache)
 """``_not_plain`` for a text all ASCII, but for a lone carriage return and an escaped surrogate (``_LONE_CR``,
 ``_SURROGATE_ESCAPE``), looked for only in a text that has a carriage return or a backslash and a u: a character
 class alone is searched 3 times faster (``_not_plain``'s ranges take 3 ms to compile, on every command that reads
 JSON)."""
-_LONE_CR = r"\r(?!\n)"  # (both compiled when first used, by re's cache)
+_LONE_CR = r"\r(?!\n)"
 _SURROGATE_ESCAPE = r"\\u[dD][89abAB]"
 
 
@@ -196,7 +210,7 @@ def _not_plain() -> re.Pattern[str]:
 
 _LONG_KEY = r'"(?:[^"\\]|\\.){998,}"\s*:'  # (compiled when first used, by re's cache)
 """A key of 1,000 characters or more (or something that may be one): YAML takes keys of up to 1,024 only."""
-_LONG_RUN = re.compile(r'"[^"]{998,}"\s*:')
+_LONG_RUN = r'"[^"]{998,}"\s*:'  # (compiled when first used, by re's cache)
 """What a ``_LONG_KEY`` match is in a text without an escaped quote (its 998 units are 998 characters or more,
 none of them a quote): where this finds nothing, neither does ``_LONG_KEY``, 5 times slower."""
 
@@ -213,8 +227,9 @@ class _JsonLines:
         body = text.strip()
         if "\n" in body:
             lines: list[int] = []  # the line of each token: no token of valid JSON spans lines
+            tokens = re.compile(_JSON_TOKEN).findall
             for number, line in enumerate(text.split("\n"), first_line):
-                lines += [number] * len(_JSON_TOKEN.findall(line))
+                lines += [number] * len(tokens(line))
             self.line: Callable[[], int] = iter(lines).__next__
             """The line of the next token."""
         else:  # one line (as json.dumps writes it): every token is on it, however many there are
@@ -363,15 +378,17 @@ def _is_not_plain(text: str) -> bool:
     if not text.isascii():
         return _not_plain().search(text) is not None
     return bool(
-        (not text.strip("\t\n\r").isprintable() and _NOT_PLAIN_ASCII.search(text))  # (printable: 0x20-0x7e)
+        (not text.strip("\t\n\r").isprintable() and re.search(_NOT_PLAIN_ASCII, text))  # (printable: 0x20-0x7e)
         or ("\r" in text and re.search(_LONE_CR, text))
         or ("\\u" in text and re.search(_SURROGATE_ESCAPE, text))
     )
 
 
 def _has_long_key(text: str) -> bool:
-    """Whether ``_LONG_KEY`` matches in ``text``."""
-    return ('\\"' in text or _LONG_RUN.search(text) is not None) and re.search(_LONG_KEY, text) is not None
+    """Whether ``_LONG_KEY`` matches in ``text`` (which needs 1,001 characters)."""
+    if len(text) <= 1000:
+        return False
+    return ('\\"' in text or re.search(_LONG_RUN, text) is not None) and re.search(_LONG_KEY, text) is not None
 
 
 _NO_KEYS: Mapping[str, int | None] = MappingProxyType({})
@@ -699,3 +716,278 @@ def _plain(node: Node, done: dict[int, object]) -> object:
         plain = value
     done[key] = plain
     return plain
+
+
+# --- the simple block style, read without PyYAML ------------------------------------------------------------
+
+_KEY_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_KEY_CHARACTERS = _KEY_START | frozenset("./-")
+"""A key read here: one word of these, starting with one of ``_KEY_START``, that no YAML rule reads otherwise than
+as its text (not ``<<``, ``=``, ``~``)."""
+_NUMERIC = frozenset("0123456789_.:-+eExXbabcdefABCDEFTtZ ")
+"""Every character of a YAML 1.1 int, float or timestamp that starts with a digit: a scalar starting with a digit
+that has another character is a string; one made of these only may be a number or a date and is left to PyYAML."""
+_BOOLEANS = {word: value for value, words in ((True, "yes true on"), (False, "no false off")) for word in words.split()}
+_WORDS: dict[str, object] = {
+    **{spelling: value for word, value in _BOOLEANS.items() for spelling in (word, word.title(), word.upper())},
+    **dict.fromkeys(("null", "Null", "NULL", "~"), None),
+}
+"""The plain scalars YAML 1.1 reads as a boolean or null, as PyYAML's resolver spells them."""
+_FIRST = _KEY_START | frozenset("/~")
+"""The first character of a plain scalar read here: no indicator, sign or dot."""
+
+
+class _NotSimple(Exception):
+    """A text with something ``_simple_documents`` leaves to PyYAML."""
+
+
+def _simple_documents(text: str) -> list[Node | None] | None:
+    """The documents of ``text`` (between ``---`` lines; None for one without content), or None when it holds
+    anything but block mappings and lists, keys of ``_KEY_CHARACTERS``, one-line scalars (plain ones that are a
+    string, a decimal integer, a boolean or null; quoted ones without escapes) and comments, in ASCII without tabs,
+    within the limits: the trees ``_NodeBuilder`` makes of them (scalars as Kubernetes and Ansible read them
+    alike)."""
+    if not text.isascii() or 2 * len(text) + 2 > MAX_EXPANDED_SIZE.value():  # (twice what it needs: see _BlockDocument)
+        return None
+    try:
+        return [_BlockDocument(lines).read() if lines else None for lines in _document_lines(text)]
+    except _NotSimple:
+        return None
+
+
+_ContentLine = tuple[int, int, str]
+"""A line with content: its number, its indentation and the rest, comment and trailing spaces left out."""
+
+
+def _document_lines(text: str) -> list[list[_ContentLine]]:
+    """The lines with content of each document."""
+    documents: list[list[_ContentLine]] = [[]]
+    for number, line in enumerate(text.split("\n"), 1):
+        if len(line) >= 1000 or not line.isprintable():  # (PyYAML's longest key is 1,024; a tab, \r, a control)
+            raise _NotSimple
+        if "#" in line:
+            line = _uncommented(line)
+        body = line.lstrip(" ")
+        if not body:
+            continue
+        if body.startswith(("---", "...")):
+            if line.rstrip(" ") != "---":
+                raise _NotSimple  # (content after ---, an indented ---, a document end)
+            documents.append([])
+            continue
+        documents[-1].append((number, len(line) - len(body), body.rstrip(" ")))
+    return documents
+
+
+def _uncommented(line: str) -> str:
+    """``line`` without its comment (one that starts it or follows a space, and no quote before it)."""
+    start = line.find("#")
+    if line[:start].strip(" ") == "":
+        return ""
+    if line[start - 1] != " " or "'" in line[:start] or '"' in line[:start]:
+        raise _NotSimple
+    return line[:start]
+
+
+class _BlockDocument:
+    """One document's lines read into its tree. Its expanded size (``_NodeBuilder._size``: no aliases here) is at
+    most its characters and 2: each node counts no more than characters of its own (a key and its colon, a scalar
+    and the space or quotes around it, a null or a nested collection the end of its key's line, a mapping in a
+    list's item the dash), but for the root (and a null on the last line, with no line end)."""
+
+    def __init__(self, lines: list[_ContentLine]) -> None:
+        self.lines = lines
+        self.at = 0
+        """The next line to read."""
+        self.deepest = MAX_DEPTH.value() - 1  # (a scalar in the deepest collection is one level more)
+
+    def read(self) -> Node:
+        node = self._block(self.lines[0][1], 1)
+        if self.at < len(self.lines):
+            raise _NotSimple  # (a line no collection takes: an indentation YAML refuses)
+        return node
+
+    def _check_depth(self, depth: int) -> None:
+        """A collection at ``depth`` (the document's root at 1) is left to PyYAML near its depth limit."""
+        if depth > self.deepest:
+            raise _NotSimple
+
+    def _next_indent(self) -> int:
+        """The indentation of the next line, -1 at the end."""
+        return self.lines[self.at][1] if self.at < len(self.lines) else -1
+
+    def _block(self, indent: int, depth: int) -> Node:
+        """The mapping or list whose first line is the next one (indented by ``indent``)."""
+        body = self.lines[self.at][2]
+        if body == "-" or body.startswith("- "):
+            return self._list(indent, depth)
+        return self._mapping(indent, depth)
+
+    def _mapping(self, indent: int, depth: int) -> Node:
+        self._check_depth(depth)
+        entries: dict[str, Node] = {}
+        key_lines: dict[str, int | None] = {}
+        duplicates: list[tuple[str, int | None]] = []
+        first = self.lines[self.at][0]
+        while self._next_indent() == indent and not _is_item(self.lines[self.at][2]):
+            number, _, body = self.lines[self.at]
+            key, colon, rest = body.partition(":")
+            if not (colon and rest[:1] in ("", " ") and key[:1] in _KEY_START and _KEY_CHARACTERS.issuperset(key)):
+                raise _NotSimple
+            self.at += 1
+            if key in entries:
+                duplicates.append((key, number))
+            key_lines[key] = number
+            entries[key] = self._value(rest.lstrip(" "), number, indent, depth + 1)
+        return _node(entries, first, key_lines, tuple(duplicates))
+
+    def _value(self, text: str, number: int, indent: int, depth: int) -> Node:
+        """A key's value: ``text`` after its colon, or the block on the lines after it."""
+        if text:
+            return self._scalar(text, number, indent, depth)
+        following = self._next_indent()
+        if following > indent or (following == indent and _is_item(self.lines[self.at][2])):
+            return self._block(following, depth)  # (a list may start where its key does)
+        return _node(None, number)
+
+    def _list(self, indent: int, depth: int) -> Node:
+        self._check_depth(depth)
+        items: list[Node] = []
+        first = self.lines[self.at][0]
+        while self._next_indent() == indent and _is_item(self.lines[self.at][2]):
+            number, _, body = self.lines[self.at]
+            text = body[1:].lstrip(" ")
+            if not text or text[0] == "-":
+                raise _NotSimple  # (an item on the lines after its dash, a list in a list's item)
+            if _is_key(text):  # a mapping that starts on the item's line: its keys in the column of its first
+                self.lines[self.at] = (number, len(body) - len(text) + indent, text)
+                items.append(self._mapping(self.lines[self.at][1], depth + 1))
+            else:
+                self.at += 1
+                items.append(self._scalar(text, number, indent, depth + 1))
+        return _node(items, first)
+
+    def _scalar(self, text: str, number: int, indent: int, depth: int) -> Node:
+        """The value ``text`` (a scalar or a collection in flow style) on line ``number`` of a collection indented
+        by ``indent``."""
+        if self._next_indent() > indent:
+            raise _NotSimple  # (the value may go on on that line)
+        if text[0] in "[{":
+            self._check_depth(depth)
+            return _FlowLine(text, number, self.deepest).read(depth)
+        return _node(_simple_scalar(text), number)
+
+
+_FLOW_TOKEN = r""" *(?:([\[\]{},])|'((?:[^']|'')*)'|"([^"\\]*)"|([A-Za-z0-9_/~][A-Za-z0-9_./~-]*)(: +)?)"""
+"""A token of a collection in flow style read here (after spaces): a bracket or comma, a quoted scalar, a word,
+which is a key when a colon and a space follow it (compiled when first used, by re's cache)."""
+
+
+class _FlowLine:
+    """A collection in flow style on one line (``[a, b]``, ``{app: web, port: 80}``, nested): its tree, every node
+    on that line. Words are typed as plain scalars (``_simple_scalar``); an empty item or value, a trailing comma,
+    a pair in a list or anything else is left to PyYAML."""
+
+    def __init__(self, text: str, number: int, deepest: int) -> None:
+        self.number = number
+        self.deepest = deepest
+        self.tokens: list[tuple[str | None, ...]] = []
+        token, at = re.compile(_FLOW_TOKEN).match, 0
+        while at < len(text):
+            found = token(text, at)
+            if found is None or found.end() == at:
+                raise _NotSimple
+            self.tokens.append(found.groups())
+            at = found.end()
+        self.tokens.append((None,) * 5)  # (the end)
+        self.at = 0
+
+    def read(self, depth: int) -> Node:
+        node = self._value(depth)
+        if self.tokens[self.at][0] is not None or self.at != len(self.tokens) - 1:
+            raise _NotSimple  # (something after the collection)
+        return node
+
+    def _take(self) -> tuple[str | None, ...]:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def _value(self, depth: int) -> Node:
+        bracket, single, double, word, colon = self._take()
+        if colon or (bracket is None and single is None and double is None and word is None):
+            raise _NotSimple  # (a key where a value is, or the end)
+        if bracket in ("[", "{"):
+            if depth > self.deepest:
+                raise _NotSimple
+            return self._list(depth) if bracket == "[" else self._mapping(depth)
+        if bracket is not None:
+            raise _NotSimple
+        if single is not None:
+            return _node(single.replace("''", "'"), self.number)
+        return _node(double if double is not None else _simple_scalar(str(word)), self.number)
+
+    def _list(self, depth: int) -> Node:
+        items: list[Node] = []
+        if self.tokens[self.at][0] == "]":
+            self.at += 1
+            return _node(items, self.number)
+        while True:
+            items.append(self._value(depth + 1))
+            if self._closed("]"):
+                return _node(items, self.number)
+
+    def _mapping(self, depth: int) -> Node:
+        entries: dict[str, Node] = {}
+        duplicates: list[tuple[str, int | None]] = []
+        if self.tokens[self.at][0] == "}":
+            self.at += 1
+            return _node(entries, self.number)
+        while True:
+            _, _, _, key, colon = self._take()
+            if key is None or not colon or key[0] not in _KEY_START or not _KEY_CHARACTERS.issuperset(key):
+                raise _NotSimple
+            if key in entries:
+                duplicates.append((key, self.number))
+            entries[key] = self._value(depth + 1)
+            if self._closed("}"):
+                return _node(entries, self.number, dict.fromkeys(entries, self.number), tuple(duplicates))
+
+    def _closed(self, bracket: str) -> bool:
+        """Whether the next token closes the collection (``bracket``), not a comma before its next entry."""
+        after = self._take()[0]
+        if after != bracket and after != ",":
+            raise _NotSimple
+        return after == bracket
+
+
+def _is_item(body: str) -> bool:
+    return body == "-" or body.startswith("- ")
+
+
+def _is_key(text: str) -> bool:
+    """Whether ``text`` starts with a key and its colon (a mapping), not a scalar."""
+    colon = text.find(":")
+    return colon > 0 and text[colon + 1 : colon + 2] in ("", " ") and text[0] not in "'\"[{"
+
+
+def _simple_scalar(text: str) -> object:
+    """A one-line scalar's value, as ``_NodeBuilder._scalar`` types it for Kubernetes and for Ansible."""
+    first = quote = text[0]
+    if quote == "'" or quote == '"':
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != quote or quote in (inner.replace("''", "") if quote == "'" else inner):
+            raise _NotSimple
+        if quote == '"' and "\\" in inner:
+            raise _NotSimple  # (an escape)
+        return inner.replace("''", "'") if quote == "'" else inner
+    if first not in _FIRST or ": " in text or text.endswith(":"):
+        raise _NotSimple
+    if text in _WORDS:
+        return _WORDS[text]
+    if first.isdigit():
+        if text.isdigit() and (text[0] != "0" or text == "0") and len(text) <= MAX_NUMBER_DIGITS.value():
+            return int(text)  # (a decimal YAML 1.1 and JSON read alike: no sign, underscore, base or leading zero)
+        if _NUMERIC.issuperset(text) and text.count(".") < 2:  # (an address: each of those has one dot at most)
+            raise _NotSimple  # (maybe a float, an integer YAML 1.1 reads otherwise than JSON, a date)
+    return text

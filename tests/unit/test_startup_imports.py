@@ -115,3 +115,13 @@ def test_an_ini_inventory_without_a_suffix_is_read_without_pyyaml(tmp_path: Path
     script = "import sys\nfrom kubeplay.inventory import load_inventory\n"
     script += "print(load_inventory(sys.argv[1]).minion('m1').host, 'yaml' in sys.modules)"
     assert run(script, str(hosts)) == ["10.1.1.1 False"]
+
+
+def test_a_yaml_manifest_in_the_plain_block_style_is_read_without_pyyaml(tmp_path: Path) -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n    - name: web\n      image: nginx\n"
+    (tmp_path / "pod.yaml").write_text(pod)
+    assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] False"]
+    (tmp_path / "pod.yaml").write_text(pod + "      ports: [{containerPort: 80}]\n")  # (flow style on one line)
+    assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] False"]
+    (tmp_path / "pod.yaml").write_text(pod.replace("nginx", "&image nginx"))  # (an anchor: PyYAML reads it)
+    assert run(LOAD, str(tmp_path / "pod.yaml")) == ["['a'] True"]
