@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -105,18 +106,15 @@ def test_a_handshake_in_progress_is_shut_and_its_threads_waited_for(silent_sshd:
     assert len(failed) == 1
 
 
-def test_a_transport_whose_thread_has_yet_to_run_is_shut_too(
-    silent_sshd: socket.socket, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A started thread may wait a while before it runs (under load), listed by threading.enumerate() but not yet
-    # alive: the end of the process coming then (a connection made ahead starting its handshake) left that
-    # handshake running (the test above failed so at load 15-23: the transport was seen before its thread ran).
+def hold_back(monkeypatch: pytest.MonkeyPatch, which: Callable[[threading.Thread], bool]) -> threading.Event:
+    """Threads start as before, but those ``which`` picks run only once the returned event is set: started, listed by
+    threading.enumerate(), not yet alive, as a thread is for a while on a loaded machine before it first runs."""
     runs = threading.Event()
     start_thread = threading._start_new_thread  # type: ignore[attr-defined]
 
     def held_back(function: Callable[[], None], args: tuple[()]) -> int:
-        """Threads start as before, but a transport's, which runs only once ``runs`` is set."""
-        if not isinstance(getattr(function, "__self__", None), paramiko.Transport):
+        thread = getattr(function, "__self__", None)  # (Thread.start passes its bound _bootstrap)
+        if not (isinstance(thread, threading.Thread) and which(thread)):
             return int(start_thread(function, args))
 
         def once_let() -> None:
@@ -126,6 +124,15 @@ def test_a_transport_whose_thread_has_yet_to_run_is_shut_too(
         return int(start_thread(once_let, ()))
 
     monkeypatch.setattr(threading, "_start_new_thread", held_back)
+    return runs
+
+
+def test_a_transport_whose_thread_has_yet_to_run_is_shut_too(
+    silent_sshd: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The end of the process coming then (a connection made ahead starting its handshake) left that handshake
+    # running (the test above failed so at load 15-23: the transport was listed before its thread ran).
+    runs = hold_back(monkeypatch, lambda thread: isinstance(thread, paramiko.Transport))
     connecting, failed = handshaking(silent_sshd)
     while not (made := transports()):
         connecting.join(0.01)
@@ -135,6 +142,36 @@ def test_a_transport_whose_thread_has_yet_to_run_is_shut_too(
     left = ending.threads_left(wait=10.0)
     assert connecting not in left and made[0] not in left
     assert len(failed) == 1
+
+
+def test_a_thread_yet_to_run_is_left_when_it_does_not_run_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `get pods -w` ended by Ctrl-C exited 1 (CI), with "RuntimeError: cannot join thread before it is started":
+    # a worker still at work was starting a thread when the process ended, and threads_left tried to wait for it
+    late = threading.Thread(target=lambda: None)
+    runs = hold_back(monkeypatch, lambda thread: thread is late)
+    starting = threading.Thread(target=late.start)  # (Thread.start returns once the thread ran)
+    starting.start()
+    try:
+        while late not in threading.enumerate():
+            starting.join(0.01)
+        assert set(ending.threads_left(wait=0.2)) == {starting, late}
+    finally:
+        runs.set()
+    assert ending.threads_left(wait=10.0) == []
+
+
+def test_the_threads_a_thread_starts_on_its_way_out_are_waited_for_too() -> None:
+    # (the workers of a run ended by Ctrl-C go on a moment: one may connect, starting a transport's thread)
+    children: list[threading.Thread] = []
+
+    def parent() -> None:
+        time.sleep(0.05)  # (threads_left lists the threads before this one starts its child)
+        children.append(threading.Thread(target=time.sleep, args=(0.2,)))
+        children[0].start()
+
+    threading.Thread(target=parent).start()
+    assert ending.threads_left(wait=10.0) == []
+    assert not children[0].is_alive()
 
 
 def test_a_thread_that_runs_past_the_wait_is_left_and_one_that_ends_is_not() -> None:
