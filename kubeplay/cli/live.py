@@ -10,6 +10,7 @@ display starts once the plan is shown and agreed to (it is stopped before the qu
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -193,12 +194,31 @@ class LiveApply:
     # --- the display ---
 
     def start(self) -> None:
-        self.live.start()  # (once: a started display is left as it is)
+        with ctrl_c_held():
+            self.live.start()  # (once: a started display is left as it is)
 
     def stop(self) -> None:
-        """Stop the display and give the terminal its cursor back; nothing when it is not running. (Ctrl-C can
-        come while it starts: rich marks it started first, so this stops it then too.)"""
-        self.live.stop()
+        """Stop the display and give the terminal its cursor back; nothing when it is not running."""
+        with ctrl_c_held():
+            self.live.stop()
+
+
+@contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) held back until the block is done, then delivered, on the main thread: rich's Live.start and
+    stop, interrupted, leave the terminal half set up (Ctrl-C as the display started: its cursor hidden, rich's
+    render hook not yet pushed, whose pop by stop then raised IndexError, an internal error instead of 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    before = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+        if came:
+            signal.raise_signal(signal.SIGINT)  # (to the handler of before: KeyboardInterrupt, or apply --every's)
 
 
 def _progress_bars() -> tuple[Progress, Progress, Progress]:
