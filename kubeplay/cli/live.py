@@ -10,7 +10,6 @@ display starts once the plan is shown and agreed to (it is stopped before the qu
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -211,6 +210,8 @@ def ctrl_c_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    import signal  # (its enums: not for an apply that shows no display)
+
     came: list[int] = []
     before = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
     try:
