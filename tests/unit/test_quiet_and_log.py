@@ -10,7 +10,7 @@ import signal
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jsonschema
 import pytest
@@ -205,27 +205,27 @@ def test_the_loop_goes_on_after_a_bad_round_and_stops_cleanly_on_sigterm(tmp_pat
 
 
 def test_a_second_ctrl_c_ends_the_loop_even_when_a_cleanup_fails_as_it_unwinds_the_round(tmp_path: Path) -> None:
-    log = tmp_path / "loop.log"
     rounds: list[int] = []
 
-    def apply_once(
-        args: argparse.Namespace, on_event: reconcile.EventSink, kept: KeptConnections, stopping: object
-    ) -> tuple[reconcile.Inputs, reconcile.Outcome | None]:
-        rounds.append(len(rounds) + 1)
-        if len(rounds) > 1:  # (the loop went on: it is stopped)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return reconcile.load([], str(tmp_path / "hosts.ini"), {}, None), None
+    def interrupted_round() -> NoReturn:
         try:
             raise KeyboardInterrupt  # (the second Ctrl-C, in the middle of the round)
         finally:
             raise MinionError("m1", "lock: the lock program ended without an answer")  # (as the round is left)
 
+    def apply_once(*args: Any) -> tuple[reconcile.Inputs, reconcile.Outcome | None]:
+        rounds.append(len(rounds) + 1)
+        if len(rounds) == 1:
+            interrupted_round()
+        os.kill(os.getpid(), signal.SIGTERM)  # (the loop went on: it is stopped)
+        return reconcile.load([], str(tmp_path / "hosts.ini"), {}, None), None
+
     (tmp_path / "hosts.ini").write_text(INVENTORY)
     with pytest.raises(MinionError) as raised:
-        every(loop_args(log), apply_once)
+        every(loop_args(tmp_path / "loop.log"), apply_once)
     assert isinstance(raised.value.__context__, KeyboardInterrupt)
     assert rounds == [1]  # (not taken for a failed round, after which the loop went on)
-    assert log_lines(log)[-1]["exit"] == EXIT_INTERRUPTED
+    assert log_lines(tmp_path / "loop.log")[-1]["exit"] == EXIT_INTERRUPTED
 
 
 class Dropping(FakeConnection):
