@@ -31,25 +31,49 @@ paramiko's 0.1 s poll)."""
 
 def threads_left(wait: float) -> list[threading.Thread]:
     """The threads still running once the SSH transports are shut, the timers cancelled and each thread was waited
-    for, ``wait`` seconds at most in all."""
+    for, ``wait`` seconds at most in all. A thread that ended may have started others on its way (a run's worker
+    still at work when Ctrl-C ended the run, connecting or observing): they are shut, cancelled and waited for in
+    turn, until no thread ends any more."""
+    deadline = time.monotonic() + wait
+    while True:
+        _stop_connecting()
+        others = [thread for thread in threading.enumerate() if thread is not threading.current_thread()]
+        left = [thread for thread in others if not _ended(thread, deadline)]
+        if len(left) == len(others):  # (none ended this time: none will, or none is left)
+            return left
+
+
+def _stop_connecting() -> None:
+    """The SSH transports shut, the timers cancelled."""
     if "kubeplay.connectors.ssh" in sys.modules:  # (never imported here: --help and validate load no paramiko)
         from kubeplay.connectors.ssh import shut_transports
 
         shut_transports()
-    threads = threading.enumerate()
-    for timer in threads:
+    for timer in threading.enumerate():
         if isinstance(timer, threading.Timer):  # (what it would do is of no more use: paramiko's handshake timeouts)
             timer.cancel()
-    deadline = time.monotonic() + wait
-    left: list[threading.Thread] = []
-    for thread in threads:
-        if isinstance(thread, threading._DummyThread):  # (started outside Python: it cannot be waited for)
-            left.append(thread)
-        elif thread is not threading.current_thread():
+
+
+def _ended(thread: threading.Thread, deadline: float) -> bool:
+    """Whether ``thread`` ended, waited for until the ``deadline`` (time.monotonic) at most. A thread started a
+    moment ago may have yet to run (under load, for a while): threading lists it, but it cannot be waited for
+    before it runs (join raises RuntimeError), so it is given until the deadline to run."""
+    if isinstance(thread, threading._DummyThread):  # (started outside Python: it cannot be waited for)
+        return False
+    while True:
+        try:
             thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                left.append(thread)
-    return left
+        except RuntimeError:  # ("cannot join thread before it is started": it runs in a moment)
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(YET_TO_RUN_POLL)
+        else:
+            return not thread.is_alive()
+
+
+YET_TO_RUN_POLL = 0.001
+"""How often a thread started but yet to run is looked at again (it runs within a few ms, unless the machine is
+loaded)."""
 
 
 def end_process(code: int | str | None, wait: float = THREADS_WAIT) -> NoReturn:
@@ -58,7 +82,7 @@ def end_process(code: int | str | None, wait: float = THREADS_WAIT) -> NoReturn:
     try:
         left = threads_left(wait)
     except KeyboardInterrupt:
-        left = [t for t in threading.enumerate() if t is not threading.current_thread() and t.is_alive()]
+        left = [t for t in threading.enumerate() if t is not threading.current_thread()]  # (or about to run)
     if not left:
         sys.exit(code)
     if isinstance(code, str):

@@ -35,14 +35,29 @@ def apply_exit_code(outcome: Outcome, detailed: bool) -> int:
     return EXIT_CHANGED if detailed and outcome.changed else EXIT_OK
 
 
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C's KeyboardInterrupt or was raised while one was being handled: Ctrl-C came first,
+    and what failed as the run was left (a cleanup on the way out; threading's own Condition.wait, which, interrupted
+    just after it let go of its lock, raises "RuntimeError: release unlocked lock" from the `with` around it) is
+    its consequence. Either way the run was interrupted."""
+    seen: set[int] = set()
+    context: BaseException | None = exc
+    while context is not None and id(context) not in seen:
+        if isinstance(context, KeyboardInterrupt):
+            return True
+        seen.add(id(context))
+        context = context.__context__
+    return False
+
+
 def exit_code_for(exc: BaseException) -> int:
     """The exit code of a command ended by this exception (as cli/main.py's boundary returns it)."""
+    if interrupted(exc):
+        return EXIT_INTERRUPTED
     if isinstance(exc, Locked):
         return EXIT_LOCKED
     if isinstance(exc, KubeplayError):
         return EXIT_ERROR
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
     if isinstance(exc, SystemExit):
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     return EXIT_INTERNAL

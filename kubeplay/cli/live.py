@@ -193,12 +193,33 @@ class LiveApply:
     # --- the display ---
 
     def start(self) -> None:
-        self.live.start()  # (once: a started display is left as it is)
+        with ctrl_c_held():
+            self.live.start()  # (once: a started display is left as it is)
 
     def stop(self) -> None:
-        """Stop the display and give the terminal its cursor back; nothing when it is not running. (Ctrl-C can
-        come while it starts: rich marks it started first, so this stops it then too.)"""
-        self.live.stop()
+        """Stop the display and give the terminal its cursor back; nothing when it is not running."""
+        with ctrl_c_held():
+            self.live.stop()
+
+
+@contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) held back until the block is done, then delivered, on the main thread: rich's Live.start and
+    stop, interrupted, leave the terminal half set up (Ctrl-C as the display started: its cursor hidden, rich's
+    render hook not yet pushed, whose pop by stop then raised IndexError, an internal error instead of 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    import signal  # (its enums: not for an apply that shows no display)
+
+    came: list[int] = []
+    before = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+        if came:
+            signal.raise_signal(signal.SIGINT)  # (to the handler of before: KeyboardInterrupt, or apply --every's)
 
 
 def _progress_bars() -> tuple[Progress, Progress, Progress]:

@@ -21,7 +21,7 @@ from types import FrameType
 
 from kubeplay import reconcile
 from kubeplay.cli import render, runlog
-from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, apply_exit_code
+from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_OK, apply_exit_code, interrupted
 from kubeplay.connectors.kept import KeptConnections
 from kubeplay.dataclass import dataclass
 from kubeplay.errors import InputError, KubeplayError, Problem
@@ -132,6 +132,8 @@ def _round(loop: Round, tally: Tally) -> None:
     try:
         inputs, outcome = loop.apply_once(loop.args, log.event, kept, loop.stop)
     except KubeplayError as exc:
+        if interrupted(exc):  # (a second Ctrl-C, and a cleanup that failed as it unwound the round)
+            raise
         if isinstance(exc, InputError):
             render.input_error(exc)
         else:

@@ -36,7 +36,7 @@ from kubeplay.cli.args import (
     seconds,
     verbosity_args,
 )
-from kubeplay.cli.exitcodes import exit_code_for
+from kubeplay.cli.exitcodes import exit_code_for, interrupted
 from kubeplay.errors import InputError, KubeplayError
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
@@ -227,13 +227,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except (Exception, KeyboardInterrupt) as exc:  # the one boundary: one message and its exit code, no traceback
         render.end()
-        if isinstance(exc, InputError):
+        if interrupted(exc):  # (Ctrl-C, or what failed as it unwound the run: see exitcodes.interrupted)
+            render.error("interrupted")
+        elif isinstance(exc, InputError):
             render.input_error(exc)
         elif isinstance(exc, KubeplayError):
             render.error(str(exc))
-        elif isinstance(exc, KeyboardInterrupt):
-            render.error("interrupted")
-        else:
+        elif isinstance(exc, Exception):  # (always, a KeyboardInterrupt being interrupted)
             render.internal_error(exc)
         return exit_code_for(exc)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from kubeplay.cli import render
-from kubeplay.cli.exitcodes import EXIT_OK
+from kubeplay.cli.exitcodes import EXIT_OK, interrupted
 from kubeplay.connectors.base import Connector
 from kubeplay.connectors.kept import KeptConnections
 from kubeplay.model import Observed
@@ -47,7 +47,9 @@ def watch(look: Look, connect: Connector, interval: float, title: str) -> int:
             kept.drop(observed.unreachable)  # made anew next round
             due = max(due + interval, time.monotonic())
             time.sleep(max(0.0, due - time.monotonic()))
-    except KeyboardInterrupt:
+    except (Exception, KeyboardInterrupt) as exc:
+        if not interrupted(exc):  # (Ctrl-C, or what failed as it unwound the round)
+            raise
         return EXIT_OK
     finally:
         rounds.close()

@@ -49,10 +49,14 @@ class _SharedSSHAdapter(SSHHTTPAdapter):  # type: ignore[misc]
     def get_connection(self, url: str, proxies: Any = None) -> SSHConnectionPool:
         """One pool for every URL (docker-py keys pools by URL, so each new endpoint would start another
         `docker system dial-stdio` on the minion, about 0.1 s each). Never reconnects behind kubeplay's back:
-        a dropped connection is an unreachable minion."""
+        a dropped connection is an unreachable minion. Nor once kubeplay closed its connection (Ctrl-C ended the run
+        while a thread still pulled): a pool made then has no transport, and docker-py would run the `ssh` program
+        to a host named "minion" instead (which said "Could not resolve hostname minion" after the run's end)."""
         with self.pools.lock:
             pool = self.pools.get("minion")
             if pool is None:
+                if self.ssh_client.get_transport() is None:
+                    raise ConnectionError("the SSH connection to the minion is closed")
                 pool = SSHConnectionPool(
                     ssh_client=self.ssh_client, timeout=self.timeout, maxsize=self.max_pool_size, host=self.ssh_host
                 )

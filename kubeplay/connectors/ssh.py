@@ -355,9 +355,11 @@ def shut_transports() -> None:
     """Shut every SSH transport of the process still running: its socket shut down, its thread told to stop (it
     ends within paramiko's 0.1 s poll). For the end of the process (cli/ending.py), when every connection is of no
     more use: a handshake still in progress (a connection made ahead that the run did not take) ends at once, and
-    so does the thread of a transport its connection closed a moment ago."""
+    so does the thread of a transport its connection closed a moment ago. A transport whose thread was started
+    but has yet to run (``is_alive()`` is still False: under load it can be so for a while) is shut as well: its
+    thread then ends on its first write."""
     for thread in threading.enumerate():
-        if isinstance(thread, paramiko.Transport) and thread.is_alive():
+        if isinstance(thread, paramiko.Transport):
             _shut_down(thread)
             with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
                 thread.close()

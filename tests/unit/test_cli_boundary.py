@@ -7,8 +7,9 @@ import argparse
 import pytest
 
 from kubeplay.cli import commands, ending, main
-from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_INTERNAL, EXIT_USAGE
+from kubeplay.cli.exitcodes import EXIT_CHANGED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from kubeplay.cli.render import printable
+from kubeplay.errors import MinionError
 
 
 @pytest.mark.parametrize(
@@ -135,3 +136,18 @@ def test_a_progress_line_being_printed_when_the_run_ends_is_finished_before_the_
     worker.join(5)
     render.progress("minion-2: proxy rules: FAILED")  # ...and no line comes after it
     assert lines == ["[dim]kubeplay:[/dim] minion-1: proxy rules: FAILED"]
+
+
+def test_an_error_raised_as_ctrl_c_unwinds_the_run_is_still_an_interrupt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # (a cleanup on the way out fails, e.g. a connection Ctrl-C left half-used: scripts still see 130)
+    def interrupted(args: argparse.Namespace) -> int:
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise MinionError("minion-1", "lock: the lock program ended without an answer")
+
+    monkeypatch.setattr(commands, "validate", interrupted)
+    assert main(["validate"]) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.splitlines() == ["error: interrupted"]

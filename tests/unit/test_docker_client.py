@@ -177,3 +177,22 @@ def test_a_log_stream_yields_its_chunks_and_closing_it_never_fails() -> None:
     _, (cid, options) = api.asked[0]
     assert cid == "abc" and dict(options)["follow"] is True and dict(options)["tail"] == "all"
     assert dict(options)["since"] is None
+
+
+def test_once_kubeplay_closed_its_ssh_connection_docker_py_never_runs_the_ssh_program(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ctrl-C ended an apply while a thread went on to pull: docker-py, handed the closed connection, ran
+    # `ssh -- minion 'docker system dial-stdio'`, whose "Could not resolve hostname minion" came after the run's end
+    import docker.transport.sshconn
+
+    from kubeplay.connectors.docker import docker_over_ssh
+    from kubeplay.connectors.sshlib import paramiko
+
+    def shelled_out(*args: Any, **kwargs: Any) -> None:
+        pytest.fail(f"the ssh program was run: {args}")
+
+    monkeypatch.setattr(docker.transport.sshconn.subprocess, "Popen", shelled_out)
+    closed = paramiko.SSHClient()  # (as SSHClient.close leaves it: no transport)
+    with pytest.raises(DockerError, match="the SSH connection to the minion is closed"):
+        docker_over_ssh(closed).pull("redis:2.8")

@@ -8,13 +8,14 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from kubeplay.cli import ending
 from kubeplay.cli.exitcodes import EXIT_ERROR, EXIT_INTERRUPTED
-from kubeplay.connectors import ssh  # noqa: F401 (its connections are the ones a run makes: shut at the end)
+from kubeplay.connectors import ssh  # (its connections are the ones a run makes: shut at the end)
 from kubeplay.connectors.sshlib import paramiko
 
 IN_RUST = textwrap.dedent(
@@ -75,11 +76,12 @@ def silent_sshd() -> Iterator[socket.socket]:
     server.close()
 
 
-def test_a_handshake_in_progress_is_shut_and_its_threads_waited_for(silent_sshd: socket.socket) -> None:
+def handshaking(server: socket.socket) -> tuple[threading.Thread, list[BaseException]]:
+    """A thread making an SSH connection to ``server``, started, and the list it puts the handshake's error in."""
     failed: list[BaseException] = []
 
     def connect() -> None:
-        transport = paramiko.Transport(socket.create_connection(silent_sshd.getsockname()))
+        transport = paramiko.Transport(socket.create_connection(server.getsockname()))
         try:
             transport.start_client(timeout=60)
         except (paramiko.SSHException, EOFError, OSError) as exc:
@@ -87,12 +89,89 @@ def test_a_handshake_in_progress_is_shut_and_its_threads_waited_for(silent_sshd:
 
     connecting = threading.Thread(target=connect, daemon=True)
     connecting.start()
-    while not any(isinstance(t, paramiko.Transport) for t in threading.enumerate()):
+    return connecting, failed
+
+
+def transports() -> list[paramiko.Transport]:
+    return [t for t in threading.enumerate() if isinstance(t, paramiko.Transport)]
+
+
+def test_a_handshake_in_progress_is_shut_and_its_threads_waited_for(silent_sshd: socket.socket) -> None:
+    connecting, failed = handshaking(silent_sshd)
+    while not transports():
         connecting.join(0.01)
     made = [t for t in threading.enumerate() if isinstance(t, (paramiko.Transport, threading.Timer))]
     left = ending.threads_left(wait=10.0)  # (the handshake would have waited 60 s)
     assert connecting not in left and not set(made) & set(left)
     assert len(failed) == 1
+
+
+def hold_back(monkeypatch: pytest.MonkeyPatch, which: Callable[[threading.Thread], bool]) -> threading.Event:
+    """Threads start as before, but those ``which`` picks run only once the returned event is set: started, listed by
+    threading.enumerate(), not yet alive, as a thread is for a while on a loaded machine before it first runs."""
+    runs = threading.Event()
+    start_thread = threading._start_new_thread  # type: ignore[attr-defined]
+
+    def held_back(function: Callable[[], None], args: tuple[()]) -> int:
+        thread = getattr(function, "__self__", None)  # (Thread.start passes its bound _bootstrap)
+        if not (isinstance(thread, threading.Thread) and which(thread)):
+            return int(start_thread(function, args))
+
+        def once_let() -> None:
+            runs.wait()
+            function(*args)
+
+        return int(start_thread(once_let, ()))
+
+    monkeypatch.setattr(threading, "_start_new_thread", held_back)
+    return runs
+
+
+def test_a_transport_whose_thread_has_yet_to_run_is_shut_too(
+    silent_sshd: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The end of the process coming then (a connection made ahead starting its handshake) left that handshake
+    # running (the test above failed so at load 15-23: the transport was listed before its thread ran).
+    runs = hold_back(monkeypatch, lambda thread: isinstance(thread, paramiko.Transport))
+    connecting, failed = handshaking(silent_sshd)
+    while not (made := transports()):
+        connecting.join(0.01)
+    assert not made[0].is_alive()
+    ssh.shut_transports()  # (what threads_left does first; its waiting would wait for this thread too)
+    runs.set()
+    left = ending.threads_left(wait=10.0)
+    assert connecting not in left and made[0] not in left
+    assert len(failed) == 1
+
+
+def test_a_thread_yet_to_run_is_left_when_it_does_not_run_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `get pods -w` ended by Ctrl-C exited 1 (CI), with "RuntimeError: cannot join thread before it is started":
+    # a worker still at work was starting a thread when the process ended, and threads_left tried to wait for it
+    late = threading.Thread(target=lambda: None)
+    runs = hold_back(monkeypatch, lambda thread: thread is late)
+    starting = threading.Thread(target=late.start)  # (Thread.start returns once the thread ran)
+    starting.start()
+    try:
+        while late not in threading.enumerate():
+            starting.join(0.01)
+        assert set(ending.threads_left(wait=0.2)) == {starting, late}
+    finally:
+        runs.set()
+    assert ending.threads_left(wait=10.0) == []
+
+
+def test_the_threads_a_thread_starts_on_its_way_out_are_waited_for_too() -> None:
+    # (the workers of a run ended by Ctrl-C go on a moment: one may connect, starting a transport's thread)
+    children: list[threading.Thread] = []
+
+    def parent() -> None:
+        time.sleep(0.05)  # (threads_left lists the threads before this one starts its child)
+        children.append(threading.Thread(target=time.sleep, args=(0.2,)))
+        children[0].start()
+
+    threading.Thread(target=parent).start()
+    assert ending.threads_left(wait=10.0) == []
+    assert not children[0].is_alive()
 
 
 def test_a_thread_that_runs_past_the_wait_is_left_and_one_that_ends_is_not() -> None:

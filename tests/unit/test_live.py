@@ -3,8 +3,10 @@ question is asked, never without a terminal, and stopped on every way out."""
 
 from __future__ import annotations
 
+import _thread
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -127,3 +129,25 @@ def test_an_error_in_the_run_stops_the_display(terminal: io.StringIO) -> None:
         assert view.live.is_started  # not asked: up at once
         raise KeyboardInterrupt
     assert not views[0].live.is_started
+
+
+def test_ctrl_c_while_the_display_starts_gives_the_terminal_back(
+    terminal: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C at each moment of the display's start (SIGINT's handler run at the eval loop's next check): in 102 of
+    # its 895 traced moments the run ended with "internal error: IndexError: pop from empty list", cursor hidden
+    push_render_hook = Console.push_render_hook
+
+    def interrupted_there(console: Console, hook: Any) -> None:
+        _thread.interrupt_main()  # (as SIGINT arriving now: handled at the next check, before the hook is pushed)
+        push_render_hook(console, hook)
+
+    monkeypatch.setattr(Console, "push_render_hook", interrupted_there)
+    views: list[live.LiveApply] = []
+    with pytest.raises(KeyboardInterrupt), live.live_apply(Screen(views), "text", False, lambda e: None) as (view, _):
+        assert isinstance(view, live.LiveApply)
+        views.append(view)
+        view.planned(Plan((CREATE,)))  # (not asked: the display starts at once)
+    assert not views[0].live.is_started
+    shown = terminal.getvalue()
+    assert "\x1b[?25l" in shown and "\x1b[?25h" in shown[shown.rfind("\x1b[?25l") :]  # the cursor is back

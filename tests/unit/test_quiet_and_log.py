@@ -10,17 +10,18 @@ import signal
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jsonschema
 import pytest
 
 from kubeplay import reconcile
 from kubeplay.cli import early, main
+from kubeplay.cli.exitcodes import EXIT_INTERRUPTED
 from kubeplay.cli.loop import every
 from kubeplay.connectors.base import Connector
 from kubeplay.connectors.kept import KeptConnections
-from kubeplay.errors import ConnectionFailed, InputError, Problem
+from kubeplay.errors import ConnectionFailed, InputError, MinionError, Problem
 from kubeplay.model import Inventory, Minion
 from tests.unit.fakes import FakeConnection
 from tests.unit.test_reconcile import INVENTORY, MANIFESTS, connect_to
@@ -201,6 +202,30 @@ def test_the_loop_goes_on_after_a_bad_round_and_stops_cleanly_on_sigterm(tmp_pat
     assert [e["exit"] for e in ends] == [1, 1, 0] and "a bad edit" in ends[1]["error"]
     assert ends[2]["counts"] == {"stopped": 1}
     assert lines[-1]["exit"] == 0 and lines[-1]["counts"]["rounds"] == 3 and lines[-1]["counts"]["failed"] == 2
+
+
+def test_a_second_ctrl_c_ends_the_loop_even_when_a_cleanup_fails_as_it_unwinds_the_round(tmp_path: Path) -> None:
+    rounds: list[int] = []
+
+    def interrupted_round() -> NoReturn:
+        try:
+            raise KeyboardInterrupt  # (the second Ctrl-C, in the middle of the round)
+        finally:
+            raise MinionError("m1", "lock: the lock program ended without an answer")  # (as the round is left)
+
+    def apply_once(*args: Any) -> tuple[reconcile.Inputs, reconcile.Outcome | None]:
+        rounds.append(len(rounds) + 1)
+        if len(rounds) == 1:
+            interrupted_round()
+        os.kill(os.getpid(), signal.SIGTERM)  # (the loop went on: it is stopped)
+        return reconcile.load([], str(tmp_path / "hosts.ini"), {}, None), None
+
+    (tmp_path / "hosts.ini").write_text(INVENTORY)
+    with pytest.raises(MinionError) as raised:
+        every(loop_args(tmp_path / "loop.log"), apply_once)
+    assert isinstance(raised.value.__context__, KeyboardInterrupt)
+    assert rounds == [1]  # (not taken for a failed round, after which the loop went on)
+    assert log_lines(tmp_path / "loop.log")[-1]["exit"] == EXIT_INTERRUPTED
 
 
 class Dropping(FakeConnection):
