@@ -55,7 +55,9 @@ def counts(outcome: Outcome) -> dict[str, int]:
 
 
 class RunLog:
-    """Where a run's events go as JSON lines; a log without a file writes nothing. Thread-safe."""
+    """Where a run's events go as JSON lines; a log without a file writes nothing. Thread-safe. run-end is the last
+    line a run writes: what a worker still at work writes after it (Ctrl-C ended the run while a thread still pulled
+    or read) is left out, and so is what it writes once the file is closed."""
 
     def __init__(self, file: TextIO | None, run_id: str = "") -> None:
         self.file = file
@@ -64,6 +66,7 @@ class RunLog:
         """The loop's round in progress (apply --every), written on each line while set."""
         self.began = time.monotonic()
         self._lock = threading.Lock()
+        self._ended = False
 
     def write(self, event: str, **fields: object) -> None:
         if self.file is None:
@@ -80,8 +83,18 @@ class RunLog:
         line.update(fields)
         text = json.dumps(line, separators=(",", ":"), default=str) + "\n"
         with self._lock:
+            if self._ended:
+                return
             self.file.write(text)
             self.file.flush()
+            self._ended = event == "run-end"
+
+    def close(self) -> None:
+        """Close the file; nothing is written after this."""
+        with self._lock:
+            self._ended = True
+            if self.file is not None:
+                self.file.close()
 
     def start(self, command: Sequence[str], project: str) -> None:
         self.write(
@@ -133,5 +146,4 @@ def opened(path: str | None, command: Sequence[str], project: str) -> Iterator[R
         log.end(exit_code_for(exc), time.monotonic() - log.began, error=f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        if file is not None:
-            file.close()
+        log.close()

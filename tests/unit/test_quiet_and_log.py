@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from kubeplay import reconcile
-from kubeplay.cli import early, main
+from kubeplay.cli import early, main, runlog
 from kubeplay.cli.exitcodes import EXIT_INTERRUPTED
 from kubeplay.cli.loop import every
 from kubeplay.connectors.base import Connector
@@ -149,6 +149,23 @@ def test_the_log_file_gets_one_valid_json_line_per_event_appended_run_after_run(
     second = log_lines(log)[len(first) :]
     assert [line["event"] for line in second] == ["run-start", "run-end"]
     assert second[0]["run"] != start["run"] and second[1]["exit"] == 1 and "replicas" in second[1]["error"]
+
+
+def test_nothing_is_logged_after_run_end_as_workers_still_at_work_after_ctrl_c_would(tmp_path: Path) -> None:
+    path = tmp_path / "kubeplay.log"
+    with pytest.raises(KeyboardInterrupt), runlog.opened(str(path), ["kubeplay", "apply"], "shop") as log:
+        log.write("action", minion="m1", verb="create", subject="pod web")
+        raise KeyboardInterrupt
+    log.write("action", minion="m2", verb="create", subject="pod db")  # a worker, after the run's end: no error
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["run-start", "action", "run-end"]
+    assert lines[-1]["exit"] == EXIT_INTERRUPTED and lines[1]["minion"] == "m1"
+
+    kept = runlog.RunLog(path.open("a", encoding="utf-8"))
+    kept.end(0, 1.0)
+    kept.write("action", minion="m3", verb="create", subject="pod cache")  # before the file is closed, too
+    kept.close()
+    assert [json.loads(line)["event"] for line in path.read_text().splitlines()][3:] == ["run-end"]
 
 
 def test_apply_json_output_carries_its_schema_version_and_matches_the_schema(
